@@ -1,0 +1,254 @@
+//! `otel-pki init`: a CA, a server certificate and a client certificate, written as the six
+//! files every guide and Kubernetes Secret expects, all-or-nothing.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::support;
+use crate::cli::InitArgs;
+use crate::output::Output;
+use crate::pki::{
+    self, CaRequest, CertSummary, KeyType, LeafProfile, LeafRequest, San, Validity, issue,
+};
+use crate::write::{self, PlannedFile, WriteOutcome};
+
+/// The six files of a set, in the order they are written and listed.
+pub const SET_FILES: [&str; 6] = [
+    "ca.key",
+    "ca.crt",
+    "server.key",
+    "server.crt",
+    "client.key",
+    "client.crt",
+];
+
+/// Result of `init`. Field names are the JSON contract.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct InitReport {
+    /// The set directory.
+    pub dir: PathBuf,
+    /// The CA, server and client certificates, as `inspect` describes them.
+    pub certificates: Vec<CertSummary>,
+    /// The six files with their modes.
+    pub files: Vec<write::WrittenFile>,
+    /// Where the replaced files went (`--force` on an existing set).
+    pub backup_dir: Option<PathBuf>,
+    /// True when ca.key is encrypted.
+    pub ca_key_encrypted: bool,
+    /// Warnings (also printed on stderr).
+    pub warnings: Vec<String>,
+}
+
+/// Runs `init`.
+pub fn run(args: &InitArgs, output: &Output) -> Result<ExitCode> {
+    let dir = &args.dir.dir;
+    let overwrite = write::Overwrite::from_force(args.force);
+    // Refuse early, before seconds of RSA key generation; write_set checks again atomically.
+    if overwrite == write::Overwrite::Refuse {
+        let existing = write::existing(dir, &SET_FILES);
+        if !existing.is_empty() {
+            return Err(write::WriteError::Exists {
+                dir: dir.clone(),
+                paths: existing,
+            }
+            .into());
+        }
+    }
+
+    let mut server_sans = if args.sans.is_empty() && args.kubernetes.services.is_empty() {
+        San::parse_list("localhost,127.0.0.1,::1")?
+    } else {
+        args.sans.clone()
+    };
+    for service in &args.kubernetes.services {
+        server_sans.extend(pki::san::kubernetes_service_names(
+            service,
+            &args.kubernetes.cluster_domain,
+            args.kubernetes.headless,
+        )?);
+    }
+    let server_sans = pki::san::dedup(server_sans);
+    if !server_sans.iter().any(San::is_host) {
+        bail!(
+            "invalid --san: the server certificate needs at least one DNS name or IP address (Go ignores the common name)"
+        );
+    }
+    let server_cn = issue::common_name(
+        "--server-cn",
+        &args
+            .server_cn
+            .clone()
+            .unwrap_or_else(|| server_sans[0].value()),
+    )?;
+    let client_cn = issue::common_name("--client-cn", &args.client_cn)?;
+    let ca_cn = issue::common_name("--ca-cn", &args.ca_cn)?;
+    if args.validity > args.ca_validity {
+        bail!(
+            "--validity {} is longer than --ca-validity {}: a certificate may not outlive its CA",
+            args.validity,
+            args.ca_validity
+        );
+    }
+    let passphrase = support::passphrase(&args.passphrase)?;
+    if args.encrypt_ca_key && passphrase.is_none() {
+        bail!(
+            "--encrypt-ca-key needs a passphrase: give --passphrase-file FILE or set {}",
+            support::PASSPHRASE_ENV
+        );
+    }
+
+    let leaf_type = KeyType::from(args.key_type);
+    let ca_type = args.ca_key_type.map_or(leaf_type, KeyType::from);
+    let key_types = [ca_type, leaf_type, leaf_type];
+    support::warn_key_types(&key_types, output);
+    let mut warnings: Vec<String> = key_types
+        .iter()
+        .filter_map(|key_type| key_type.warning().map(str::to_owned))
+        .take(1)
+        .collect();
+
+    let now = OffsetDateTime::now_utc();
+    let mut keys = support::generate_keys(&key_types, output)?.into_iter();
+    let (Some(ca_key), Some(server_key), Some(client_key)) =
+        (keys.next(), keys.next(), keys.next())
+    else {
+        bail!("key generation returned too few keys");
+    };
+    let ca = pki::issue::create_ca(
+        &CaRequest {
+            common_name: ca_cn,
+            validity: Validity::starting_now(now, args.ca_validity),
+        },
+        ca_key,
+    )?;
+    let leaf_validity = Validity::starting_now(now, args.validity);
+    let server = ca.issue(
+        &LeafRequest {
+            profile: LeafProfile::Server,
+            common_name: server_cn,
+            sans: server_sans,
+            validity: leaf_validity,
+        },
+        server_key,
+    )?;
+    let client = ca.issue(
+        &LeafRequest {
+            profile: LeafProfile::Client,
+            common_name: client_cn,
+            sans: pki::san::dedup(args.client_sans.clone()),
+            validity: leaf_validity,
+        },
+        client_key,
+    )?;
+
+    let ca_key_pem = match (&passphrase, args.encrypt_ca_key) {
+        (Some(passphrase), true) => ca.key().to_encrypted_pkcs8_pem(passphrase)?,
+        _ => ca.key().to_pkcs8_pem(),
+    };
+    let files = [
+        PlannedFile::key("ca.key", ca_key_pem),
+        PlannedFile::public("ca.crt", ca.certificate_pem()),
+        PlannedFile::key("server.key", server.key.to_pkcs8_pem()),
+        PlannedFile::public("server.crt", server.certificate_pem()),
+        PlannedFile::key("client.key", client.key.to_pkcs8_pem()),
+        PlannedFile::public("client.crt", client.certificate_pem()),
+    ];
+    let outcome = write::write_set(dir, &files, overwrite)?;
+
+    let certificates = [
+        ("ca.crt", ca.certificate_der()),
+        ("server.crt", &server.certificate_der[..]),
+        ("client.crt", &client.certificate_der[..]),
+    ]
+    .into_iter()
+    .map(|(name, der)| CertSummary::new(der, &support::display(&dir.join(name)), 0, now))
+    .collect::<Result<Vec<_>, _>>()?;
+    if args.encrypt_ca_key {
+        warnings.push(format!(
+            "ca.key is encrypted: `issue`, `renew` and `ca rotate` need the passphrase ({} or --passphrase-file)",
+            support::PASSPHRASE_ENV
+        ));
+    }
+    let report = InitReport {
+        dir: dir.clone(),
+        certificates,
+        files: outcome.files.clone(),
+        backup_dir: outcome.backup_dir.clone(),
+        ca_key_encrypted: args.encrypt_ca_key,
+        warnings,
+    };
+    if output.is_json() {
+        output.print_json(&report)?;
+    } else {
+        print_status(&report, &outcome, output);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_status(report: &InitReport, outcome: &WriteOutcome, output: &Output) {
+    for summary in &report.certificates {
+        output.status(&created_line(summary));
+    }
+    output.status(&written_line(&report.dir, outcome));
+    if let Some(backup_dir) = &outcome.backup_dir {
+        output.status(&format!(
+            "kept the previous files in {}",
+            backup_dir.display()
+        ));
+    }
+}
+
+/// `created server certificate "localhost" (ECDSA P-256, serverAuth) for localhost,
+/// 127.0.0.1, ::1; expires 2027-11-27 (365 days)`.
+pub fn created_line(summary: &CertSummary) -> String {
+    let name = summary.common_name.as_deref().unwrap_or(&summary.subject);
+    let what = match summary.role {
+        pki::Role::Ca => "CA".to_owned(),
+        role => format!("{} certificate", role.name()),
+    };
+    let mut purposes = summary.extended_key_usage.join("+");
+    if !purposes.is_empty() {
+        purposes.insert_str(0, ", ");
+    }
+    let names: Vec<&str> = summary
+        .sans
+        .hosts()
+        .chain(summary.sans.uri.iter().map(String::as_str))
+        .chain(summary.sans.email.iter().map(String::as_str))
+        .collect();
+    let for_names = if names.is_empty() {
+        String::new()
+    } else {
+        format!(" for {}", names.join(", "))
+    };
+    // The lifetime as requested: notBefore is back-dated by a few minutes.
+    let lifetime = summary.not_after - summary.not_before - pki::lifetime::BACKDATE;
+    format!(
+        "created {what} \"{name}\" ({}{purposes}){for_names}; valid {} until {}",
+        summary.public_key.description,
+        pki::lifetime::humanize(lifetime),
+        summary.not_after.date(),
+    )
+}
+
+/// `wrote otel-certs: ca.key ca.crt … (keys 0600, certificates 0644)`.
+pub fn written_line(dir: &std::path::Path, outcome: &WriteOutcome) -> String {
+    let names: Vec<String> = outcome
+        .files
+        .iter()
+        .filter_map(|file| {
+            file.path
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+        })
+        .collect();
+    format!(
+        "wrote {}: {} (keys 0600, certificates 0644)",
+        dir.display(),
+        names.join(" ")
+    )
+}

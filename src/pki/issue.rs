@@ -1,0 +1,628 @@
+//! Issuing: the certificate profiles (every bit written down once, with the reason), creating
+//! a CA, loading an existing CA safely, and signing leaves that are checked before anyone
+//! writes them.
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyUsagePurpose, SerialNumber,
+};
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use time::{Duration, OffsetDateTime};
+
+use super::certificate::{self, hex};
+use super::lifetime::{BACKDATE, Validity, humanize};
+use super::{PkiError, PrivateKey, San};
+
+/// What a leaf certificate is for. Each gets exactly the extended key usage it needs, so a
+/// server certificate can never log in as a collector.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum LeafProfile {
+    /// TLS client (a Collector exporter, an SDK): EKU clientAuth.
+    Client,
+    /// TLS server (a gateway or backend receiver): EKU serverAuth.
+    Server,
+    /// Both, issued on purpose for a gateway that uses one certificate for its receiver and
+    /// its exporter: EKU serverAuth + clientAuth.
+    ServerAndClient,
+}
+
+impl LeafProfile {
+    /// `server`, `client` or `server+client`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LeafProfile::Client => "client",
+            LeafProfile::Server => "server",
+            LeafProfile::ServerAndClient => "server+client",
+        }
+    }
+
+    fn extended_key_usages(self) -> Vec<ExtendedKeyUsagePurpose> {
+        match self {
+            LeafProfile::Client => vec![ExtendedKeyUsagePurpose::ClientAuth],
+            LeafProfile::Server => vec![ExtendedKeyUsagePurpose::ServerAuth],
+            LeafProfile::ServerAndClient => vec![
+                ExtendedKeyUsagePurpose::ServerAuth,
+                ExtendedKeyUsagePurpose::ClientAuth,
+            ],
+        }
+    }
+}
+
+/// What a new CA should look like.
+#[derive(Clone, Debug)]
+pub struct CaRequest {
+    /// Subject common name, e.g. `OTel Telemetry CA`.
+    pub common_name: String,
+    /// Validity window.
+    pub validity: Validity,
+}
+
+/// What a new leaf should look like.
+#[derive(Clone, Debug)]
+pub struct LeafRequest {
+    /// Server, client or both.
+    pub profile: LeafProfile,
+    /// Subject common name (cosmetic for TLS: Go never matches it).
+    pub common_name: String,
+    /// Subject alternative names; required for servers.
+    pub sans: Vec<San>,
+    /// Validity window.
+    pub validity: Validity,
+}
+
+/// A certificate and its key, fresh from signing.
+#[derive(Debug)]
+pub struct Issued {
+    /// The new private key.
+    pub key: PrivateKey,
+    /// The certificate, DER.
+    pub certificate_der: Vec<u8>,
+}
+
+impl Issued {
+    /// The certificate as PEM.
+    pub fn certificate_pem(&self) -> String {
+        pem::encode(&pem::Pem::new("CERTIFICATE", self.certificate_der.clone()))
+    }
+}
+
+/// A CA that can sign: its certificate and key, checked to belong together and to be a CA.
+#[derive(Debug)]
+pub struct Ca {
+    certificate_der: Vec<u8>,
+    certificate_path: String,
+    key: PrivateKey,
+    not_after: OffsetDateTime,
+    not_before: OffsetDateTime,
+}
+
+/// Validates a common name: 1 to 64 characters (RFC 5280 ub-common-name), no control
+/// characters.
+pub fn common_name(flag: &'static str, input: &str) -> Result<String, PkiError> {
+    let invalid = |reason| PkiError::InvalidCommonName {
+        flag,
+        input: input.to_owned(),
+        reason,
+    };
+    let name = input.trim();
+    if name.is_empty() {
+        return Err(invalid("it is empty"));
+    }
+    if name.chars().count() > 64 {
+        return Err(invalid("it is longer than 64 characters (RFC 5280 limit)"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(invalid("it contains control characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// Creates a self-signed root CA: v3, basicConstraints CA:TRUE pathlen 0 (critical), keyUsage
+/// keyCertSign + cRLSign (critical), subject key identifier, and no extended key usage (Go
+/// enforces EKUs down the chain, so an EKU on the CA would restrict every leaf).
+pub fn create_ca(request: &CaRequest, key: PrivateKey) -> Result<Ca, PkiError> {
+    let mut params = base_params(&request.common_name, request.validity)?;
+    // A random serialNumber attribute (X.520's disambiguator) makes every CA's subject
+    // unique. Verifiers look issuers up by subject: with two CAs named "OTel Telemetry CA"
+    // (a regenerated set, or old and new CA during a rollover) a wrong CA shows up as a
+    // confusing signature failure; with distinct subjects it is a plain "unknown
+    // authority" and `verify` can name the CA that signed it.
+    params.distinguished_name.push(
+        DnType::CustomDnType(vec![2, 5, 4, 5]),
+        rcgen::DnValue::PrintableString(
+            rcgen::string::PrintableString::try_from(random_hex(4)?).map_err(|error| {
+                PkiError::Generate {
+                    what: "CA subject",
+                    reason: error.to_string(),
+                }
+            })?,
+        ),
+    );
+    // pathlen 0: this CA signs leaves only; an intermediate would need a new CA anyway.
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.use_authority_key_identifier_extension = true;
+    let certificate = params
+        .self_signed(key.pair())
+        .map_err(|error| PkiError::Generate {
+            what: "CA certificate",
+            reason: error.to_string(),
+        })?;
+    Ca::new(certificate.der().to_vec(), "ca.crt", key)
+}
+
+impl Ca {
+    /// Pairs a CA certificate with its key, refusing certificates that are not CAs
+    /// (basicConstraints CA:TRUE and keyUsage keyCertSign) and keys that do not match.
+    pub fn new(
+        certificate_der: Vec<u8>,
+        certificate_path: &str,
+        key: PrivateKey,
+    ) -> Result<Self, PkiError> {
+        let not_a_ca = |reason: &str| PkiError::NotACa {
+            path: certificate_path.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let parsed = certificate::parse(&certificate_der).map_err(|reason| {
+            PkiError::InvalidCertificate {
+                path: certificate_path.to_owned(),
+                reason,
+            }
+        })?;
+        match parsed.basic_constraints() {
+            Ok(Some(bc)) if bc.value.ca => {}
+            Ok(_) => {
+                return Err(not_a_ca(
+                    "basicConstraints CA:TRUE is missing (it is a leaf certificate); pass the CA certificate, usually `ca.crt`",
+                ));
+            }
+            Err(_) => return Err(not_a_ca("its basicConstraints extension is malformed")),
+        }
+        match parsed.key_usage() {
+            Ok(Some(usage)) if usage.value.key_cert_sign() => {}
+            Ok(Some(_)) => return Err(not_a_ca("its keyUsage does not include keyCertSign")),
+            Ok(None) => {
+                return Err(not_a_ca(
+                    "it has no keyUsage extension (RFC 5280 requires keyCertSign on a CA)",
+                ));
+            }
+            Err(_) => return Err(not_a_ca("its keyUsage extension is malformed")),
+        }
+        if parsed.public_key().subject_public_key.data.as_ref() != key.public_key_raw() {
+            return Err(PkiError::KeyMismatch {
+                key_path: certificate_path.replace(".crt", ".key"),
+                cert_path: certificate_path.to_owned(),
+            });
+        }
+        check_issuer_name_is_reproducible(&parsed, certificate_path)?;
+        let not_before = parsed.validity().not_before.to_datetime();
+        let not_after = parsed.validity().not_after.to_datetime();
+        drop(parsed);
+        Ok(Ca {
+            certificate_der,
+            certificate_path: certificate_path.to_owned(),
+            key,
+            not_after,
+            not_before,
+        })
+    }
+
+    /// The CA certificate, DER.
+    pub fn certificate_der(&self) -> &[u8] {
+        &self.certificate_der
+    }
+
+    /// The CA certificate, PEM.
+    pub fn certificate_pem(&self) -> String {
+        pem::encode(&pem::Pem::new("CERTIFICATE", self.certificate_der.clone()))
+    }
+
+    /// The CA's private key.
+    pub fn key(&self) -> &PrivateKey {
+        &self.key
+    }
+
+    /// End of the CA's validity: no leaf may outlive it.
+    pub fn not_after(&self) -> OffsetDateTime {
+        self.not_after
+    }
+
+    /// The path the CA was loaded from (for messages).
+    pub fn certificate_path(&self) -> &str {
+        &self.certificate_path
+    }
+
+    /// Signs a leaf for `key`. Leaf profile: v3, basicConstraints CA:FALSE, keyUsage
+    /// digitalSignature (+ keyEncipherment for RSA keys only, RFC 5480 has no key transport
+    /// with EC keys), the profile's single-purpose EKU, SANs, subject and authority key
+    /// identifiers, a random positive 128-bit serial. The result is verified (issuer bytes,
+    /// signature, and a rustls-webpki path check for its purpose and names) before it is
+    /// returned, so a bad certificate is never written.
+    pub fn issue(&self, request: &LeafRequest, key: PrivateKey) -> Result<Issued, PkiError> {
+        let issued_at = request.validity.not_before + BACKDATE;
+        if self.not_after <= issued_at {
+            return Err(PkiError::CaExpired {
+                path: self.certificate_path.clone(),
+                not_after: rfc3339(self.not_after),
+            });
+        }
+        if request.validity.not_after > self.not_after {
+            let excess = request.validity.not_after - self.not_after;
+            return Err(PkiError::OutlivesCa {
+                ca_path: self.certificate_path.clone(),
+                ca_not_after: rfc3339(self.not_after),
+                excess: humanize_at_least_a_day(excess),
+                max_days: (self.not_after - issued_at).whole_days(),
+                not_after: rfc3339(request.validity.not_after),
+            });
+        }
+        if request.profile != LeafProfile::Client && !request.sans.iter().any(San::is_host) {
+            return Err(PkiError::InvalidSan {
+                input: String::new(),
+                reason: "a server certificate needs at least one DNS name or IP address; Go ignores the common name".into(),
+            });
+        }
+        let mut params = base_params(&request.common_name, request.validity)?;
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = if key.key_type().is_some_and(super::KeyType::is_rsa) {
+            vec![
+                KeyUsagePurpose::DigitalSignature,
+                KeyUsagePurpose::KeyEncipherment,
+            ]
+        } else {
+            vec![KeyUsagePurpose::DigitalSignature]
+        };
+        params.extended_key_usages = request.profile.extended_key_usages();
+        params.subject_alt_names = request
+            .sans
+            .iter()
+            .map(San::to_rcgen)
+            .collect::<Result<_, _>>()?;
+        params.use_authority_key_identifier_extension = true;
+        let issuer = Issuer::from_ca_cert_der(
+            &CertificateDer::from(self.certificate_der.as_slice()),
+            self.key.pair(),
+        )
+        .map_err(|error| PkiError::IssuerName {
+            path: self.certificate_path.clone(),
+            reason: error.to_string(),
+        })?;
+        let certificate =
+            params
+                .signed_by(key.pair(), &issuer)
+                .map_err(|error| PkiError::Generate {
+                    what: "certificate",
+                    reason: error.to_string(),
+                })?;
+        let issued = Issued {
+            key,
+            certificate_der: certificate.der().to_vec(),
+        };
+        self.self_check(&issued, request)?;
+        Ok(issued)
+    }
+
+    /// Checks a freshly signed leaf the way its peers will: exact issuer bytes (Go looks
+    /// parents up by them), AKI = CA SKI, the signature, and — when the leaf and the CA are
+    /// valid at a common instant — a rustls-webpki path validation for its purpose and every
+    /// host name.
+    fn self_check(&self, issued: &Issued, request: &LeafRequest) -> Result<(), PkiError> {
+        let failed = |reason: String| PkiError::SelfCheck { reason };
+        let ca = certificate::parse(&self.certificate_der).map_err(failed)?;
+        let leaf = certificate::parse(&issued.certificate_der).map_err(failed)?;
+        if leaf.issuer().as_raw() != ca.subject().as_raw() {
+            return Err(PkiError::IssuerName {
+                path: self.certificate_path.clone(),
+                reason: "its subject could not be copied byte for byte into the leaf's issuer"
+                    .into(),
+            });
+        }
+        leaf.verify_signature(Some(ca.public_key()))
+            .map_err(|error| {
+                failed(format!(
+                    "signature does not verify with the CA key: {error}"
+                ))
+            })?;
+        let summary_ca =
+            certificate::CertSummary::new(&self.certificate_der, "", 0, self.not_before)
+                .map_err(|error| failed(error.to_string()))?;
+        let summary_leaf =
+            certificate::CertSummary::new(&issued.certificate_der, "", 0, self.not_before)
+                .map_err(|error| failed(error.to_string()))?;
+        if let (Some(ski), Some(aki)) = (&summary_ca.subject_key_id, &summary_leaf.authority_key_id)
+            && ski != aki
+        {
+            return Err(failed(format!(
+                "authority key id {aki} is not the CA's key id {ski}"
+            )));
+        }
+        let start = request.validity.not_before.max(self.not_before);
+        let end = request.validity.not_after.min(self.not_after);
+        if start >= end {
+            return Ok(()); // deliberately outside the CA's window (tests of expired leaves)
+        }
+        let at = start + Duration::seconds(1);
+        let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            u64::try_from(at.unix_timestamp()).unwrap_or_default(),
+        ));
+        let anchor_der = CertificateDer::from(self.certificate_der.as_slice());
+        let anchor = webpki::anchor_from_trusted_cert(&anchor_der)
+            .map_err(|error| failed(format!("CA not usable as trust anchor: {error:?}")))?;
+        let leaf_der = CertificateDer::from(issued.certificate_der.as_slice());
+        let end_entity = webpki::EndEntityCert::try_from(&leaf_der)
+            .map_err(|error| failed(format!("leaf not parsable by webpki: {error:?}")))?;
+        let usages: &[webpki::KeyUsage] = match request.profile {
+            LeafProfile::Server => &[webpki::KeyUsage::server_auth()],
+            LeafProfile::Client => &[webpki::KeyUsage::client_auth()],
+            LeafProfile::ServerAndClient => &[
+                webpki::KeyUsage::server_auth(),
+                webpki::KeyUsage::client_auth(),
+            ],
+        };
+        for usage in usages {
+            end_entity
+                .verify_for_usage(
+                    webpki::ALL_VERIFICATION_ALGS,
+                    std::slice::from_ref(&anchor),
+                    &[],
+                    time,
+                    usage,
+                    None,
+                    None,
+                )
+                .map_err(|error| failed(format!("rustls-webpki rejected it: {error:?}")))?;
+        }
+        for san in &request.sans {
+            let host = match san {
+                San::Dns(name) => name.replace('*', "wildcard-probe"),
+                San::Ip(ip) => ip.to_string(),
+                _ => continue,
+            };
+            let server_name = ServerName::try_from(host.as_str())
+                .map_err(|_| failed(format!("`{host}` is not a name rustls accepts")))?;
+            end_entity
+                .verify_is_valid_for_subject_name(&server_name)
+                .map_err(|error| failed(format!("not valid for `{host}`: {error:?}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// Parameters shared by every certificate: explicit validity (rcgen's default runs to
+/// 4096), a CN-only subject, a random serial.
+fn base_params(common_name: &str, validity: Validity) -> Result<CertificateParams, PkiError> {
+    let mut params = CertificateParams::default();
+    let mut subject = DistinguishedName::new();
+    subject.push(DnType::CommonName, common_name);
+    params.distinguished_name = subject;
+    params.not_before = validity.not_before;
+    params.not_after = validity.not_after;
+    params.serial_number = Some(random_serial()?);
+    Ok(params)
+}
+
+/// 16 random bytes with the top bit cleared: positive (Go rejects negative serials since
+/// 1.23), well under RFC 5280's 20 octets, and unique without a database. rcgen's fallback
+/// hashes the public key, which repeats when a key is reused.
+fn random_serial() -> Result<SerialNumber, PkiError> {
+    let mut bytes = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| PkiError::Generate {
+        what: "serial number",
+        reason: "the system random source failed".into(),
+    })?;
+    bytes[0] &= 0x7f;
+    if bytes[0] == 0 {
+        // A leading zero byte would be dropped by DER; keep the serial 16 bytes long.
+        bytes[0] = 0x01;
+    }
+    Ok(SerialNumber::from_slice(&bytes))
+}
+
+/// `bytes` random bytes as lower-case hex.
+fn random_hex(bytes: usize) -> Result<String, PkiError> {
+    let mut buffer = vec![0u8; bytes];
+    aws_lc_rs::rand::fill(&mut buffer).map_err(|_| PkiError::Generate {
+        what: "random identifier",
+        reason: "the system random source failed".into(),
+    })?;
+    Ok(hex(&buffer, ""))
+}
+
+/// rcgen rebuilds the issuer name from the parsed CA subject. That is exact for CN-only
+/// subjects (ours) and other single-valued RDNs with distinct attribute types; refuse the
+/// rest up front (rcgen would fail or panic) with a message that says why.
+fn check_issuer_name_is_reproducible(
+    certificate: &x509_parser::certificate::X509Certificate<'_>,
+    path: &str,
+) -> Result<(), PkiError> {
+    use x509_parser::der_parser::asn1_rs::Tag;
+    let refuse = |reason: &str| PkiError::IssuerName {
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let mut seen = Vec::new();
+    for rdn in certificate.subject().iter() {
+        let mut attributes = rdn.iter();
+        let (Some(attribute), None) = (attributes.next(), attributes.next()) else {
+            return Err(refuse("its subject has an empty or multi-valued RDN"));
+        };
+        let oid = attribute.attr_type().to_id_string();
+        if seen.contains(&oid) {
+            return Err(refuse(&format!("its subject repeats the attribute {oid}")));
+        }
+        seen.push(oid);
+        if !matches!(
+            attribute.attr_value().header.tag(),
+            Tag::PrintableString
+                | Tag::Utf8String
+                | Tag::Ia5String
+                | Tag::BmpString
+                | Tag::T61String
+                | Tag::UniversalString
+        ) {
+            return Err(refuse(
+                "its subject uses a string type rcgen cannot reproduce",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn humanize_at_least_a_day(duration: Duration) -> String {
+    if duration < Duration::days(1) {
+        humanize(duration)
+    } else {
+        // Nearest whole day: the seconds between reading the clock twice do not count.
+        humanize(Duration::days(
+            (duration + Duration::hours(12)).whole_days(),
+        ))
+    }
+}
+
+/// RFC 3339 in UTC, whole seconds.
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| at.to_string())
+}
+
+/// The serial number of a DER certificate as colon hex (for messages and reports).
+pub fn serial_of(certificate_der: &[u8]) -> Option<String> {
+    certificate::parse(certificate_der)
+        .ok()
+        .map(|certificate| hex(certificate.raw_serial(), ":"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::{KeyType, Lifetime};
+
+    /// One instant for the whole test binary, so that day arithmetic is exact.
+    fn now() -> OffsetDateTime {
+        static NOW: std::sync::LazyLock<OffsetDateTime> =
+            std::sync::LazyLock::new(OffsetDateTime::now_utc);
+        *NOW
+    }
+
+    fn ca() -> Ca {
+        let request = CaRequest {
+            common_name: "Test CA".into(),
+            validity: Validity::starting_now(now(), Lifetime::days(30)),
+        };
+        create_ca(&request, PrivateKey::generate(KeyType::EcdsaP256).unwrap()).unwrap()
+    }
+
+    fn server_request(days: i64) -> LeafRequest {
+        LeafRequest {
+            profile: LeafProfile::Server,
+            common_name: "localhost".into(),
+            sans: San::parse_list("localhost,127.0.0.1,::1,*.svc.example").unwrap(),
+            validity: Validity::starting_now(now(), Lifetime::days(days)),
+        }
+    }
+
+    #[test]
+    fn ca_profile_is_exact() {
+        let ca = ca();
+        let summary =
+            certificate::CertSummary::new(ca.certificate_der(), "ca.crt", 0, now()).unwrap();
+        assert_eq!(summary.role, certificate::Role::Ca);
+        assert_eq!(summary.key_usage, ["keyCertSign", "cRLSign"]);
+        assert!(summary.extended_key_usage.is_empty());
+        let bc = summary.basic_constraints.unwrap();
+        assert!(bc.ca && bc.critical);
+        assert_eq!(bc.path_len, Some(0));
+        assert!(summary.subject_key_id.is_some());
+        assert!(summary.self_signed);
+        assert_eq!(summary.version, 3);
+    }
+
+    #[test]
+    fn leaf_profiles_have_one_purpose_each() {
+        let ca = ca();
+        let server = ca
+            .issue(
+                &server_request(7),
+                PrivateKey::generate(KeyType::EcdsaP256).unwrap(),
+            )
+            .unwrap();
+        let summary =
+            certificate::CertSummary::new(&server.certificate_der, "s.crt", 0, now()).unwrap();
+        assert_eq!(summary.role, certificate::Role::Server);
+        assert_eq!(summary.extended_key_usage, ["serverAuth"]);
+        assert_eq!(summary.key_usage, ["digitalSignature"]);
+        assert_eq!(summary.sans.ip, ["127.0.0.1", "::1"]);
+        let bc = summary.basic_constraints.unwrap();
+        assert!(!bc.ca);
+        let ca_summary = certificate::CertSummary::new(ca.certificate_der(), "", 0, now()).unwrap();
+        assert_eq!(summary.authority_key_id, ca_summary.subject_key_id);
+        assert_eq!(summary.serial.len(), 16 * 3 - 1);
+        assert!(u8::from_str_radix(&summary.serial[..2], 16).unwrap() < 0x80);
+
+        let mut request = server_request(7);
+        request.profile = LeafProfile::Client;
+        request.sans.clear();
+        let client = ca
+            .issue(&request, PrivateKey::generate(KeyType::Rsa2048).unwrap())
+            .unwrap();
+        let summary =
+            certificate::CertSummary::new(&client.certificate_der, "c.crt", 0, now()).unwrap();
+        assert_eq!(summary.role, certificate::Role::Client);
+        assert_eq!(summary.key_usage, ["digitalSignature", "keyEncipherment"]);
+    }
+
+    #[test]
+    fn a_leaf_may_not_outlive_its_ca() {
+        let error = ca()
+            .issue(
+                &server_request(45),
+                PrivateKey::generate(KeyType::EcdsaP256).unwrap(),
+            )
+            .unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("15 days after its CA"), "{message}");
+        assert!(message.contains("--validity 30d"), "{message}");
+    }
+
+    #[test]
+    fn servers_need_a_host_name() {
+        let mut request = server_request(1);
+        request.sans = San::parse_list("URI:spiffe://x/y").unwrap();
+        assert!(
+            ca().issue(&request, PrivateKey::generate(KeyType::EcdsaP256).unwrap())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_leaf_is_not_a_ca_and_a_wrong_key_is_refused() {
+        let ca = ca();
+        let leaf = ca
+            .issue(
+                &server_request(1),
+                PrivateKey::generate(KeyType::EcdsaP256).unwrap(),
+            )
+            .unwrap();
+        let error = Ca::new(leaf.certificate_der.clone(), "server.crt", leaf.key).unwrap_err();
+        assert!(
+            error.to_string().contains("not a CA certificate"),
+            "{error}"
+        );
+        let error = Ca::new(
+            ca.certificate_der().to_vec(),
+            "ca.crt",
+            PrivateKey::generate(KeyType::EcdsaP256).unwrap(),
+        )
+        .unwrap_err();
+        assert!(matches!(error, PkiError::KeyMismatch { .. }), "{error}");
+    }
+
+    #[test]
+    fn common_names_are_checked() {
+        assert!(common_name("--client-cn", "").is_err());
+        assert!(common_name("--client-cn", &"x".repeat(65)).is_err());
+        assert!(common_name("--client-cn", "a\nb").is_err());
+        assert_eq!(common_name("--client-cn", " otel ").unwrap(), "otel");
+    }
+}

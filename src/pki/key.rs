@@ -1,0 +1,479 @@
+//! Private keys: the algorithms otel-pki generates, PEM encoding and decoding, and matching a
+//! key against a certificate.
+
+use std::fmt;
+
+use aws_lc_rs::signature::Ed25519KeyPair;
+use rcgen::{KeyPair, PublicKeyData, RsaKeySize, SignatureAlgorithm};
+use serde::Serialize;
+
+use super::{PkiError, encrypted_key};
+
+/// Key algorithms this build can generate (aws-lc-rs can generate all of them, RSA
+/// included).
+#[derive(Clone, Copy, Debug, Default, Eq, Hash, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyType {
+    /// ECDSA on NIST P-256 with SHA-256: accepted by every TLS stack, the default.
+    #[default]
+    EcdsaP256,
+    /// ECDSA on NIST P-384 with SHA-384.
+    EcdsaP384,
+    /// Ed25519. Not supported by gRPC's C core (grpc/grpc#24252).
+    Ed25519,
+    /// RSA 2048-bit, PKCS#1 v1.5 signatures with SHA-256.
+    Rsa2048,
+    /// RSA 3072-bit.
+    Rsa3072,
+    /// RSA 4096-bit.
+    Rsa4096,
+}
+
+impl KeyType {
+    /// Every key type, in the order `--help` lists them.
+    pub const ALL: [KeyType; 6] = [
+        KeyType::EcdsaP256,
+        KeyType::EcdsaP384,
+        KeyType::Ed25519,
+        KeyType::Rsa2048,
+        KeyType::Rsa3072,
+        KeyType::Rsa4096,
+    ];
+
+    /// The command-line name, e.g. `ecdsa-p256`.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyType::EcdsaP256 => "ecdsa-p256",
+            KeyType::EcdsaP384 => "ecdsa-p384",
+            KeyType::Ed25519 => "ed25519",
+            KeyType::Rsa2048 => "rsa-2048",
+            KeyType::Rsa3072 => "rsa-3072",
+            KeyType::Rsa4096 => "rsa-4096",
+        }
+    }
+
+    /// Parses the command-line name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|key_type| key_type.name() == name)
+    }
+
+    /// True for RSA keys (the only ones whose leaves also get keyEncipherment).
+    pub fn is_rsa(self) -> bool {
+        matches!(self, KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096)
+    }
+
+    /// True when generating this key takes long enough to show progress.
+    pub fn is_slow(self) -> bool {
+        self.is_rsa()
+    }
+
+    /// Human description, e.g. `ECDSA P-256`, `RSA 4096`.
+    pub fn description(self) -> &'static str {
+        match self {
+            KeyType::EcdsaP256 => "ECDSA P-256",
+            KeyType::EcdsaP384 => "ECDSA P-384",
+            KeyType::Ed25519 => "Ed25519",
+            KeyType::Rsa2048 => "RSA 2048",
+            KeyType::Rsa3072 => "RSA 3072",
+            KeyType::Rsa4096 => "RSA 4096",
+        }
+    }
+
+    /// A warning to show when this key type is chosen, if it has a known interoperability
+    /// problem.
+    pub fn warning(self) -> Option<&'static str> {
+        match self {
+            KeyType::Ed25519 => Some(
+                "Ed25519 certificates fail the TLS handshake in gRPC's C core, which the \
+                 Python, C++, Ruby and PHP OTLP/gRPC exporters use (grpc/grpc#24252); choose \
+                 ecdsa-p256 unless every peer is Go (the Collector), Java or rustls",
+            ),
+            _ => None,
+        }
+    }
+
+    fn signature_algorithm(self) -> &'static SignatureAlgorithm {
+        match self {
+            KeyType::EcdsaP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
+            KeyType::EcdsaP384 => &rcgen::PKCS_ECDSA_P384_SHA384,
+            KeyType::Ed25519 => &rcgen::PKCS_ED25519,
+            KeyType::Rsa2048 | KeyType::Rsa3072 | KeyType::Rsa4096 => &rcgen::PKCS_RSA_SHA256,
+        }
+    }
+}
+
+impl fmt::Display for KeyType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A private key with its algorithm. `Debug` never shows the secret.
+pub struct PrivateKey {
+    pair: KeyPair,
+    key_type: Option<KeyType>,
+}
+
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrivateKey")
+            .field("key_type", &self.key_type)
+            .field("secret", &"[secret key elided]")
+            .finish()
+    }
+}
+
+impl PrivateKey {
+    /// Generates a new key from the operating system's random source.
+    pub fn generate(key_type: KeyType) -> Result<Self, PkiError> {
+        let algorithm = key_type.signature_algorithm();
+        let rsa = |size| KeyPair::generate_rsa_for(algorithm, size);
+        let pair = match key_type {
+            KeyType::EcdsaP256 | KeyType::EcdsaP384 => KeyPair::generate_for(algorithm),
+            // PKCS#8 v1, as OpenSSL writes it; aws-lc-rs's default for Ed25519 is v2.
+            KeyType::Ed25519 => {
+                Ed25519KeyPair::generate_pkcs8v1(&aws_lc_rs::rand::SystemRandom::new())
+                    .map_err(|_| rcgen::Error::RingUnspecified)
+                    .and_then(|document| {
+                        let der = rustls_pki_types::PrivatePkcs8KeyDer::from(document.as_ref());
+                        KeyPair::from_pkcs8_der_and_sign_algo(&der, algorithm)
+                    })
+            }
+            KeyType::Rsa2048 => rsa(RsaKeySize::_2048),
+            KeyType::Rsa3072 => rsa(RsaKeySize::_3072),
+            KeyType::Rsa4096 => rsa(RsaKeySize::_4096),
+        }
+        .map_err(|source| PkiError::Generate {
+            what: "key",
+            reason: source.to_string(),
+        })?;
+        Ok(PrivateKey {
+            pair,
+            key_type: Some(key_type),
+        })
+    }
+
+    /// Parses an unencrypted key from PEM (`PRIVATE KEY`, `EC PRIVATE KEY`, `RSA PRIVATE
+    /// KEY`) or DER. `path` is only used in error messages.
+    pub fn from_pem_or_der(bytes: &[u8], path: &str) -> Result<Self, PkiError> {
+        let der = match classify_key_file(bytes) {
+            KeyFile::Plain(der) => der,
+            KeyFile::Encrypted(_) => {
+                return Err(PkiError::KeyEncrypted {
+                    path: path.to_owned(),
+                });
+            }
+            KeyFile::LegacyEncrypted => {
+                return Err(PkiError::KeyLegacyEncrypted {
+                    path: path.to_owned(),
+                });
+            }
+            KeyFile::Invalid(reason) => {
+                return Err(PkiError::InvalidKey {
+                    path: path.to_owned(),
+                    reason,
+                });
+            }
+        };
+        Self::from_der(&der, path)
+    }
+
+    /// Parses a key that may be encrypted (`ENCRYPTED PRIVATE KEY`, PBES2) with the given
+    /// passphrase; `passphrase` is only needed (and only used) when the key is encrypted.
+    pub fn from_pem_with_passphrase(
+        bytes: &[u8],
+        path: &str,
+        passphrase: Option<&Passphrase>,
+    ) -> Result<Self, PkiError> {
+        match classify_key_file(bytes) {
+            KeyFile::Encrypted(der) => {
+                let passphrase = passphrase.ok_or_else(|| PkiError::PassphraseMissing {
+                    path: path.to_owned(),
+                })?;
+                let plain =
+                    encrypted_key::decrypt_pkcs8(&der, passphrase.secret()).map_err(|error| {
+                        match error {
+                            encrypted_key::EncryptedKeyError::WrongPassphrase => {
+                                PkiError::PassphraseWrong {
+                                    path: path.to_owned(),
+                                    origin: passphrase.source.clone(),
+                                }
+                            }
+                            other => PkiError::InvalidKey {
+                                path: path.to_owned(),
+                                reason: other.to_string(),
+                            },
+                        }
+                    })?;
+                Self::from_der(&plain, path)
+            }
+            _ => Self::from_pem_or_der(bytes, path),
+        }
+    }
+
+    fn from_der(der: &[u8], path: &str) -> Result<Self, PkiError> {
+        let pair = KeyPair::try_from(der).map_err(|_| PkiError::InvalidKey {
+            path: path.to_owned(),
+            reason: "not a supported private key (ECDSA P-256/P-384/P-521, Ed25519 or RSA)".into(),
+        })?;
+        let key_type = key_type_of(&pair);
+        Ok(PrivateKey { pair, key_type })
+    }
+
+    /// The key type, when it is one otel-pki can generate (a loaded P-521 key has none).
+    pub fn key_type(&self) -> Option<KeyType> {
+        self.key_type
+    }
+
+    /// The raw public key, as it appears in a certificate's subjectPublicKey BIT STRING.
+    pub fn public_key_raw(&self) -> &[u8] {
+        self.pair.public_key_raw()
+    }
+
+    /// DER SubjectPublicKeyInfo.
+    pub fn public_key_info(&self) -> Vec<u8> {
+        self.pair.subject_public_key_info()
+    }
+
+    /// True when `certificate` (DER) carries this key's public key.
+    pub fn matches_certificate(&self, certificate_der: &[u8]) -> bool {
+        x509_parser::parse_x509_certificate(certificate_der).is_ok_and(|(_, cert)| {
+            cert.public_key().subject_public_key.data.as_ref() == self.public_key_raw()
+        })
+    }
+
+    /// Unencrypted PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), what the Collector reads.
+    pub fn to_pkcs8_pem(&self) -> String {
+        self.pair.serialize_pem()
+    }
+
+    /// PKCS#8 encrypted with PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) as PEM (`-----BEGIN
+    /// ENCRYPTED PRIVATE KEY-----`).
+    pub fn to_encrypted_pkcs8_pem(&self, passphrase: &Passphrase) -> Result<String, PkiError> {
+        let encrypted = encrypted_key::encrypt_pkcs8(
+            self.pair.serialized_der(),
+            passphrase.secret(),
+            &encrypted_key::EncryptOptions::default(),
+        )
+        .map_err(|error| PkiError::Generate {
+            what: "encrypted key",
+            reason: error.to_string(),
+        })?;
+        Ok(pem::encode(&pem::Pem::new(
+            "ENCRYPTED PRIVATE KEY",
+            encrypted,
+        )))
+    }
+
+    pub(crate) fn pair(&self) -> &KeyPair {
+        &self.pair
+    }
+}
+
+/// What a key file holds, decided from its PEM label (or DER structure).
+#[derive(Debug)]
+pub enum KeyFile {
+    /// An unencrypted key (PKCS#8, SEC1 or PKCS#1 DER).
+    Plain(Vec<u8>),
+    /// A PKCS#8 `ENCRYPTED PRIVATE KEY` (DER).
+    Encrypted(Vec<u8>),
+    /// An OpenSSL "traditional" encrypted PEM (`Proc-Type: 4,ENCRYPTED`), which neither Go
+    /// nor otel-pki reads.
+    LegacyEncrypted,
+    /// Not a key; the reason says what was found.
+    Invalid(String),
+}
+
+/// Classifies the bytes of a key file without decrypting anything.
+pub fn classify_key_file(bytes: &[u8]) -> KeyFile {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        // DER: a SEQUENCE. Whether it is a key is decided by the parser.
+        return if bytes.first() == Some(&0x30) {
+            KeyFile::Plain(bytes.to_vec())
+        } else {
+            KeyFile::Invalid("neither PEM nor DER".into())
+        };
+    };
+    if text.contains("Proc-Type: 4,ENCRYPTED") {
+        return KeyFile::LegacyEncrypted;
+    }
+    let blocks = match pem::parse_many(text) {
+        Ok(blocks) => blocks,
+        Err(error) => return KeyFile::Invalid(format!("malformed PEM ({error})")),
+    };
+    if let Some(block) = blocks
+        .iter()
+        .find(|block| block.tag() == "ENCRYPTED PRIVATE KEY")
+    {
+        return KeyFile::Encrypted(block.contents().to_vec());
+    }
+    match blocks
+        .iter()
+        .find(|block| block.tag() == "PRIVATE KEY" || block.tag().ends_with(" PRIVATE KEY"))
+    {
+        Some(block) => KeyFile::Plain(block.contents().to_vec()),
+        None if blocks.is_empty() => KeyFile::Invalid(if text.contains("-----BEGIN") {
+            "truncated or malformed PEM".into()
+        } else {
+            "no PEM block found".into()
+        }),
+        None => KeyFile::Invalid(format!(
+            "no PRIVATE KEY block (found {})",
+            blocks
+                .iter()
+                .map(|b| b.tag().to_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+fn key_type_of(pair: &KeyPair) -> Option<KeyType> {
+    let algorithm = pair.algorithm();
+    if algorithm == &rcgen::PKCS_ECDSA_P256_SHA256 {
+        Some(KeyType::EcdsaP256)
+    } else if algorithm == &rcgen::PKCS_ECDSA_P384_SHA384 {
+        Some(KeyType::EcdsaP384)
+    } else if algorithm == &rcgen::PKCS_ED25519 {
+        Some(KeyType::Ed25519)
+    } else if algorithm == &rcgen::PKCS_RSA_SHA256 {
+        // The raw public key is the DER RSAPublicKey; its modulus length gives the size.
+        match rsa_modulus_bits(pair.public_key_raw()) {
+            Some(2048) => Some(KeyType::Rsa2048),
+            Some(3072) => Some(KeyType::Rsa3072),
+            Some(4096) => Some(KeyType::Rsa4096),
+            _ => None,
+        }
+    } else {
+        None
+    }
+}
+
+/// Modulus size in bits of a DER RSAPublicKey.
+pub(crate) fn rsa_modulus_bits(rsa_public_key_der: &[u8]) -> Option<usize> {
+    let (_, sequence) = x509_parser::der_parser::parse_der(rsa_public_key_der).ok()?;
+    let modulus = sequence.as_sequence().ok()?.first()?.as_slice().ok()?;
+    Some(rsa_modulus_bits_from_modulus(modulus))
+}
+
+/// Size in bits of an RSA modulus given as big-endian bytes (leading zeros ignored).
+pub(crate) fn rsa_modulus_bits_from_modulus(modulus: &[u8]) -> usize {
+    match modulus.iter().position(|byte| *byte != 0) {
+        Some(start) => (modulus.len() - start) * 8 - modulus[start].leading_zeros() as usize,
+        None => 0,
+    }
+}
+
+/// A passphrase for an encrypted CA key, with where it came from (for error messages).
+/// Neither `Debug` nor `Display` shows the secret.
+#[derive(Clone)]
+pub struct Passphrase {
+    secret: Vec<u8>,
+    /// Where the passphrase came from, e.g. "--passphrase-file `pw.txt`".
+    pub source: String,
+}
+
+impl fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Passphrase")
+            .field("source", &self.source)
+            .field("secret", &"[elided]")
+            .finish()
+    }
+}
+
+impl Passphrase {
+    /// Wraps a passphrase; an empty one is refused.
+    pub fn new(secret: Vec<u8>, source: String) -> Result<Self, PkiError> {
+        if secret.is_empty() {
+            return Err(PkiError::PassphraseEmpty { origin: source });
+        }
+        Ok(Passphrase { secret, source })
+    }
+
+    fn secret(&self) -> &[u8] {
+        &self.secret
+    }
+}
+
+impl Drop for Passphrase {
+    fn drop(&mut self) {
+        // Best effort: overwrite the secret before the memory is freed.
+        self.secret.iter_mut().for_each(|byte| *byte = 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_type_generates_and_roundtrips_through_pem() {
+        for key_type in KeyType::ALL {
+            if key_type == KeyType::Rsa4096 || key_type == KeyType::Rsa3072 {
+                continue; // slow in debug builds; covered by the integration tests
+            }
+            let key = PrivateKey::generate(key_type).unwrap();
+            let pem = key.to_pkcs8_pem();
+            assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "{key_type}");
+            let loaded = PrivateKey::from_pem_or_der(pem.as_bytes(), "k.pem").unwrap();
+            assert_eq!(loaded.key_type(), Some(key_type));
+            assert_eq!(loaded.public_key_raw(), key.public_key_raw());
+        }
+    }
+
+    #[test]
+    fn encrypted_keys_need_the_right_passphrase() {
+        let key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        let passphrase = Passphrase::new(b"correct horse".to_vec(), "test".into()).unwrap();
+        let pem = key.to_encrypted_pkcs8_pem(&passphrase).unwrap();
+        assert!(matches!(
+            PrivateKey::from_pem_or_der(pem.as_bytes(), "ca.key"),
+            Err(PkiError::KeyEncrypted { .. })
+        ));
+        assert!(matches!(
+            PrivateKey::from_pem_with_passphrase(pem.as_bytes(), "ca.key", None),
+            Err(PkiError::PassphraseMissing { .. })
+        ));
+        let wrong = Passphrase::new(b"wrong".to_vec(), "test".into()).unwrap();
+        assert!(matches!(
+            PrivateKey::from_pem_with_passphrase(pem.as_bytes(), "ca.key", Some(&wrong)),
+            Err(PkiError::PassphraseWrong { .. })
+        ));
+        let loaded =
+            PrivateKey::from_pem_with_passphrase(pem.as_bytes(), "ca.key", Some(&passphrase))
+                .unwrap();
+        assert_eq!(loaded.public_key_raw(), key.public_key_raw());
+    }
+
+    #[test]
+    fn garbage_is_an_invalid_key_not_a_panic() {
+        for input in [
+            &b""[..],
+            b"hello",
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n",
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            &[0x30, 0x03, 0x02, 0x01, 0x00],
+            &[0xff, 0xfe],
+        ] {
+            assert!(
+                matches!(
+                    PrivateKey::from_pem_or_der(input, "k"),
+                    Err(PkiError::InvalidKey { .. })
+                ),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        assert!(format!("{key:?}").contains("elided"));
+        let passphrase = Passphrase::new(b"hunter2".to_vec(), "env".into()).unwrap();
+        assert!(!format!("{passphrase:?}").contains("hunter2"));
+    }
+}

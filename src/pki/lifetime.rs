@@ -1,0 +1,269 @@
+//! Lifetimes and validity windows: `90d`, `720h`, `12w`, `1y` typed by operators, and the
+//! explicit notBefore/notAfter every certificate gets.
+
+use std::fmt;
+use std::str::FromStr;
+
+use time::{Duration, OffsetDateTime};
+
+use super::PkiError;
+
+/// How far `notBefore` is set in the past, so that a peer whose clock runs a little behind
+/// does not see a brand-new certificate as "not yet valid" (Go: `x509: certificate has
+/// expired or is not yet valid: current time … is before …`).
+pub const BACKDATE: Duration = Duration::minutes(5);
+
+/// A positive length of time written as one or more `<number><unit>` parts, units `s`, `m`
+/// (minutes), `h`, `d`, `w` and `y` (365 days): `90d`, `720h`, `12w`, `1y`, `1d12h`.
+#[derive(Clone, Copy, Debug, Eq, Ord, PartialEq, PartialOrd)]
+pub struct Lifetime(Duration);
+
+impl Lifetime {
+    /// The longest lifetime accepted (100 years): beyond that a typo is more likely than
+    /// intent, and X.509 dates past 9999 cannot be written.
+    pub const MAX: Lifetime = Lifetime(Duration::days(36_500));
+
+    /// Builds a lifetime from whole days.
+    pub const fn days(days: i64) -> Self {
+        Lifetime(Duration::days(days))
+    }
+
+    /// Builds a lifetime from a `time::Duration`, which must be positive.
+    pub fn from_duration(duration: Duration) -> Option<Self> {
+        duration.is_positive().then_some(Lifetime(duration))
+    }
+
+    /// The length as a `time::Duration`.
+    pub fn duration(self) -> Duration {
+        self.0
+    }
+
+    /// Whole days, rounded down.
+    pub fn whole_days(self) -> i64 {
+        self.0.whole_days()
+    }
+
+    /// Parses the text form; `flag` names the option in error messages.
+    pub fn parse(input: &str) -> Result<Self, PkiError> {
+        let invalid = |reason: &str| PkiError::InvalidDuration {
+            input: input.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let text = input.trim();
+        if text.is_empty() {
+            return Err(invalid("it is empty"));
+        }
+        let mut total = Duration::ZERO;
+        let mut rest = text;
+        while !rest.is_empty() {
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            if digits == 0 {
+                return Err(invalid(
+                    "expected a number followed by a unit, e.g. `90d`, `720h`, `12w` or `1y`",
+                ));
+            }
+            let number: i64 = rest[..digits]
+                .parse()
+                .map_err(|_| invalid("the number is too large"))?;
+            rest = &rest[digits..];
+            let unit_len = rest
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            let unit = &rest[..unit_len];
+            rest = &rest[unit_len..];
+            let seconds_per_unit: i64 = match unit {
+                "s" => 1,
+                "m" => 60,
+                "h" => 3_600,
+                "d" => 86_400,
+                "w" => 7 * 86_400,
+                "y" => 365 * 86_400,
+                "" => return Err(invalid("the number has no unit; use s, m, h, d, w or y")),
+                _ => {
+                    return Err(invalid(&format!(
+                        "unknown unit `{unit}`; use s, m (minutes), h, d, w or y (365 days)"
+                    )));
+                }
+            };
+            let part = number
+                .checked_mul(seconds_per_unit)
+                .ok_or_else(|| invalid("the number is too large"))?;
+            total = total
+                .checked_add(Duration::seconds(part))
+                .ok_or_else(|| invalid("the number is too large"))?;
+        }
+        if !total.is_positive() {
+            return Err(invalid("it must be longer than zero"));
+        }
+        if total > Self::MAX.0 {
+            return Err(invalid("it is longer than 100 years"));
+        }
+        Ok(Lifetime(total))
+    }
+}
+
+impl FromStr for Lifetime {
+    type Err = PkiError;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        Self::parse(input)
+    }
+}
+
+impl fmt::Display for Lifetime {
+    /// The shortest exact form in one unit: `365d` prints as `1y`, `36h` as `36h`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let seconds = self.0.whole_seconds();
+        for (unit, size) in [
+            ("y", 365 * 86_400),
+            ("w", 7 * 86_400),
+            ("d", 86_400),
+            ("h", 3_600),
+            ("m", 60),
+        ] {
+            if seconds % size == 0 {
+                return write!(f, "{}{unit}", seconds / size);
+            }
+        }
+        write!(f, "{seconds}s")
+    }
+}
+
+/// An explicit validity window. rcgen's default runs from 1975 to 4096; otel-pki never uses
+/// it.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct Validity {
+    /// First instant the certificate is valid (back-dated by [`BACKDATE`]).
+    pub not_before: OffsetDateTime,
+    /// Last instant the certificate is valid.
+    pub not_after: OffsetDateTime,
+}
+
+impl Validity {
+    /// `now - BACKDATE` to `now + lifetime`, truncated to whole seconds (X.509 has no
+    /// fractions).
+    pub fn starting_now(now: OffsetDateTime, lifetime: Lifetime) -> Self {
+        let now = now.replace_nanosecond(0).unwrap_or(now);
+        Validity {
+            not_before: now - BACKDATE,
+            not_after: now + lifetime.0,
+        }
+    }
+
+    /// An arbitrary window, for tests and `--not-before`-style callers.
+    pub fn between(not_before: OffsetDateTime, not_after: OffsetDateTime) -> Self {
+        Validity {
+            not_before: not_before.replace_nanosecond(0).unwrap_or(not_before),
+            not_after: not_after.replace_nanosecond(0).unwrap_or(not_after),
+        }
+    }
+}
+
+/// Human form of a span of time, rounded down: `3 days`, `5 hours`, `1 day`.
+pub fn humanize(duration: Duration) -> String {
+    let duration = duration.abs();
+    let plural = |n: i64, unit: &str| {
+        if n == 1 {
+            format!("1 {unit}")
+        } else {
+            format!("{n} {unit}s")
+        }
+    };
+    if duration.whole_days() >= 1 {
+        plural(duration.whole_days(), "day")
+    } else if duration.whole_hours() >= 1 {
+        plural(duration.whole_hours(), "hour")
+    } else if duration.whole_minutes() >= 1 {
+        plural(duration.whole_minutes(), "minute")
+    } else {
+        plural(duration.whole_seconds(), "second")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(input: &str) -> String {
+        match Lifetime::parse(input) {
+            Err(PkiError::InvalidDuration { reason, .. }) => reason,
+            other => panic!("{input}: expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn units_parse() {
+        assert_eq!(
+            Lifetime::parse("90d").unwrap().duration(),
+            Duration::days(90)
+        );
+        assert_eq!(
+            Lifetime::parse("720h").unwrap().duration(),
+            Duration::days(30)
+        );
+        assert_eq!(
+            Lifetime::parse("12w").unwrap().duration(),
+            Duration::weeks(12)
+        );
+        assert_eq!(
+            Lifetime::parse("1y").unwrap().duration(),
+            Duration::days(365)
+        );
+        assert_eq!(
+            Lifetime::parse("1d12h").unwrap().duration(),
+            Duration::hours(36)
+        );
+        assert_eq!(
+            Lifetime::parse(" 30m ").unwrap().duration(),
+            Duration::minutes(30)
+        );
+    }
+
+    #[test]
+    fn bad_durations_say_why() {
+        assert!(reason("").contains("empty"));
+        assert!(reason("90").contains("no unit"));
+        assert!(reason("3mo").contains("unknown unit `mo`"));
+        assert!(reason("d").contains("number followed by a unit"));
+        assert!(reason("-5d").contains("number followed by a unit"));
+        assert!(reason("0d").contains("longer than zero"));
+        assert!(reason("101y").contains("100 years"));
+        assert!(reason("99999999999999999999d").contains("too large"));
+        assert!(reason("9999999999999y").contains("too large"));
+    }
+
+    #[test]
+    fn display_uses_the_largest_exact_unit() {
+        for (input, shown) in [
+            ("365d", "1y"),
+            ("14d", "2w"),
+            ("36h", "36h"),
+            ("90d", "90d"),
+            ("61s", "61s"),
+        ] {
+            assert_eq!(Lifetime::parse(input).unwrap().to_string(), shown);
+            assert_eq!(
+                Lifetime::parse(shown).unwrap(),
+                Lifetime::parse(input).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn validity_is_backdated_and_whole_seconds() {
+        let now = OffsetDateTime::from_unix_timestamp_nanos(1_800_000_000_123_456_789).unwrap();
+        let validity = Validity::starting_now(now, Lifetime::days(1));
+        assert_eq!(validity.not_before.unix_timestamp(), 1_800_000_000 - 300);
+        assert_eq!(validity.not_after.unix_timestamp(), 1_800_000_000 + 86_400);
+        assert_eq!(validity.not_after.nanosecond(), 0);
+    }
+
+    #[test]
+    fn humanize_rounds_down() {
+        assert_eq!(humanize(Duration::hours(80)), "3 days");
+        assert_eq!(humanize(Duration::hours(-1)), "1 hour");
+        assert_eq!(humanize(Duration::seconds(5)), "5 seconds");
+    }
+}

@@ -1,0 +1,495 @@
+//! Writing files safely. Keys are secrets: every file is created under a temporary name in
+//! the target directory with mode 0600 from the first byte, written, given its final mode,
+//! fsynced, and renamed into place; a set of files is committed all-or-nothing; an existing
+//! file is never replaced without `--force`, and then its previous version is kept under
+//! `DIR/backup/<UTC timestamp>/` first.
+
+use std::fs::{self, File, Permissions};
+use std::io::{self, Write as _};
+use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use tempfile::NamedTempFile;
+use time::OffsetDateTime;
+
+/// Mode of private key files.
+pub const KEY_MODE: u32 = 0o600;
+/// Mode of certificate and configuration files.
+pub const PUBLIC_MODE: u32 = 0o644;
+/// Mode of directories otel-pki creates (they hold keys).
+pub const DIR_MODE: u32 = 0o700;
+/// Name of the directory, inside a set, that keeps replaced files.
+pub const BACKUP_DIR: &str = "backup";
+
+/// What to do when a target file already exists.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Overwrite {
+    /// Refuse: the existing file is an error and nothing is written (the default).
+    Refuse,
+    /// Replace (`--force`): move the old file to the backup directory first.
+    Replace,
+}
+
+impl Overwrite {
+    /// `Replace` when `force` is set.
+    pub fn from_force(force: bool) -> Self {
+        if force {
+            Overwrite::Replace
+        } else {
+            Overwrite::Refuse
+        }
+    }
+}
+
+/// One file to write.
+#[derive(Clone)]
+pub struct PlannedFile {
+    /// File name inside the target directory, e.g. `server.key`.
+    pub name: String,
+    /// Contents.
+    pub contents: Vec<u8>,
+    /// Final mode, e.g. [`KEY_MODE`].
+    pub mode: u32,
+}
+
+impl std::fmt::Debug for PlannedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Contents may be a private key: never print them.
+        f.debug_struct("PlannedFile")
+            .field("name", &self.name)
+            .field("mode", &format_args!("{:o}", self.mode))
+            .finish_non_exhaustive()
+    }
+}
+
+impl PlannedFile {
+    /// A private key file (mode 0600).
+    pub fn key(name: impl Into<String>, contents: impl Into<Vec<u8>>) -> Self {
+        PlannedFile {
+            name: name.into(),
+            contents: contents.into(),
+            mode: KEY_MODE,
+        }
+    }
+
+    /// A certificate or other public file (mode 0644).
+    pub fn public(name: impl Into<String>, contents: impl Into<Vec<u8>>) -> Self {
+        PlannedFile {
+            name: name.into(),
+            contents: contents.into(),
+            mode: PUBLIC_MODE,
+        }
+    }
+}
+
+/// A file that was written.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct WrittenFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its mode, as an octal string such as `"0600"`.
+    pub mode: String,
+    /// True when it replaced an existing file (whose previous version is in the backup).
+    pub replaced: bool,
+}
+
+/// The result of writing a set of files.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct WriteOutcome {
+    /// The files, in the order given.
+    pub files: Vec<WrittenFile>,
+    /// Where replaced files went, when any were replaced.
+    pub backup_dir: Option<PathBuf>,
+}
+
+/// Errors from writing. Each names the file and what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// Targets exist and `--force` was not given.
+    #[error("{} already exist{}; nothing was written. Use --force to replace (the old files are kept in `{}/{BACKUP_DIR}/`), or choose another --dir", list(.paths), if .paths.len() == 1 { "s" } else { "" }, .dir.display())]
+    Exists {
+        /// The directory.
+        dir: PathBuf,
+        /// The existing files.
+        paths: Vec<PathBuf>,
+    },
+
+    /// An I/O operation failed.
+    #[error("could not {action} `{}`: {source}{}", .path.display(), hint(.source))]
+    Io {
+        /// What was being done, e.g. "create directory".
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+
+    /// The target directory path is a file.
+    #[error("`{}` exists and is not a directory; choose another --dir", .0.display())]
+    NotADirectory(PathBuf),
+}
+
+fn list(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|path| format!("`{}`", path.display()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn hint(error: &io::Error) -> &'static str {
+    match error.kind() {
+        io::ErrorKind::PermissionDenied => {
+            "; check the directory's permissions or choose another --dir"
+        }
+        io::ErrorKind::ReadOnlyFilesystem => "; the file system is read-only, choose another --dir",
+        io::ErrorKind::StorageFull => "; the disk is full",
+        _ => "",
+    }
+}
+
+fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> WriteError {
+    let path = path.to_owned();
+    move |source| WriteError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// Returns the files among `names` that already exist in `dir` (a cheap early check so a
+/// command can refuse before doing expensive work; [`write_set`] checks again atomically).
+pub fn existing(dir: &Path, names: &[&str]) -> Vec<PathBuf> {
+    names
+        .iter()
+        .map(|name| dir.join(name))
+        .filter(|path| path.symlink_metadata().is_ok())
+        .collect()
+}
+
+/// Writes one file atomically (see [`write_set`]).
+pub fn write_file(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+    overwrite: Overwrite,
+) -> Result<WriteOutcome, WriteError> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .ok_or_else(|| WriteError::NotADirectory(path.to_owned()))?;
+    write_set(
+        dir,
+        &[PlannedFile {
+            name,
+            contents: contents.to_vec(),
+            mode,
+        }],
+        overwrite,
+    )
+}
+
+/// Writes `files` into `dir` all-or-nothing.
+///
+/// 1. `dir` is created (mode 0700) if missing.
+/// 2. With [`Overwrite::Refuse`], any existing target is an error before anything is
+///    written.
+/// 3. Each file is staged as a temporary file in `dir` (so the final rename is atomic),
+///    created 0600, written, set to its final mode and fsynced.
+/// 4. With [`Overwrite::Replace`], existing targets are first linked (or copied, keeping
+///    their mode) into `dir/backup/<UTC timestamp>/`; the live file is never missing.
+/// 5. Every staged file is renamed into place (no-clobber with `Refuse`), then `dir` is
+///    fsynced. If any step fails, files already renamed are rolled back and created
+///    directories removed, so the directory is as it was.
+pub fn write_set(
+    dir: &Path,
+    files: &[PlannedFile],
+    overwrite: Overwrite,
+) -> Result<WriteOutcome, WriteError> {
+    let created_dirs = ensure_dir(dir)?;
+    let result = write_set_in(dir, files, overwrite);
+    if result.is_err() {
+        for created in created_dirs.iter().rev() {
+            let _ = fs::remove_dir(created);
+        }
+    }
+    result
+}
+
+fn write_set_in(
+    dir: &Path,
+    files: &[PlannedFile],
+    overwrite: Overwrite,
+) -> Result<WriteOutcome, WriteError> {
+    let targets: Vec<PathBuf> = files.iter().map(|file| dir.join(&file.name)).collect();
+    let existing: Vec<PathBuf> = targets
+        .iter()
+        .filter(|path| path.symlink_metadata().is_ok())
+        .cloned()
+        .collect();
+    if overwrite == Overwrite::Refuse && !existing.is_empty() {
+        return Err(WriteError::Exists {
+            dir: dir.to_owned(),
+            paths: existing,
+        });
+    }
+
+    let mut staged = Vec::with_capacity(files.len());
+    for (file, target) in files.iter().zip(&targets) {
+        staged.push(stage(dir, file, target)?);
+    }
+
+    let backup_dir = if existing.is_empty() {
+        None
+    } else {
+        Some(backup(dir, &existing)?)
+    };
+
+    let mut committed: Vec<(PathBuf, bool)> = Vec::with_capacity(files.len());
+    for (temp, target) in staged.into_iter().zip(&targets) {
+        let replaced = existing.contains(target);
+        let result = if replaced {
+            temp.persist(target).map(drop)
+        } else {
+            temp.persist_noclobber(target).map(drop)
+        };
+        if let Err(error) = result {
+            rollback(&committed, backup_dir.as_deref());
+            return Err(WriteError::Io {
+                action: "write",
+                path: target.clone(),
+                source: error.error,
+            });
+        }
+        committed.push((target.clone(), replaced));
+    }
+    sync_dir(dir)?;
+
+    Ok(WriteOutcome {
+        files: committed
+            .into_iter()
+            .zip(files)
+            .map(|((path, replaced), file)| WrittenFile {
+                path,
+                mode: format!("{:04o}", file.mode),
+                replaced,
+            })
+            .collect(),
+        backup_dir,
+    })
+}
+
+/// Creates `dir` and missing parents with mode 0700; returns the directories it created.
+fn ensure_dir(dir: &Path) -> Result<Vec<PathBuf>, WriteError> {
+    match dir.metadata() {
+        Ok(metadata) if metadata.is_dir() => return Ok(Vec::new()),
+        Ok(_) => return Err(WriteError::NotADirectory(dir.to_owned())),
+        Err(_) => {}
+    }
+    let mut missing = Vec::new();
+    let mut current = Some(dir);
+    while let Some(path) = current {
+        if path.as_os_str().is_empty() || path.exists() {
+            break;
+        }
+        missing.push(path.to_owned());
+        current = path.parent();
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(DIR_MODE)
+        .create(dir)
+        .map_err(io_error("create directory", dir))?;
+    missing.reverse();
+    Ok(missing)
+}
+
+fn stage(dir: &Path, file: &PlannedFile, target: &Path) -> Result<NamedTempFile, WriteError> {
+    let mut temp = tempfile::Builder::new()
+        .prefix(".otel-pki-")
+        .suffix(".tmp")
+        .permissions(Permissions::from_mode(KEY_MODE))
+        .tempfile_in(dir)
+        .map_err(io_error("create a file in", dir))?;
+    temp.write_all(&file.contents)
+        .map_err(io_error("write", target))?;
+    // fchmod on the open handle is not subject to the umask, so certificates get exactly
+    // 0644 and keys stay 0600.
+    temp.as_file()
+        .set_permissions(Permissions::from_mode(file.mode))
+        .map_err(io_error("set permissions on", target))?;
+    temp.as_file()
+        .sync_all()
+        .map_err(io_error("sync", target))?;
+    Ok(temp)
+}
+
+/// Keeps the current version of `existing` in a new `dir/backup/<timestamp>/`.
+fn backup(dir: &Path, existing: &[PathBuf]) -> Result<PathBuf, WriteError> {
+    let root = dir.join(BACKUP_DIR);
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(DIR_MODE)
+        .create(&root)
+        .map_err(io_error("create directory", &root))?;
+    let stamp = backup_stamp(OffsetDateTime::now_utc());
+    let mut backup_dir = root.join(&stamp);
+    let mut attempt = 1;
+    loop {
+        match fs::DirBuilder::new().mode(DIR_MODE).create(&backup_dir) {
+            Ok(()) => break,
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => {
+                attempt += 1;
+                backup_dir = root.join(format!("{stamp}-{attempt}"));
+            }
+            Err(error) => return Err(io_error("create directory", &backup_dir)(error)),
+        }
+    }
+    for path in existing {
+        let Some(name) = path.file_name() else {
+            continue;
+        };
+        let kept = backup_dir.join(name);
+        // A hard link keeps the old bytes and mode without a moment where the live file is
+        // missing; copy when links are not possible (symlinks, some file systems).
+        let linked = !path.is_symlink() && fs::hard_link(path, &kept).is_ok();
+        if !linked {
+            fs::copy(path, &kept).map_err(io_error("back up", path))?;
+        }
+        if let Ok(file) = File::open(&kept) {
+            let _ = file.sync_all();
+        }
+    }
+    sync_dir(&backup_dir)?;
+    Ok(backup_dir)
+}
+
+/// `20261127T234512Z`: sorts by time, no characters a shell or Windows dislikes.
+pub fn backup_stamp(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
+/// Undoes committed renames: new files are removed, replaced ones restored from the backup.
+fn rollback(committed: &[(PathBuf, bool)], backup_dir: Option<&Path>) {
+    for (path, replaced) in committed.iter().rev() {
+        if *replaced {
+            if let (Some(backup_dir), Some(name)) = (backup_dir, path.file_name()) {
+                let kept = backup_dir.join(name);
+                let restore =
+                    path.with_file_name(format!(".otel-pki-restore-{}", name.to_string_lossy()));
+                if fs::copy(&kept, &restore).is_ok() {
+                    let _ = fs::rename(&restore, path);
+                }
+            }
+        } else {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<(), WriteError> {
+    File::open(dir)
+        .and_then(|handle| handle.sync_all())
+        .map_err(io_error("sync directory", dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt as _;
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().mode() & 0o777
+    }
+
+    #[test]
+    fn writes_modes_and_refuses_to_clobber() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("new/set");
+        let files = [
+            PlannedFile::key("a.key", "secret"),
+            PlannedFile::public("a.crt", "cert"),
+        ];
+        let outcome = write_set(&dir, &files, Overwrite::Refuse).unwrap();
+        assert_eq!(outcome.files.len(), 2);
+        assert_eq!(mode(&dir.join("a.key")), 0o600);
+        assert_eq!(mode(&dir.join("a.crt")), 0o644);
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&temp.path().join("new")), 0o700);
+
+        let error = write_set(&dir, &files, Overwrite::Refuse).unwrap_err();
+        assert!(matches!(error, WriteError::Exists { ref paths, .. } if paths.len() == 2));
+        assert!(error.to_string().contains("--force"));
+        assert_eq!(fs::read_to_string(dir.join("a.key")).unwrap(), "secret");
+        // No temporary files are left behind.
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn replace_keeps_the_previous_version() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path();
+        write_set(dir, &[PlannedFile::key("a.key", "old")], Overwrite::Refuse).unwrap();
+        let outcome =
+            write_set(dir, &[PlannedFile::key("a.key", "new")], Overwrite::Replace).unwrap();
+        let backup_dir = outcome.backup_dir.unwrap();
+        assert!(backup_dir.starts_with(dir.join(BACKUP_DIR)));
+        assert_eq!(fs::read_to_string(dir.join("a.key")).unwrap(), "new");
+        assert_eq!(fs::read_to_string(backup_dir.join("a.key")).unwrap(), "old");
+        assert_eq!(mode(&backup_dir.join("a.key")), 0o600);
+        assert!(outcome.files[0].replaced);
+        // A second replacement within the same second gets its own backup directory.
+        let again = write_set(
+            dir,
+            &[PlannedFile::key("a.key", "newer")],
+            Overwrite::Replace,
+        )
+        .unwrap();
+        assert_ne!(again.backup_dir.unwrap(), backup_dir);
+    }
+
+    #[test]
+    fn a_failure_leaves_no_new_directory() {
+        let temp = tempfile::tempdir().unwrap();
+        let blocker = temp.path().join("file");
+        fs::write(&blocker, "x").unwrap();
+        let error = write_set(
+            &blocker,
+            &[PlannedFile::key("a.key", "s")],
+            Overwrite::Refuse,
+        )
+        .unwrap_err();
+        assert!(matches!(error, WriteError::NotADirectory(_)));
+        let nested = blocker.join("sub");
+        assert!(
+            write_set(
+                &nested,
+                &[PlannedFile::key("a.key", "s")],
+                Overwrite::Refuse
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn backup_stamp_is_sortable_utc() {
+        let at = OffsetDateTime::from_unix_timestamp(1_795_830_312).unwrap();
+        assert_eq!(backup_stamp(at), "20261128T014512Z");
+    }
+}

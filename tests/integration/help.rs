@@ -1,0 +1,82 @@
+use crate::support::*;
+
+const COMMANDS: [&[&str]; 6] = [
+    &["init"],
+    &["issue", "server"],
+    &["issue", "client"],
+    &["inspect"],
+    &["completions"],
+    &["man"],
+];
+
+#[test]
+fn every_command_help_ends_with_examples_and_exit_codes() {
+    let work = workdir();
+    for command in COMMANDS {
+        let output = otel_pki(work.path())
+            .args(command)
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{command:?}");
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(help.contains("Examples:"), "{command:?} has no examples");
+        assert!(
+            help.contains("Exit status:") && help.contains("2  error or bad usage"),
+            "{command:?}"
+        );
+    }
+}
+
+#[test]
+fn completions_are_generated_for_every_shell() {
+    let work = workdir();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let output = otel_pki(work.path())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{shell}");
+        let script = String::from_utf8_lossy(&output.stdout);
+        assert!(script.contains("key-type"), "{shell}");
+        if shell != "powershell" {
+            assert!(script.contains("ecdsa-p256"), "{shell}");
+        }
+    }
+}
+
+#[test]
+fn man_pages_are_generated_from_the_cli() {
+    let work = workdir();
+    let output = otel_pki(work.path()).arg("man").output().unwrap();
+    assert!(output.status.success());
+    let page = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        page.contains(".TH otel-pki 1") && page.contains("init"),
+        "{page}"
+    );
+    otel_pki(work.path())
+        .args(["man", "--out-dir", "man1", "-q"])
+        .assert()
+        .success();
+    let pages = listing(&work.path().join("man1"));
+    for page in [
+        "otel-pki.1",
+        "otel-pki-init.1",
+        "otel-pki-issue-server.1",
+        "otel-pki-inspect.1",
+    ] {
+        assert!(
+            pages.contains(&page.to_owned()),
+            "{page} missing from {pages:?}"
+        );
+    }
+}
+
+#[test]
+fn no_arguments_prints_help_and_exits_2() {
+    let work = workdir();
+    let output = otel_pki(work.path()).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("Usage"));
+}

@@ -1,0 +1,19 @@
+//! The integration test binary: runs the real `otel-pki` binary and checks its files with
+//! independent verifiers (rustls/webpki handshakes, OpenSSL). One module per verb.
+
+#![allow(unreachable_pub)] // helpers are `pub` for the test modules, not an API
+
+mod support;
+
+/// Bad input of every kind: one clear line, exit 2, nothing written.
+mod bad_input;
+/// --help, completions, man pages.
+mod help;
+/// `init`: files, modes, profiles, handshakes, --force backups, all-or-nothing.
+mod init;
+/// `inspect`: text and JSON, bundles, DER, bad files, --expiring-within.
+mod inspect;
+/// `issue server|client`: signing with an existing CA, refusals.
+mod issue;
+/// README.md's console examples, run as written.
+mod readme;
