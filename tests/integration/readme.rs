@@ -36,10 +36,8 @@ fn blocks(readme: &str) -> Vec<Vec<Step>> {
                         expected_lines: Vec::new(),
                         line_number: index + 1,
                     });
-                } else if let Some(step) = steps.last_mut() {
-                    if !line.is_empty() {
-                        step.expected_lines.push(line.to_owned());
-                    }
+                } else if let Some(step) = steps.last_mut().filter(|_| !line.is_empty()) {
+                    step.expected_lines.push(line.to_owned());
                 }
             }
             _ => {}
