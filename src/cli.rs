@@ -71,6 +71,10 @@ pub enum Command {
     Issue(IssueCommand),
     /// Show certificates: role, names, usages, expiry, fingerprints, key match.
     Inspect(InspectArgs),
+    // --- "will this handshake work?": verify, check, selftest, probe ---
+    // --- rotation: renew, ca ---
+    // --- configuration: config, lint-config ---
+    // --- kubernetes: k8s ---
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the manual page (roff), or write one page per command.

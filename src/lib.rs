@@ -9,6 +9,8 @@ pub mod cli;
 pub mod cmd;
 pub mod output;
 pub mod pki;
+pub mod render;
+pub mod set;
 pub mod write;
 
 use std::process::ExitCode;

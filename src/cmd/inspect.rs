@@ -15,8 +15,8 @@ use super::support;
 use crate::cli::InspectArgs;
 use crate::output::{Output, Style};
 use crate::pki::certificate::{self, KeyFileStatus};
-use crate::pki::key::{self, KeyFile};
-use crate::pki::{CertSummary, PrivateKey, Role};
+use crate::pki::{CertSummary, Role};
+use crate::set;
 use crate::write::BACKUP_DIR;
 
 /// Result of `inspect`: one document for all inputs. Field names are the JSON contract.
@@ -243,28 +243,13 @@ fn key_beside(cert_path: &Path, certificate_der: &[u8]) -> Option<KeyFileStatus>
     if key_path == cert_path || !key_path.is_file() {
         return None;
     }
-    let display = support::display(&key_path);
-    let mut status = KeyFileStatus {
-        path: display.clone(),
-        matches: None,
-        encrypted: false,
-        error: None,
-    };
-    let bytes = match fs::read(&key_path) {
-        Ok(bytes) => bytes,
-        Err(error) => {
-            status.error = Some(format!("cannot read: {error}"));
-            return Some(status);
-        }
-    };
-    match key::classify_key_file(&bytes) {
-        KeyFile::Encrypted(_) | KeyFile::LegacyEncrypted => status.encrypted = true,
-        _ => match PrivateKey::from_pem_or_der(&bytes, &display) {
-            Ok(key) => status.matches = Some(key.matches_certificate(certificate_der)),
-            Err(error) => status.error = Some(error.to_string()),
-        },
-    }
-    Some(status)
+    let facts = set::examine_key(&key_path, Some(certificate_der));
+    Some(KeyFileStatus {
+        path: support::display(&key_path),
+        matches: facts.matches,
+        encrypted: facts.encrypted,
+        error: facts.error,
+    })
 }
 
 /// Appends the text form of one certificate: a header line, then aligned fields.

@@ -19,6 +19,10 @@ pub fn run(command: Command, output: &Output) -> anyhow::Result<ExitCode> {
         Command::Init(args) => init::run(&args, output),
         Command::Issue(args) => issue::run(&args, output),
         Command::Inspect(args) => inspect::run(&args, output),
+        // --- "will this handshake work?": verify, check, selftest, probe ---
+        // --- rotation: renew, ca ---
+        // --- configuration: config, lint-config ---
+        // --- kubernetes: k8s ---
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args, output),
     }
