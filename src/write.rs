@@ -245,6 +245,7 @@ fn write_set_in(
     for (file, target) in files.iter().zip(&targets) {
         staged.push(stage(dir, file, target)?);
     }
+    sync_all(&staged, &targets)?;
 
     let backup_dir = if existing.is_empty() {
         None
@@ -325,10 +326,37 @@ fn stage(dir: &Path, file: &PlannedFile, target: &Path) -> Result<NamedTempFile,
     temp.as_file()
         .set_permissions(Permissions::from_mode(file.mode))
         .map_err(io_error("set permissions on", target))?;
-    temp.as_file()
-        .sync_all()
-        .map_err(io_error("sync", target))?;
     Ok(temp)
+}
+
+/// fsyncs every staged file before any is renamed into place, in parallel: the file
+/// system can commit concurrent fsyncs together instead of one after the other.
+fn sync_all(staged: &[NamedTempFile], targets: &[PathBuf]) -> Result<(), WriteError> {
+    if staged.len() == 1 {
+        return staged[0]
+            .as_file()
+            .sync_all()
+            .map_err(io_error("sync", &targets[0]));
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = staged
+            .iter()
+            .map(|temp| scope.spawn(move || temp.as_file().sync_all()))
+            .collect();
+        for (handle, target) in handles.into_iter().zip(targets) {
+            match handle.join() {
+                Ok(result) => result.map_err(io_error("sync", target))?,
+                Err(_) => {
+                    return Err(WriteError::Io {
+                        action: "sync",
+                        path: target.clone(),
+                        source: io::Error::other("sync thread panicked"),
+                    });
+                }
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Keeps the current version of `existing` in a new `dir/backup/<timestamp>/`.
