@@ -13,6 +13,8 @@ mod help;
 mod init;
 /// `inspect`: text and JSON, bundles, DER, bad files, --expiring-within.
 mod inspect;
+/// Go crypto/tls, gRPC core, OpenSSL and pkilint against the generated certificates.
+mod interop;
 /// `issue server|client`: signing with an existing CA, refusals.
 mod issue;
 /// README.md's console examples, run as written.

@@ -1,0 +1,3 @@
+module otelpki/interop/mtls_check
+
+go 1.19
