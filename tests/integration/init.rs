@@ -5,15 +5,6 @@ use otel_pki::pki::Role;
 
 use crate::support::*;
 
-const ALL_KEY_TYPES: [&str; 6] = [
-    "ecdsa-p256",
-    "ecdsa-p384",
-    "ed25519",
-    "rsa-2048",
-    "rsa-3072",
-    "rsa-4096",
-];
-
 #[test]
 fn init_writes_the_six_files_with_safe_modes() {
     let work = workdir();
@@ -65,7 +56,7 @@ fn init_modes_do_not_depend_on_the_umask() {
 
 #[test]
 fn every_key_type_gives_a_set_that_completes_an_mtls_handshake() {
-    for key_type in ALL_KEY_TYPES {
+    for key_type in KEY_TYPES {
         let work = workdir();
         init(work.path(), &["--key-type", key_type, "-q"]);
         let dir = work.path().join("otel-certs");

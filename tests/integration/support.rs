@@ -13,6 +13,16 @@ use std::time::Duration;
 use assert_cmd::Command;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
+/// Every `--key-type`.
+pub const KEY_TYPES: [&str; 6] = [
+    "ecdsa-p256",
+    "ecdsa-p384",
+    "ed25519",
+    "rsa-2048",
+    "rsa-3072",
+    "rsa-4096",
+];
+
 /// `otel-pki` with a scrubbed environment (no `OTEL_PKI_*`, no colour) running in `dir`.
 pub fn otel_pki(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_otel-pki"));
