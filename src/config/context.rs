@@ -578,14 +578,17 @@ impl ConfigContext {
         let listen_host = if is_env_reference(listen_host) {
             listen_host.to_owned()
         } else {
-            Endpoint::new(listen_host, 1)
+            let host = Endpoint::new(listen_host, 1)
                 .map_err(|_| ConfigError::UnsafeValue {
                     what: "--listen",
                     input: options.listen_host.clone(),
                 })?
-                .address
-                .trim_end_matches(":1")
-                .to_owned()
+                .host;
+            if host.contains(':') {
+                format!("[{host}]")
+            } else {
+                host
+            }
         };
         let reload_interval = options.reload_interval.clone();
         if !is_safe(&reload_interval) {

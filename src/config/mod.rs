@@ -83,15 +83,19 @@ pub fn endpoint_warning(endpoint: &Endpoint, certificate: &ServerCertificate) ->
     if covers(&certificate.sans, &endpoint.host) {
         return None;
     }
-    let names: Vec<&str> = certificate.sans.hosts().collect();
-    let names = if names.is_empty() {
+    let mut names: Vec<&str> = certificate.sans.hosts().collect();
+    let listed = if names.is_empty() {
         "no DNS name or IP address".to_owned()
     } else {
         names.join(", ")
     };
+    names.push(&endpoint.host);
     Some(format!(
-        "`{}` is not a name in the server certificate `{}` ({names}): clients will fail with `x509: certificate is valid for …, not {}`; issue one that names it (`otel-pki issue server --san {} --force`) or dial a name it has",
-        endpoint.host, certificate.path, endpoint.host, endpoint.host
+        "`{}` is not a name in the server certificate `{}` ({listed}): clients will fail with `x509: certificate is valid for …, not {}`; dial a name it has, or issue one that names it too (`otel-pki issue server --san {} --force`)",
+        endpoint.host,
+        certificate.path,
+        endpoint.host,
+        names.join(",")
     ))
 }
 

@@ -9,11 +9,15 @@ mod support;
 mod bad_input;
 /// --help, completions, man pages.
 mod help;
+/// `config TARGET`: golden files, every rendered file lint-clean, handshakes, warnings.
+mod config;
 /// `init`: files, modes, profiles, handshakes, --force backups, all-or-nothing.
 mod init;
 /// `inspect`: text and JSON, bundles, DER, bad files, --expiring-within.
 mod inspect;
 /// `issue server|client`: signing with an existing CA, refusals.
 mod issue;
+/// `lint-config`: one broken file per rule, exit codes, stdin, JSON.
+mod lint_config;
 /// README.md's console examples, run as written.
 mod readme;
