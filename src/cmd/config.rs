@@ -278,7 +278,12 @@ fn check_rendered(
             files,
         },
     )
-    .with_context(|| format!("the `{}` template did not produce valid YAML", context.target.template()))?;
+    .with_context(|| {
+        format!(
+            "the `{}` template did not produce valid YAML",
+            context.target.template()
+        )
+    })?;
     Ok(lint
         .findings
         .into_iter()

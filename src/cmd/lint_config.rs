@@ -112,7 +112,9 @@ fn read(path: &Path) -> Result<String, String> {
         bytes
     } else {
         std::fs::read(path).map_err(|error| match error.kind() {
-            std::io::ErrorKind::NotFound => format!("cannot read `{shown}`: the file does not exist"),
+            std::io::ErrorKind::NotFound => {
+                format!("cannot read `{shown}`: the file does not exist")
+            }
             _ if path.is_dir() => format!("cannot read `{shown}`: it is a directory"),
             _ => format!("cannot read `{shown}`: {error}"),
         })?

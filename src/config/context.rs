@@ -170,7 +170,7 @@ impl FromStr for CollectorVersion {
             input: input.to_owned(),
         };
         let text = input.trim().trim_start_matches('v');
-        let mut parts = text.split('.').map(|part| part.parse::<u32>());
+        let mut parts = text.split('.').map(str::parse::<u32>);
         let (Some(Ok(major)), Some(Ok(minor))) = (parts.next(), parts.next()) else {
             return Err(invalid());
         };

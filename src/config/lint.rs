@@ -686,16 +686,16 @@ impl Checker<'_> {
                 parsed.push((key, scalar.text.clone(), (entry.line, entry.column)));
             }
         }
-        if let [(_, min, at), (_, max, _)] = parsed.as_slice() {
-            if min > max {
-                self.add(
-                    Rule::InvalidTlsVersion,
-                    join(path, "min_version"),
-                    *at,
-                    format!("`min_version` {min} is above `max_version` {max}"),
-                    "lower `min_version` or raise `max_version`".into(),
-                );
-            }
+        if let [(_, min, at), (_, max, _)] = parsed.as_slice()
+            && min > max
+        {
+            self.add(
+                Rule::InvalidTlsVersion,
+                join(path, "min_version"),
+                *at,
+                format!("`min_version` {min} is above `max_version` {max}"),
+                "lower `min_version` or raise `max_version`".into(),
+            );
         }
     }
 
@@ -713,27 +713,24 @@ impl Checker<'_> {
         };
         let cert = find(cert_keys);
         let key = find(key_keys);
+        let refused = if cert_keys[1] == "cert" {
+            "Tempo refuses the file"
+        } else {
+            "the Collector refuses the file (`TLS configuration must include both certificate and key`)"
+        };
         match (cert, key) {
             (Some(cert), None) => self.add(
                 Rule::CertWithoutKey,
                 join(path, &cert.key),
                 (cert.line, cert.column),
-                format!(
-                    "{} without `{}`: the Collector refuses the file (`TLS configuration must include both certificate and key`)",
-                    code(&cert.key),
-                    key_keys[0]
-                ),
+                format!("{} without `{}`: {refused}", code(&cert.key), key_keys[0]),
                 format!("add `{}` with the certificate's private key", key_keys[0]),
             ),
             (None, Some(key)) => self.add(
                 Rule::KeyWithoutCert,
                 join(path, &key.key),
                 (key.line, key.column),
-                format!(
-                    "{} without `{}`: the Collector refuses the file (`TLS configuration must include both certificate and key`)",
-                    code(&key.key),
-                    cert_keys[0]
-                ),
+                format!("{} without `{}`: {refused}", code(&key.key), cert_keys[0]),
                 format!("add `{}` with the key's certificate", cert_keys[0]),
             ),
             _ => {}
@@ -940,7 +937,7 @@ impl Checker<'_> {
                 "use `https://` in `endpoint`".into(),
             );
         }
-        let (cert, _) = self.key_pair(
+        let (cert, key) = self.key_pair(
             &path,
             tls,
             ["cert_file", "cert_pem"],
@@ -948,7 +945,7 @@ impl Checker<'_> {
         );
         match cert {
             Some(cert) => self.reload_interval(&path, tls, cert),
-            None if insecure.is_none() => self.add(
+            None if insecure.is_none() && key.is_none() => self.add(
                 Rule::NotMutual,
                 path.clone(),
                 at,

@@ -135,7 +135,9 @@ fn every_target_matches_its_golden_file_and_lints_clean() {
         let unexpected: Vec<_> = lint
             .findings
             .iter()
-            .filter(|finding| !args.contains("${env:") || finding.rule != config::Rule::UnresolvedEnv)
+            .filter(|finding| {
+                !args.contains("${env:") || finding.rule != config::Rule::UnresolvedEnv
+            })
             .collect();
         assert!(unexpected.is_empty(), "{name}: {unexpected:#?}");
         // A rendered file of the set has nothing to warn about.
@@ -163,14 +165,17 @@ fn every_variant_of_every_yaml_target_lints_clean() {
                     let mut options = ConfigOptions::new(target);
                     options.protocol = protocol;
                     options.collector_version = version;
-                    options.endpoint = Some(Endpoint::parse(GATEWAY, protocol.default_port()).unwrap());
-                    options.upstream = flag.then(|| Endpoint::new("backend.example.com", 4317).unwrap());
+                    options.endpoint =
+                        Some(Endpoint::parse(GATEWAY, protocol.default_port()).unwrap());
+                    options.upstream =
+                        flag.then(|| Endpoint::new("backend.example.com", 4317).unwrap());
                     options.tempo_server_tls = flag;
                     options.listen_host = if flag { "::".into() } else { "0.0.0.0".into() };
                     let context = ConfigContext::new(&options).unwrap();
                     let text = config::render(&templates, &context).unwrap();
-                    let lint = config::lint_rendered(&text, &context)
-                        .unwrap_or_else(|error| panic!("{target} {protocol:?} {version}: {error}\n{text}"));
+                    let lint = config::lint_rendered(&text, &context).unwrap_or_else(|error| {
+                        panic!("{target} {protocol:?} {version}: {error}\n{text}")
+                    });
                     assert!(
                         lint.findings.is_empty(),
                         "{target} {protocol:?} {version} {flag}: {:#?}\n{text}",
@@ -186,7 +191,9 @@ fn every_variant_of_every_yaml_target_lints_clean() {
 
 /// The value of `key:` on the first line that has it, after `after`.
 fn yaml_value<'a>(text: &'a str, after: &str, key: &str) -> &'a str {
-    let start = text.find(after).unwrap_or_else(|| panic!("no `{after}` in\n{text}"));
+    let start = text
+        .find(after)
+        .unwrap_or_else(|| panic!("no `{after}` in\n{text}"));
     text[start..]
         .lines()
         .find_map(|line| line.trim().strip_prefix(&format!("{key}: ")))
@@ -198,7 +205,10 @@ fn the_collector_and_gateway_files_do_a_real_mutual_tls_handshake() {
     let work = set_with_gateway_name();
     let dir = work.path().join("otel-certs");
     let run = |target: &str| {
-        let output = otel_pki(work.path()).args(["config", target]).output().unwrap();
+        let output = otel_pki(work.path())
+            .args(["config", target])
+            .output()
+            .unwrap();
         assert!(output.status.success());
         String::from_utf8(output.stdout).unwrap()
     };
@@ -244,7 +254,10 @@ fn an_endpoint_missing_from_the_server_certificate_is_a_warning() {
         )));
     // Names the certificate has, wildcards as Go matches them: no warning.
     let work = workdir();
-    init(work.path(), &["--san", "*.observability.svc,10.0.0.5", "-q"]);
+    init(
+        work.path(),
+        &["--san", "*.observability.svc,10.0.0.5", "-q"],
+    );
     for endpoint in ["otel-gateway.observability.svc", "10.0.0.5:4317"] {
         otel_pki(work.path())
             .args(["config", "gateway", "--endpoint", endpoint])
@@ -256,7 +269,9 @@ fn an_endpoint_missing_from_the_server_certificate_is_a_warning() {
         .args(["config", "gateway", "--endpoint", "a.b.observability.svc"])
         .assert()
         .success()
-        .stderr(predicates::str::contains("is not a name in the server certificate"));
+        .stderr(predicates::str::contains(
+            "is not a name in the server certificate",
+        ));
 }
 
 #[test]
@@ -281,7 +296,9 @@ fn without_a_set_servers_render_with_a_warning_and_clients_need_an_endpoint() {
         .args(["config", "sdk-env", "--endpoint", "gw:4317"])
         .assert()
         .success()
-        .stdout(predicates::str::contains("OTEL_EXPORTER_OTLP_ENDPOINT=https://gw:4317\n"));
+        .stdout(predicates::str::contains(
+            "OTEL_EXPORTER_OTLP_ENDPOINT=https://gw:4317\n",
+        ));
 }
 
 #[test]
@@ -295,7 +312,11 @@ fn out_writes_atomically_and_refuses_to_replace_without_force() {
         .stderr("wrote gateway.yaml (0644): gateway configuration\n");
     let path = work.path().join("gateway.yaml");
     assert_eq!(mode(&path), 0o644);
-    assert!(std::fs::read_to_string(&path).unwrap().contains("client_ca_file_reload: true"));
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("client_ca_file_reload: true")
+    );
     otel_pki(work.path())
         .args(["config", "collector", "--out", "gateway.yaml"])
         .assert()
@@ -303,13 +324,28 @@ fn out_writes_atomically_and_refuses_to_replace_without_force() {
         .stderr(predicates::str::contains(
             "error: `gateway.yaml` already exists; nothing was written. Use --force",
         ));
-    assert!(std::fs::read_to_string(&path).unwrap().contains("client_ca_file_reload"));
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("client_ca_file_reload")
+    );
     otel_pki(work.path())
-        .args(["config", "collector", "--out", "gateway.yaml", "--force", "-q"])
+        .args([
+            "config",
+            "collector",
+            "--out",
+            "gateway.yaml",
+            "--force",
+            "-q",
+        ])
         .assert()
         .success()
         .stderr("");
-    assert!(std::fs::read_to_string(&path).unwrap().contains("otlp_grpc/gateway"));
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("otlp_grpc/gateway")
+    );
     let backups = listing(&work.path().join("backup"));
     assert_eq!(backups.len(), 1, "{backups:?}");
 }
@@ -318,7 +354,14 @@ fn out_writes_atomically_and_refuses_to_replace_without_force() {
 fn json_report_carries_the_text_and_the_context() {
     let work = set_with_gateway_name();
     let output = otel_pki(work.path())
-        .args(["config", "collector", "--protocol", "http", "--format", "json"])
+        .args([
+            "config",
+            "collector",
+            "--protocol",
+            "http",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     assert!(output.status.success());
@@ -330,7 +373,10 @@ fn json_report_carries_the_text_and_the_context() {
         report.context.exporter_endpoint,
         format!("https://{GATEWAY}:4318")
     );
-    assert_eq!(report.context.files.client_key, "/etc/otel/certs/client.key");
+    assert_eq!(
+        report.context.files.client_key,
+        "/etc/otel/certs/client.key"
+    );
     assert!(report.warnings.is_empty() && report.findings.is_empty());
     assert!(report.file.is_none());
 }
@@ -382,12 +428,21 @@ fn templates_can_be_overridden_and_are_still_checked() {
 fn jaeger_v1_flags_are_marked_end_of_life_and_name_the_sets_files() {
     let work = set_with_gateway_name();
     let output = otel_pki(work.path())
-        .args(["config", "jaeger", "--jaeger-v1", "--cert-path", "/etc/jaeger/certs"])
+        .args([
+            "config",
+            "jaeger",
+            "--jaeger-v1",
+            "--cert-path",
+            "/etc/jaeger/certs",
+        ])
         .output()
         .unwrap();
     assert!(output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("warning: Jaeger v1 is end of life (last release v1.76.0"), "{stderr}");
+    assert!(
+        stderr.contains("warning: Jaeger v1 is end of life (last release v1.76.0"),
+        "{stderr}"
+    );
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(text.lines().next().unwrap().contains("end of life"));
     // Not YAML: a shell command whose every continuation line is one v1 flag.
@@ -417,7 +472,10 @@ fn jaeger_v1_flags_are_marked_end_of_life_and_name_the_sets_files() {
             .unwrap_or(name);
         assert!(known.contains(&name), "{flag}");
         if let Some(file) = value.strip_prefix("/etc/jaeger/certs/") {
-            assert!(work.path().join("otel-certs").join(file).is_file(), "{flag}");
+            assert!(
+                work.path().join("otel-certs").join(file).is_file(),
+                "{flag}"
+            );
         }
     }
     assert!(text.contains("--collector.otlp.grpc.tls.client-ca=/etc/jaeger/certs/ca.crt"));
@@ -427,7 +485,10 @@ fn jaeger_v1_flags_are_marked_end_of_life_and_name_the_sets_files() {
 #[test]
 fn sdk_env_as_dotenv_and_as_shell_exports() {
     let work = set_with_gateway_name();
-    let output = otel_pki(work.path()).args(["config", "sdk-env"]).output().unwrap();
+    let output = otel_pki(work.path())
+        .args(["config", "sdk-env"])
+        .output()
+        .unwrap();
     let text = String::from_utf8(output.stdout).unwrap();
     let variables: Vec<(&str, &str)> = text
         .lines()
@@ -437,11 +498,20 @@ fn sdk_env_as_dotenv_and_as_shell_exports() {
     assert_eq!(
         variables,
         [
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", format!("https://{GATEWAY}:4317").as_str()),
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                format!("https://{GATEWAY}:4317").as_str()
+            ),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
             ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/etc/otel/certs/ca.crt"),
-            ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/etc/otel/certs/client.crt"),
-            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/etc/otel/certs/client.key"),
+            (
+                "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+                "/etc/otel/certs/client.crt"
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+                "/etc/otel/certs/client.key"
+            ),
         ]
     );
     // --shell output is evaluated by a real shell, with the set's real paths.
@@ -452,11 +522,19 @@ fn sdk_env_as_dotenv_and_as_shell_exports() {
         .current_dir(work.path())
         .env(
             "PATH",
-            format!("{}:{}", binary_dir.display(), std::env::var("PATH").unwrap_or_default()),
+            format!(
+                "{}:{}",
+                binary_dir.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
         )
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(
         String::from_utf8(output.stdout).unwrap(),
         format!("https://{GATEWAY}:4318 http/protobuf\n")
@@ -526,5 +604,28 @@ fn bad_values_are_refused_with_the_flag_named() {
             .assert()
             .code(2)
             .stderr(predicates::str::contains(message));
+    }
+}
+
+#[test]
+fn every_config_command_help_ends_with_examples_and_exit_codes() {
+    let work = workdir();
+    for command in [
+        &["config", "collector"][..],
+        &["config", "gateway"],
+        &["config", "jaeger"],
+        &["config", "tempo"],
+        &["config", "sdk-env"],
+        &["lint-config"],
+    ] {
+        let output = otel_pki(work.path())
+            .args(command)
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{command:?}");
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(help.contains("Examples:"), "{command:?} has no examples");
+        assert!(help.contains("2  error or bad usage"), "{command:?}");
     }
 }

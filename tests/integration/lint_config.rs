@@ -25,18 +25,30 @@ fn prepared_set() -> tempfile::TempDir {
     std::fs::write(dir.join("garbage.crt"), "not a certificate\n").unwrap();
     std::fs::copy(dir.join("client.crt"), dir.join("loose.crt")).unwrap();
     std::fs::copy(dir.join("client.key"), dir.join("loose.key")).unwrap();
-    std::fs::set_permissions(dir.join("loose.key"), std::fs::Permissions::from_mode(0o644))
-        .unwrap();
+    std::fs::set_permissions(
+        dir.join("loose.key"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
     let key_pem = std::fs::read(dir.join("client.key")).unwrap();
     let key = PrivateKey::from_pem_or_der(&key_pem, "client.key").unwrap();
     let passphrase = Passphrase::new(b"secret".to_vec(), "test".into()).unwrap();
-    write_key(&dir.join("encrypted.key"), &key.to_encrypted_pkcs8_pem(&passphrase).unwrap());
-    let ca = otel_pki::cmd::support::load_ca(&dir.join("ca.crt"), &dir.join("ca.key"), None)
-        .unwrap();
+    write_key(
+        &dir.join("encrypted.key"),
+        &key.to_encrypted_pkcs8_pem(&passphrase).unwrap(),
+    );
+    let ca =
+        otel_pki::cmd::support::load_ca(&dir.join("ca.crt"), &dir.join("ca.key"), None).unwrap();
     let now = OffsetDateTime::now_utc();
     for (name, validity) in [
-        ("expired", Validity::between(now - Duration::days(30), now - Duration::days(1))),
-        ("expiring", Validity::between(now - Duration::days(1), now + Duration::days(10))),
+        (
+            "expired",
+            Validity::between(now - Duration::days(30), now - Duration::days(1)),
+        ),
+        (
+            "expiring",
+            Validity::between(now - Duration::days(1), now + Duration::days(10)),
+        ),
     ] {
         let key = PrivateKey::generate(otel_pki::pki::KeyType::EcdsaP256).unwrap();
         let issued = ca
@@ -116,8 +128,16 @@ fn every_rule_has_a_corpus_file_and_every_corpus_file_its_finding() {
         let found = findings.iter().find(|finding| finding.rule == rule);
         let finding = found.unwrap_or_else(|| panic!("{name}: no {rule} in {findings:#?}"));
         assert!(finding.line > 1 && !finding.path.is_empty() && !finding.fix.is_empty());
-        let expected_code = if rule.severity() == Severity::Info { 0 } else { 1 };
-        assert_eq!(output.status.code(), Some(expected_code), "{name}: {findings:#?}");
+        let expected_code = if rule.severity() == Severity::Info {
+            0
+        } else {
+            1
+        };
+        assert_eq!(
+            output.status.code(),
+            Some(expected_code),
+            "{name}: {findings:#?}"
+        );
         assert_eq!(report.clean, expected_code == 0);
         let text_output = run("text");
         assert_eq!(text_output.status.code(), Some(expected_code));
@@ -157,7 +177,12 @@ fn a_rendered_configuration_with_its_set_is_clean() {
         .assert()
         .success();
     otel_pki(work.path())
-        .args(["lint-config", "gateway.yaml", "--mount", "/etc/otel/certs=otel-certs"])
+        .args([
+            "lint-config",
+            "gateway.yaml",
+            "--mount",
+            "/etc/otel/certs=otel-certs",
+        ])
         .assert()
         .success()
         .stdout("gateway.yaml: OpenTelemetry Collector configuration: no findings\n");
@@ -186,7 +211,13 @@ fn standard_input_kind_and_collector_version() {
         .stdout(predicates::str::contains("-: Tempo configuration: 1 error"));
     // The same keys read as a Collector file are all wrong.
     otel_pki(work.path())
-        .args(["lint-config", "-", "--no-file-checks", "--kind", "collector"])
+        .args([
+            "lint-config",
+            "-",
+            "--no-file-checks",
+            "--kind",
+            "collector",
+        ])
         .write_stdin(tempo)
         .assert()
         .code(1)
@@ -211,13 +242,15 @@ fn unreadable_and_unparsable_files_exit_2_and_the_others_are_still_linted() {
     let work = workdir();
     std::fs::write(work.path().join("broken.yaml"), "receivers:\n  otlp: [a\n").unwrap();
     std::fs::write(work.path().join("empty.yaml"), "# nothing\n").unwrap();
-    std::fs::write(
-        work.path().join("ok.yaml"),
-        "exporters:\n  debug: {}\n",
-    )
-    .unwrap();
+    std::fs::write(work.path().join("ok.yaml"), "exporters:\n  debug: {}\n").unwrap();
     let output = otel_pki(work.path())
-        .args(["lint-config", "broken.yaml", "missing.yaml", "empty.yaml", "ok.yaml"])
+        .args([
+            "lint-config",
+            "broken.yaml",
+            "missing.yaml",
+            "empty.yaml",
+            "ok.yaml",
+        ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
@@ -242,4 +275,20 @@ fn unreadable_and_unparsable_files_exit_2_and_the_others_are_still_linted() {
     assert_eq!(report.errors.len(), 1);
     assert_eq!(report.files.len(), 1);
     assert!(!report.clean);
+}
+
+#[test]
+fn the_readme_lists_every_rule_with_its_severity() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for rule in Rule::ALL {
+        let row = readme
+            .lines()
+            .find(|line| line.starts_with('|') && line.contains(&format!("`{}`", rule.id())))
+            .unwrap_or_else(|| panic!("README.md has no row for `{}`", rule.id()));
+        assert!(
+            row.contains(&format!("| {} |", rule.severity().name())),
+            "{row}"
+        );
+    }
 }

@@ -7,10 +7,10 @@ mod support;
 
 /// Bad input of every kind: one clear line, exit 2, nothing written.
 mod bad_input;
-/// --help, completions, man pages.
-mod help;
 /// `config TARGET`: golden files, every rendered file lint-clean, handshakes, warnings.
 mod config;
+/// --help, completions, man pages.
+mod help;
 /// `init`: files, modes, profiles, handshakes, --force backups, all-or-nothing.
 mod init;
 /// `inspect`: text and JSON, bundles, DER, bad files, --expiring-within.
