@@ -756,6 +756,32 @@ mod tests {
     }
 
     #[test]
+    fn file_names_may_follow_a_kubernetes_secret_layout() {
+        let mut options = ConfigOptions::new(Target::Gateway);
+        options.cert_path = "/etc/otel/tls".into();
+        options.file_names = FileNames {
+            ca: "ca/ca.crt".into(),
+            server_cert: "server/tls.crt".into(),
+            server_key: "server/tls.key".into(),
+            client_cert: "client/tls.crt".into(),
+            client_key: "client/tls.key".into(),
+        };
+        let context = ConfigContext::new(&options).unwrap();
+        assert_eq!(context.files.server_key, "/etc/otel/tls/server/tls.key");
+        let templates = crate::render::Templates::new(None).unwrap();
+        let text = crate::config::render(&templates, &context).unwrap();
+        assert!(text.contains("client_ca_file: /etc/otel/tls/ca/ca.crt"));
+        assert!(
+            crate::config::lint_rendered(&text, &context)
+                .unwrap()
+                .findings
+                .is_empty()
+        );
+        options.file_names.ca = "../ca.crt".into();
+        assert!(ConfigContext::new(&options).is_err());
+    }
+
+    #[test]
     fn go_durations() {
         assert_eq!(go_duration(time::Duration::hours(1)), "1h");
         assert_eq!(go_duration(time::Duration::days(1)), "24h");

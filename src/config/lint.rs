@@ -530,8 +530,10 @@ impl Checker<'_> {
                         self.listener(&join(&join(&path, "protocols"), &protocol.key), protocol);
                     }
                 }
+                // A receiver that listens itself (zipkin…); a `tls:` beside `brokers:` (kafka)
+                // is a client's.
                 _ => {
-                    if body.get("tls").is_some() {
+                    if body.get("tls").is_some() && body.get("endpoint").is_some() {
                         self.listener(&path, receiver);
                     }
                 }
@@ -876,7 +878,12 @@ impl Checker<'_> {
             let Some(tls_entry) = body.entry("tls").filter(|e| e.value.is_mapping()) else {
                 continue;
             };
-            self.client_tls(&path, tls_entry, endpoint);
+            if kind == "prometheus" {
+                // The one exporter that is a server: Prometheus scrapes it.
+                self.server_tls(&path, tls_entry, false);
+            } else {
+                self.client_tls(&path, tls_entry, endpoint);
+            }
         }
     }
 
@@ -1240,6 +1247,14 @@ mod tests {
                 .iter()
                 .any(|(rule, _)| *rule == Rule::InsecureWithCertificates)
         );
+    }
+
+    #[test]
+    fn client_tls_under_receivers_and_server_tls_under_exporters() {
+        let found = rules(
+            "receivers:\n  kafka:\n    brokers: [k:9093]\n    tls:\n      ca_file: /c/ca.crt\n      insecure_skip_verify: false\nexporters:\n  prometheus:\n    endpoint: 0.0.0.0:8889\n    tls:\n      cert_file: /c/s.crt\n      key_file: /c/s.key\n      client_ca_file: /c/ca.crt\n      client_ca_file_reload: true\n      reload_interval: 1h\n",
+        );
+        assert!(found.is_empty(), "{found:?}");
     }
 
     #[test]
