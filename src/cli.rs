@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::lint::Mount;
+use crate::config::{CollectorVersion, Kind, Protocol};
 use crate::output::{ColorChoice, Format};
 use crate::pki::{self, Lifetime, San};
 
@@ -81,6 +83,12 @@ pub enum Command {
     // --- "will this handshake work?": verify, check, selftest, probe ---
     // --- rotation: renew, ca ---
     // --- configuration: config, lint-config ---
+    /// Print a ready-to-use configuration for the set: collector, gateway, jaeger, tempo,
+    /// sdk-env.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Find mutual-TLS mistakes in a Collector, Jaeger v2 or Tempo configuration file.
+    LintConfig(LintConfigArgs),
     // --- kubernetes: k8s ---
     /// Print a shell completion script.
     Completions(CompletionsArgs),
@@ -393,6 +401,327 @@ pub struct ManArgs {
     /// Replace existing pages in --out-dir.
     #[arg(long, requires = "out_dir")]
     pub force: bool,
+}
+
+/// `otel-pki config`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// An agent Collector: OTLP receivers, and an exporter that presents the client
+    /// certificate to --endpoint.
+    #[command(after_long_help = concat!(
+        "--endpoint defaults to the first name of DIR/server.crt, port 4317 (4318 with\n",
+        "--protocol http). A warning says when the endpoint's host is not in that certificate.\n\n",
+        "Examples:\n",
+        "  otel-pki config collector > collector.yaml\n",
+        "  otel-pki config collector --endpoint otel-gateway.observability.svc:4317 --out collector.yaml\n",
+        "  otel-pki config collector --protocol http --collector-version 0.143.0   # otlphttp exporter\n",
+        "  otel-pki config collector --cert-path /etc/otel/tls --client-cert agent-1\n",
+        exit_codes!()
+    ))]
+    Collector(ConfigCollectorArgs),
+    /// A gateway Collector: receivers that require client certificates, forwarding to
+    /// --upstream (or printing with the debug exporter).
+    #[command(after_long_help = concat!(
+        "Examples:\n",
+        "  otel-pki config gateway > gateway.yaml\n",
+        "  otel-pki config gateway --endpoint otel-gateway.observability.svc --upstream tempo-distributor.tracing.svc:4317\n",
+        "  otel-pki config gateway --server-cert gateway --reload-interval 30m --out gateway.yaml\n",
+        exit_codes!()
+    ))]
+    Gateway(ConfigGatewayArgs),
+    /// Jaeger v2 YAML whose OTLP receivers require client certificates (--jaeger-v1: the
+    /// end-of-life v1 flags).
+    #[command(after_long_help = concat!(
+        "Examples:\n",
+        "  otel-pki config jaeger --endpoint jaeger-backend.monitoring.svc.cluster.local > jaeger.yaml\n",
+        "  otel-pki config jaeger --jaeger-v1          # jaeger-collector flags, end of life\n",
+        exit_codes!()
+    ))]
+    Jaeger(ConfigJaegerArgs),
+    /// Tempo distributor receivers that require client certificates (--server-tls: also
+    /// Tempo's own servers).
+    #[command(after_long_help = concat!(
+        "Examples:\n",
+        "  otel-pki config tempo > tempo-mtls.yaml     # merge into tempo.yaml\n",
+        "  otel-pki config tempo --server-tls --cert-path /etc/tempo/tls\n",
+        exit_codes!()
+    ))]
+    Tempo(ConfigTempoArgs),
+    /// OTEL_EXPORTER_OTLP_* variables for an application exporting with an OpenTelemetry
+    /// SDK: a dotenv file, or `export` lines with --shell.
+    #[command(after_long_help = concat!(
+        "Prints OTEL_EXPORTER_OTLP_ENDPOINT (https://…), OTEL_EXPORTER_OTLP_PROTOCOL,\n",
+        "OTEL_EXPORTER_OTLP_CERTIFICATE, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and\n",
+        "OTEL_EXPORTER_OTLP_CLIENT_KEY. Warns when a certificate of the set has an Ed25519 key\n",
+        "and the protocol is gRPC: gRPC's C core (Python, C++, Ruby, PHP) cannot use it.\n\n",
+        "Examples:\n",
+        "  otel-pki config sdk-env --out app.env       # docker run --env-file app.env …\n",
+        "  eval \"$(otel-pki config sdk-env --shell --cert-path \"$PWD/otel-certs\")\"\n",
+        "  otel-pki config sdk-env --protocol http --endpoint otel-gateway.observability.svc\n",
+        exit_codes!()
+    ))]
+    SdkEnv(ConfigSdkEnvArgs),
+}
+
+/// Options of every `config` target.
+#[derive(Args, Debug)]
+pub struct ConfigCommonArgs {
+    #[command(flatten)]
+    pub dir: DirArgs,
+
+    /// Directory where the program will find the certificate files (inside its container).
+    #[arg(long, value_name = "PATH", default_value = crate::config::context::DEFAULT_CERT_PATH)]
+    pub cert_path: String,
+
+    /// Use the templates in DIR instead of the built-in ones of the same name
+    /// (collector.yaml.j2, gateway.yaml.j2, jaeger.yaml.j2, jaeger-v1.sh.j2, tempo.yaml.j2,
+    /// sdk-env.j2).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+
+    /// Write to FILE (atomically, mode 0644) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Replace --out FILE if it exists (the old one goes to backup/<UTC time>/ beside it).
+    #[arg(long, requires = "out")]
+    pub force: bool,
+}
+
+/// Options of the targets that run a Collector-style server.
+#[derive(Args, Debug)]
+pub struct ConfigServerArgs {
+    /// How often certificates are re-read (the Collector's reload is opt-in); also the
+    /// gRPC max_connection_age, so clients reconnect and use renewed certificates.
+    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    pub reload_interval: Lifetime,
+
+    /// Address the receivers listen on: 0.0.0.0 (all IPv4), :: (all), an IP, or
+    /// ${env:MY_POD_IP}. The Collector's own default, localhost, is unreachable from other
+    /// containers.
+    #[arg(long, value_name = "HOST", default_value = "0.0.0.0")]
+    pub listen: String,
+}
+
+/// OTLP transport.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq, ValueEnum)]
+pub enum ProtocolArg {
+    /// OTLP/gRPC (port 4317).
+    #[default]
+    Grpc,
+    /// OTLP/HTTP with protobuf (port 4318; the endpoint becomes https://…).
+    Http,
+}
+
+impl From<ProtocolArg> for Protocol {
+    fn from(arg: ProtocolArg) -> Self {
+        match arg {
+            ProtocolArg::Grpc => Protocol::Grpc,
+            ProtocolArg::Http => Protocol::Http,
+        }
+    }
+}
+
+/// `otel-pki config collector`.
+#[derive(Args, Debug)]
+pub struct ConfigCollectorArgs {
+    #[command(flatten)]
+    pub common: ConfigCommonArgs,
+
+    #[command(flatten)]
+    pub server: ConfigServerArgs,
+
+    /// Where to export: HOST[:PORT] or https://HOST[:PORT] [default: the first name of
+    /// DIR/server.crt].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub endpoint: Option<String>,
+
+    /// Exporter transport.
+    #[arg(long, value_enum, default_value_t)]
+    pub protocol: ProtocolArg,
+
+    /// Collector version: before 0.144.0 the exporters are `otlp`/`otlphttp`, from then on
+    /// `otlp_grpc`/`otlp_http`.
+    #[arg(long, value_name = "VERSION", default_value = "0.159.0")]
+    pub collector_version: CollectorVersion,
+
+    /// Base name of the client certificate in DIR and --cert-path: NAME.crt, NAME.key.
+    #[arg(long, value_name = "NAME", default_value = "client")]
+    pub client_cert: String,
+}
+
+/// `otel-pki config gateway`.
+#[derive(Args, Debug)]
+pub struct ConfigGatewayArgs {
+    #[command(flatten)]
+    pub common: ConfigCommonArgs,
+
+    #[command(flatten)]
+    pub server: ConfigServerArgs,
+
+    /// The name agents dial to reach the gateway, HOST[:PORT]; checked against the server
+    /// certificate's names.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub endpoint: Option<String>,
+
+    /// Forward to this backend over mutual TLS, HOST[:PORT] or https://HOST[:PORT]; without
+    /// it the gateway prints what it receives (debug exporter).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub upstream: Option<String>,
+
+    /// Transport of the --upstream exporter.
+    #[arg(long, value_enum, default_value_t)]
+    pub protocol: ProtocolArg,
+
+    /// Collector version: before 0.144.0 the exporters are `otlp`/`otlphttp`.
+    #[arg(long, value_name = "VERSION", default_value = "0.159.0")]
+    pub collector_version: CollectorVersion,
+
+    /// Base name of the server certificate in DIR and --cert-path: NAME.crt, NAME.key.
+    #[arg(long, value_name = "NAME", default_value = "server")]
+    pub server_cert: String,
+
+    /// Base name of the client certificate for --upstream: NAME.crt, NAME.key.
+    #[arg(long, value_name = "NAME", default_value = "client")]
+    pub client_cert: String,
+}
+
+/// `otel-pki config jaeger`.
+#[derive(Args, Debug)]
+pub struct ConfigJaegerArgs {
+    #[command(flatten)]
+    pub common: ConfigCommonArgs,
+
+    #[command(flatten)]
+    pub server: ConfigServerArgs,
+
+    /// The name clients dial, HOST[:PORT]; checked against the server certificate's names.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub endpoint: Option<String>,
+
+    /// Print jaeger-collector v1 command-line flags instead (v1 is end of life: last
+    /// release v1.76.0).
+    #[arg(long)]
+    pub jaeger_v1: bool,
+
+    /// Base name of the server certificate in DIR and --cert-path: NAME.crt, NAME.key.
+    #[arg(long, value_name = "NAME", default_value = "server")]
+    pub server_cert: String,
+}
+
+/// `otel-pki config tempo`.
+#[derive(Args, Debug)]
+pub struct ConfigTempoArgs {
+    #[command(flatten)]
+    pub common: ConfigCommonArgs,
+
+    #[command(flatten)]
+    pub server: ConfigServerArgs,
+
+    /// The name clients dial, HOST[:PORT]; checked against the server certificate's names.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub endpoint: Option<String>,
+
+    /// Also protect Tempo's own servers (server.grpc_tls_config, server.http_tls_config);
+    /// every Tempo component then needs a client certificate.
+    #[arg(long)]
+    pub server_tls: bool,
+
+    /// Base name of the server certificate in DIR and --cert-path: NAME.crt, NAME.key.
+    #[arg(long, value_name = "NAME", default_value = "server")]
+    pub server_cert: String,
+}
+
+/// `otel-pki config sdk-env`.
+#[derive(Args, Debug)]
+pub struct ConfigSdkEnvArgs {
+    #[command(flatten)]
+    pub common: ConfigCommonArgs,
+
+    /// Where to export: HOST[:PORT] or https://HOST[:PORT] [default: the first name of
+    /// DIR/server.crt].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub endpoint: Option<String>,
+
+    /// OTLP transport (OTEL_EXPORTER_OTLP_PROTOCOL grpc or http/protobuf).
+    #[arg(long, value_enum, default_value_t)]
+    pub protocol: ProtocolArg,
+
+    /// Print `export NAME=value` lines for a shell instead of a dotenv file.
+    #[arg(long)]
+    pub shell: bool,
+
+    /// Base name of the client certificate in DIR and --cert-path: NAME.crt, NAME.key.
+    #[arg(long, value_name = "NAME", default_value = "client")]
+    pub client_cert: String,
+}
+
+/// Kind of configuration file (the command-line face of [`Kind`]).
+#[derive(Clone, Copy, Debug, Eq, PartialEq, ValueEnum)]
+pub enum KindArg {
+    /// OpenTelemetry Collector.
+    Collector,
+    /// Jaeger v2 (Collector rules).
+    Jaeger,
+    /// Jaeger v1 YAML (`collector:` keys).
+    JaegerV1,
+    /// Grafana Tempo.
+    Tempo,
+}
+
+impl From<KindArg> for Kind {
+    fn from(arg: KindArg) -> Self {
+        match arg {
+            KindArg::Collector => Kind::Collector,
+            KindArg::Jaeger => Kind::Jaeger,
+            KindArg::JaegerV1 => Kind::JaegerV1,
+            KindArg::Tempo => Kind::Tempo,
+        }
+    }
+}
+
+/// `otel-pki lint-config`.
+#[derive(Args, Debug)]
+#[command(after_long_help = concat!(
+    "Recognizes Collector, Jaeger v2, Jaeger v1 and Tempo files (or --kind) and reports each\n",
+    "finding as FILE:LINE:COLUMN: SEVERITY: YAML.PATH: what is wrong [rule], then how to fix it.\n",
+    "Referenced certificate and key files are checked too (exist, parse, key matches, mode,\n",
+    "purpose, expiry); --mount maps the paths the program sees to local directories.\n",
+    "Errors and warnings make the exit status 1; info findings (values from ${env:…},\n",
+    "optional reload settings) do not.\n\n",
+    "Examples:\n",
+    "  otel-pki lint-config collector.yaml\n",
+    "  otel-pki lint-config gateway.yaml --mount /etc/otel/certs=./otel-certs --within 14d\n",
+    "  otel-pki lint-config tempo.yaml --no-file-checks --format json | jq '.files[].findings[].rule'\n",
+    "  kubectl get cm otel-config -o jsonpath='{.data.config\\.yaml}' | otel-pki lint-config -\n",
+    exit_codes!()
+))]
+pub struct LintConfigArgs {
+    /// Configuration files; `-` reads standard input.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Treat the files as this kind instead of recognizing it.
+    #[arg(long, value_enum)]
+    pub kind: Option<KindArg>,
+
+    /// The Collector version the file is for: `otlp`/`otlphttp` exporters are deprecated
+    /// from 0.144.0, `otlp_grpc`/`otlp_http` unknown before.
+    #[arg(long, value_name = "VERSION", default_value = "0.159.0")]
+    pub collector_version: CollectorVersion,
+
+    /// Look for files under CONFIG_DIR in LOCAL_DIR instead, e.g.
+    /// /etc/otel/certs=./otel-certs. Repeatable.
+    #[arg(long, value_name = "CONFIG_DIR=LOCAL_DIR")]
+    pub mount: Vec<Mount>,
+
+    /// Check only the YAML, not the files it references.
+    #[arg(long, conflicts_with = "mount")]
+    pub no_file_checks: bool,
+
+    /// Warn about certificates that expire within DURATION.
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    pub within: Lifetime,
 }
 
 #[cfg(test)]

@@ -9,7 +9,27 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 /// The built-in templates: (file name, contents). Commands add theirs here.
-pub const EMBEDDED: &[(&str, &str)] = &[];
+pub const EMBEDDED: &[(&str, &str)] = &[
+    // `otel-pki config TARGET` (src/config/context.rs documents what they see).
+    (
+        "collector.yaml.j2",
+        include_str!("../templates/collector.yaml.j2"),
+    ),
+    (
+        "gateway.yaml.j2",
+        include_str!("../templates/gateway.yaml.j2"),
+    ),
+    (
+        "jaeger.yaml.j2",
+        include_str!("../templates/jaeger.yaml.j2"),
+    ),
+    (
+        "jaeger-v1.sh.j2",
+        include_str!("../templates/jaeger-v1.sh.j2"),
+    ),
+    ("tempo.yaml.j2", include_str!("../templates/tempo.yaml.j2")),
+    ("sdk-env.j2", include_str!("../templates/sdk-env.j2")),
+];
 
 /// Errors from loading or rendering a template.
 #[derive(Debug, thiserror::Error)]

@@ -2,9 +2,11 @@
 //! one report and hands it to the output.
 
 pub mod completions;
+pub mod config;
 pub mod init;
 pub mod inspect;
 pub mod issue;
+pub mod lint_config;
 pub mod man;
 pub mod support;
 
@@ -22,6 +24,8 @@ pub fn run(command: Command, output: &Output) -> anyhow::Result<ExitCode> {
         // --- "will this handshake work?": verify, check, selftest, probe ---
         // --- rotation: renew, ca ---
         // --- configuration: config, lint-config ---
+        Command::Config(command) => config::run(&command, output),
+        Command::LintConfig(args) => lint_config::run(&args, output),
         // --- kubernetes: k8s ---
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args, output),

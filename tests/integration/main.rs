@@ -7,6 +7,8 @@ mod support;
 
 /// Bad input of every kind: one clear line, exit 2, nothing written.
 mod bad_input;
+/// `config TARGET`: golden files, every rendered file lint-clean, handshakes, warnings.
+mod config;
 /// --help, completions, man pages.
 mod help;
 /// `init`: files, modes, profiles, handshakes, --force backups, all-or-nothing.
@@ -17,5 +19,7 @@ mod inspect;
 mod interop;
 /// `issue server|client`: signing with an existing CA, refusals.
 mod issue;
+/// `lint-config`: one broken file per rule, exit codes, stdin, JSON.
+mod lint_config;
 /// README.md's console examples, run as written.
 mod readme;

@@ -1,0 +1,283 @@
+//! Checks of the files a configuration references: they exist, parse, belong together, are
+//! not readable by others, are meant for this side of the connection, and are valid for a
+//! while yet. Uses the set facts of [`crate::set`].
+
+use std::path::{Path, PathBuf};
+
+use super::lint::{At, Checker, FileChecks, Rule};
+use super::yaml::{Entry, join};
+use crate::pki::{CertSummary, lifetime};
+use crate::set;
+
+/// What a certificate file is for.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub(super) enum Expect {
+    /// A receiver's certificate: needs serverAuth.
+    ServerCert,
+    /// An exporter's certificate: needs clientAuth.
+    ClientCert,
+    /// `ca_file`/`client_ca_file`: CA certificates.
+    Ca,
+}
+
+/// The local path of a path in the configuration, after `--mount` rewrites.
+fn local(checks: &FileChecks, configured: &str) -> PathBuf {
+    let configured = Path::new(configured);
+    checks
+        .mounts
+        .iter()
+        .filter_map(|mount| {
+            configured
+                .strip_prefix(&mount.from)
+                .ok()
+                .map(|rest| (mount.from.components().count(), mount.to.join(rest)))
+        })
+        .max_by_key(|(depth, _)| *depth)
+        .map_or_else(|| configured.to_owned(), |(_, path)| path)
+}
+
+/// `` `/etc/otel/certs/ca.crt` `` or `` `/etc/otel/certs/ca.crt` (here `otel-certs/ca.crt`) ``.
+fn shown(configured: &str, local: &Path) -> String {
+    if Path::new(configured) == local {
+        format!("`{configured}`")
+    } else {
+        format!("`{configured}` (here `{}`)", local.display())
+    }
+}
+
+/// The configured path of an entry, unless it is empty or an environment reference.
+fn configured(entry: &Entry) -> Option<&str> {
+    entry.value.text().filter(|text| !text.contains("${"))
+}
+
+/// Checks a certificate file; returns the DER of its first certificate.
+pub(super) fn certificate(
+    checker: &mut Checker<'_>,
+    checks: &FileChecks,
+    parent: &str,
+    entry: &Entry,
+    expect: Expect,
+) -> Option<Vec<u8>> {
+    let configured = configured(entry)?;
+    let path = join(parent, &entry.key);
+    let at: At = (entry.line, entry.column);
+    let file = local(checks, configured);
+    let name = shown(configured, &file);
+    let certificates = match set::read_certificates(&file) {
+        Ok(certificates) => certificates,
+        Err(error) => {
+            let missing = !file.exists();
+            let reason = match &error {
+                crate::pki::PkiError::InvalidCertificate { reason, .. } => reason.clone(),
+                other => other.to_string(),
+            };
+            checker.add(
+                if missing { Rule::FileMissing } else { Rule::FileInvalid },
+                path,
+                at,
+                format!("{name}: {reason}"),
+                if missing {
+                    "fix the path, or mount the files there (a missing file shows only at start-up: `otelcol validate` does not open it); map it to a local directory with --mount CONFIG_DIR=LOCAL_DIR".into()
+                } else {
+                    "write a PEM certificate there (leaf first, then intermediates)".into()
+                },
+            );
+            return None;
+        }
+    };
+    let display = file.display().to_string();
+    let now = checks.now;
+    for (index, der) in certificates.iter().enumerate() {
+        let Ok(summary) = CertSummary::new(der, &display, index, now) else {
+            checker.add(
+                Rule::FileInvalid,
+                path.clone(),
+                at,
+                format!("{name}: certificate #{} does not parse", index + 1),
+                "replace the file with valid PEM certificates".into(),
+            );
+            continue;
+        };
+        let which = if certificates.len() > 1 {
+            format!("{name} (certificate #{}, {})", index + 1, summary.subject)
+        } else {
+            name.clone()
+        };
+        validity(checker, checks, &path, at, &which, &summary);
+        if index == 0 {
+            purpose(checker, &path, at, &which, &summary, expect);
+        }
+    }
+    certificates.into_iter().next()
+}
+
+fn validity(
+    checker: &mut Checker<'_>,
+    checks: &FileChecks,
+    path: &str,
+    at: At,
+    which: &str,
+    summary: &CertSummary,
+) {
+    let date = |time: time::OffsetDateTime| crate::pki::issue::rfc3339(time);
+    if summary.expired {
+        checker.add(
+            Rule::CertificateNotValid,
+            path.to_owned(),
+            at,
+            format!(
+                "{which} expired on {} ({} ago): handshakes fail with `certificate has expired or is not yet valid`",
+                date(summary.not_after),
+                lifetime::humanize(checks.now - summary.not_after)
+            ),
+            "renew it (`otel-pki issue … --force`)".into(),
+        );
+    } else if summary.not_yet_valid {
+        checker.add(
+            Rule::CertificateNotValid,
+            path.to_owned(),
+            at,
+            format!(
+                "{which} is not valid until {}: handshakes fail until then",
+                date(summary.not_before)
+            ),
+            "check the clock of the machine that issued it".into(),
+        );
+    } else if summary.not_after - checks.now <= checks.within.duration() {
+        checker.add(
+            Rule::CertificateExpiring,
+            path.to_owned(),
+            at,
+            format!(
+                "{which} expires on {} (in {})",
+                date(summary.not_after),
+                lifetime::humanize(summary.not_after - checks.now)
+            ),
+            "renew it soon; with `reload_interval` set the Collector picks the new file up".into(),
+        );
+    }
+}
+
+fn purpose(
+    checker: &mut Checker<'_>,
+    path: &str,
+    at: At,
+    which: &str,
+    summary: &CertSummary,
+    expect: Expect,
+) {
+    let is_ca = summary.basic_constraints.is_some_and(|bc| bc.ca);
+    let has = |usage: &str| {
+        summary.extended_key_usage.is_empty()
+            || summary.extended_key_usage.iter().any(|eku| eku == usage)
+    };
+    let problem = match expect {
+        Expect::Ca if !is_ca => Some((
+            format!(
+                "{which} is not a CA certificate (basicConstraints CA:FALSE or absent): peers' certificates will not chain to it"
+            ),
+            "point it at the CA certificate (`ca.crt`)".to_owned(),
+        )),
+        Expect::ServerCert if is_ca => Some((
+            format!("{which} is a CA certificate, not a server certificate"),
+            "use the server certificate (`server.crt`)".to_owned(),
+        )),
+        Expect::ClientCert if is_ca => Some((
+            format!("{which} is a CA certificate, not a client certificate"),
+            "use the client certificate (`client.crt`)".to_owned(),
+        )),
+        Expect::ServerCert if !has("serverAuth") => Some((
+            format!(
+                "{which} is not for servers (extendedKeyUsage {}): clients fail with `certificate specifies an incompatible key usage`",
+                summary.extended_key_usage.join(", ")
+            ),
+            "use a server certificate (`otel-pki issue server`)".to_owned(),
+        )),
+        Expect::ClientCert if !has("clientAuth") => Some((
+            format!(
+                "{which} is not for clients (extendedKeyUsage {}): servers answer `bad certificate`",
+                summary.extended_key_usage.join(", ")
+            ),
+            "use a client certificate (`otel-pki issue client`)".to_owned(),
+        )),
+        _ => None,
+    };
+    if let Some((message, fix)) = problem {
+        checker.add(Rule::CertificatePurpose, path.to_owned(), at, message, fix);
+    }
+}
+
+/// Checks a key file against the certificate next to it.
+pub(super) fn key(
+    checker: &mut Checker<'_>,
+    checks: &FileChecks,
+    parent: &str,
+    entry: &Entry,
+    certificate_der: Option<&[u8]>,
+) {
+    let Some(configured) = configured(entry) else {
+        return;
+    };
+    let path = join(parent, &entry.key);
+    let at: At = (entry.line, entry.column);
+    let file = local(checks, configured);
+    let name = shown(configured, &file);
+    let facts = set::examine_key(&file, certificate_der);
+    if !facts.exists || !facts.readable {
+        checker.add(
+            Rule::FileMissing,
+            path,
+            at,
+            format!(
+                "{name}: {}",
+                facts.error.as_deref().unwrap_or("cannot be read")
+            ),
+            "fix the path, or mount the key there; map it to a local directory with --mount CONFIG_DIR=LOCAL_DIR".into(),
+        );
+        return;
+    }
+    if facts.group_or_other_readable {
+        checker.add(
+            Rule::KeyPermissions,
+            path.clone(),
+            at,
+            format!(
+                "{name} has mode {:04o}: other users can read the private key",
+                facts.mode.unwrap_or_default()
+            ),
+            format!("`chmod 600 {}`", file.display()),
+        );
+    }
+    if facts.encrypted {
+        checker.add(
+            Rule::KeyEncrypted,
+            path,
+            at,
+            format!(
+                "{name} is encrypted: the Collector has no passphrase option and fails to start"
+            ),
+            format!(
+                "decrypt it: `openssl pkey -in {0} -out {0}.plain`",
+                file.display()
+            ),
+        );
+    } else if let Some(error) = facts.error {
+        checker.add(
+            Rule::FileInvalid,
+            path,
+            at,
+            format!("{name}: {error}"),
+            "write the PEM private key there (PKCS#8, PKCS#1 or SEC1)".into(),
+        );
+    } else if facts.matches == Some(false) {
+        checker.add(
+            Rule::KeyMismatch,
+            path,
+            at,
+            format!(
+                "{name} does not belong to the certificate next to it (`tls: private key does not match public key`)"
+            ),
+            "give the key the certificate was issued for, or issue a new pair".into(),
+        );
+    }
+}

@@ -1,0 +1,498 @@
+//! A small YAML tree that keeps what a linter needs and a value-typed loader throws away:
+//! the line and column of every key and value, whether a scalar was quoted (`min_version:
+//! 1.2` is a float to the Collector's strict decoder, `"1.2"` a string), and duplicate keys
+//! (which the Collector rejects) reported instead of silently merged.
+//!
+//! Built from the event stream of `saphyr-parser` (the parser of the maintained saphyr
+//! project). Aliases are expanded; tags other than `!!str` are ignored.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, SpannedEventReceiver, Tag};
+
+/// A YAML node and where it starts (1-based line and column).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// Line of the node's first character, from 1.
+    pub line: usize,
+    /// Column of the node's first character, from 1.
+    pub column: usize,
+    /// What the node holds.
+    pub value: Value,
+}
+
+/// The three kinds of YAML node.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A scalar, as written (not resolved to a number or boolean).
+    Scalar(Scalar),
+    /// A mapping in document order.
+    Mapping(Vec<Entry>),
+    /// A sequence.
+    Sequence(Vec<Node>),
+}
+
+/// A scalar's text and whether it was quoted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scalar {
+    /// The text after unquoting/unescaping.
+    pub text: String,
+    /// Quoted (single or double), a block scalar, or tagged `!!str`: a string whatever it
+    /// looks like. A plain scalar is resolved by the reader (`1.2` is a number).
+    pub quoted: bool,
+}
+
+/// One `key: value` of a mapping.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// The key as text (a complex key is shown as `?`).
+    pub key: String,
+    /// Where the key starts.
+    pub line: usize,
+    /// Column of the key.
+    pub column: usize,
+    /// The value.
+    pub value: Node,
+}
+
+/// A key that appears twice in one mapping.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DuplicateKey {
+    /// The key.
+    pub key: String,
+    /// Line of the second occurrence.
+    pub line: usize,
+    /// Column of the second occurrence.
+    pub column: usize,
+    /// Line of the first occurrence.
+    pub first_line: usize,
+    /// Dotted path of the mapping that holds it (`""` for the top level).
+    pub parent_path: String,
+}
+
+/// A parsed document.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Document {
+    /// The root node.
+    pub root: Node,
+    /// Keys given twice; the tree keeps the first occurrence.
+    pub duplicates: Vec<DuplicateKey>,
+}
+
+/// Why a text is not a YAML document otel-pki can lint.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[non_exhaustive]
+pub enum YamlError {
+    /// A syntax error.
+    #[error("line {line} column {column}: {message}")]
+    Syntax {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The parser's description.
+        message: String,
+    },
+    /// The text holds no document, or only comments.
+    #[error("it is empty (no YAML document)")]
+    Empty,
+    /// More than one `---` document.
+    #[error("it holds {0} YAML documents; a configuration file has one")]
+    SeveralDocuments(usize),
+}
+
+impl Node {
+    /// The mapping entries, when this is a mapping.
+    pub fn entries(&self) -> &[Entry] {
+        match &self.value {
+            Value::Mapping(entries) => entries,
+            _ => &[],
+        }
+    }
+
+    /// True when this is a mapping.
+    pub fn is_mapping(&self) -> bool {
+        matches!(self.value, Value::Mapping(_))
+    }
+
+    /// The entry for `key` in a mapping.
+    pub fn entry(&self, key: &str) -> Option<&Entry> {
+        self.entries().iter().find(|entry| entry.key == key)
+    }
+
+    /// The value for `key` in a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|entry| &entry.value)
+    }
+
+    /// The scalar, when this is one.
+    pub fn scalar(&self) -> Option<&Scalar> {
+        match &self.value {
+            Value::Scalar(scalar) => Some(scalar),
+            _ => None,
+        }
+    }
+
+    /// The scalar's text, when this is a scalar that is not null.
+    pub fn text(&self) -> Option<&str> {
+        self.scalar()
+            .filter(|scalar| !scalar.is_null())
+            .map(|scalar| scalar.text.as_str())
+    }
+
+    /// The items, when this is a sequence.
+    pub fn items(&self) -> &[Node] {
+        match &self.value {
+            Value::Sequence(items) => items,
+            _ => &[],
+        }
+    }
+
+    /// True for `~`, `null`, or nothing at all (`grpc:`), unquoted.
+    pub fn is_null(&self) -> bool {
+        self.scalar().is_some_and(Scalar::is_null)
+    }
+
+    /// True for an unquoted YAML 1.2 `true`.
+    pub fn is_true(&self) -> bool {
+        self.scalar().is_some_and(|scalar| {
+            !scalar.quoted && matches!(&*scalar.text, "true" | "True" | "TRUE")
+        })
+    }
+}
+
+impl Scalar {
+    /// True for an unquoted `~`, `null`, `Null`, `NULL` or empty scalar.
+    pub fn is_null(&self) -> bool {
+        !self.quoted && matches!(&*self.text, "" | "~" | "null" | "Null" | "NULL")
+    }
+
+    /// True when the YAML core schema reads this unquoted scalar as a number.
+    pub fn is_number(&self) -> bool {
+        if self.quoted {
+            return false;
+        }
+        let text = self.text.trim_start_matches(['+', '-']);
+        !text.is_empty()
+            && (text.parse::<f64>().is_ok() && !text.chars().any(char::is_alphabetic)
+                || text.starts_with("0x")
+                || text.starts_with("0o")
+                || matches!(text, ".inf" | ".Inf" | ".INF" | ".nan" | ".NaN" | ".NAN"))
+    }
+}
+
+/// Parses one YAML document.
+pub fn parse(text: &str) -> Result<Document, YamlError> {
+    let mut builder = Builder::default();
+    let mut parser = Parser::new_from_str(text);
+    parser
+        .load(&mut builder, true)
+        .map_err(|error| YamlError::Syntax {
+            line: error.marker().line(),
+            column: error.marker().col() + 1,
+            message: error.info().to_owned(),
+        })?;
+    if let Some(error) = builder.error {
+        return Err(error);
+    }
+    match builder.documents.len() {
+        0 => Err(YamlError::Empty),
+        1 => {
+            let root = builder.documents.remove(0);
+            if root.is_null() {
+                return Err(YamlError::Empty);
+            }
+            Ok(Document {
+                root,
+                duplicates: builder.duplicates,
+            })
+        }
+        count => Err(YamlError::SeveralDocuments(count)),
+    }
+}
+
+/// A collection being built.
+enum Frame {
+    Mapping {
+        start: (usize, usize),
+        anchor: usize,
+        entries: Vec<Entry>,
+        key: Option<PendingKey>,
+    },
+    Sequence {
+        start: (usize, usize),
+        anchor: usize,
+        items: Vec<Node>,
+    },
+}
+
+/// A mapping key waiting for its value.
+struct PendingKey {
+    text: String,
+    line: usize,
+    column: usize,
+    duplicate: bool,
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    documents: Vec<Node>,
+    anchors: HashMap<usize, Node>,
+    duplicates: Vec<DuplicateKey>,
+    error: Option<YamlError>,
+}
+
+fn position(span: Span) -> (usize, usize) {
+    (span.start.line(), span.start.col() + 1)
+}
+
+fn is_str_tag(tag: Option<&Cow<'_, Tag>>) -> bool {
+    tag.is_some_and(|tag| tag.suffix == "str" || tag.suffix.ends_with(":str"))
+}
+
+impl Builder {
+    /// Dotted path of the mapping on top of the stack (for duplicate-key reports).
+    fn current_path(&self) -> String {
+        let mut parts = Vec::new();
+        for frame in &self.stack {
+            match frame {
+                Frame::Mapping { key: Some(key), .. } => parts.push(key.text.clone()),
+                Frame::Sequence { items, .. } => {
+                    if let Some(last) = parts.last_mut() {
+                        last.push_str(&format!("[{}]", items.len()));
+                    }
+                }
+                Frame::Mapping { key: None, .. } => {}
+            }
+        }
+        // The last mapping's pending key is the one being duplicated, not a parent.
+        if matches!(self.stack.last(), Some(Frame::Mapping { key: Some(_), .. })) {
+            parts.pop();
+        }
+        parts.join(".")
+    }
+
+    fn push(&mut self, node: Node) {
+        let mut duplicate = None;
+        match self.stack.last_mut() {
+            None => self.documents.push(node),
+            Some(Frame::Sequence { items, .. }) => items.push(node),
+            Some(Frame::Mapping { entries, key, .. }) => match key.take() {
+                None => {
+                    let text = match &node.value {
+                        Value::Scalar(scalar) => scalar.text.clone(),
+                        _ => "?".to_owned(),
+                    };
+                    let duplicate_of = entries
+                        .iter()
+                        .find(|entry| entry.key == text)
+                        .map(|entry| entry.line);
+                    if let Some(first_line) = duplicate_of {
+                        duplicate = Some(DuplicateKey {
+                            key: text.clone(),
+                            line: node.line,
+                            column: node.column,
+                            first_line,
+                            parent_path: String::new(),
+                        });
+                    }
+                    *key = Some(PendingKey {
+                        text,
+                        line: node.line,
+                        column: node.column,
+                        duplicate: duplicate_of.is_some(),
+                    });
+                }
+                // The tree keeps the first occurrence of a duplicated key.
+                Some(pending) if pending.duplicate => {}
+                Some(pending) => entries.push(Entry {
+                    key: pending.text,
+                    line: pending.line,
+                    column: pending.column,
+                    value: node,
+                }),
+            },
+        }
+        if let Some(duplicate) = duplicate {
+            let parent_path = self.current_path();
+            self.duplicates.push(DuplicateKey {
+                parent_path,
+                ..duplicate
+            });
+        }
+    }
+}
+
+impl<'input> SpannedEventReceiver<'input> for Builder {
+    fn on_event(&mut self, event: Event<'input>, span: Span) {
+        let (line, column) = position(span);
+        match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                let node = Node {
+                    line,
+                    column,
+                    value: Value::Scalar(Scalar {
+                        text: text.into_owned(),
+                        quoted: style != ScalarStyle::Plain || is_str_tag(tag.as_ref()),
+                    }),
+                };
+                if anchor > 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                self.push(node);
+            }
+            Event::MappingStart(anchor, _) => self.stack.push(Frame::Mapping {
+                start: (line, column),
+                anchor,
+                entries: Vec::new(),
+                key: None,
+            }),
+            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Sequence {
+                start: (line, column),
+                anchor,
+                items: Vec::new(),
+            }),
+            Event::MappingEnd | Event::SequenceEnd => {
+                let Some(frame) = self.stack.pop() else {
+                    return;
+                };
+                let (node, anchor) = match frame {
+                    Frame::Mapping {
+                        start,
+                        anchor,
+                        entries,
+                        ..
+                    } => (
+                        Node {
+                            line: start.0,
+                            column: start.1,
+                            value: Value::Mapping(entries),
+                        },
+                        anchor,
+                    ),
+                    Frame::Sequence {
+                        start,
+                        anchor,
+                        items,
+                    } => (
+                        Node {
+                            line: start.0,
+                            column: start.1,
+                            value: Value::Sequence(items),
+                        },
+                        anchor,
+                    ),
+                };
+                if anchor > 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                self.push(node);
+            }
+            Event::Alias(anchor) => match self.anchors.get(&anchor).cloned() {
+                Some(mut node) => {
+                    node.line = line;
+                    node.column = column;
+                    self.push(node);
+                }
+                None => {
+                    self.error.get_or_insert(YamlError::Syntax {
+                        line,
+                        column,
+                        message: "alias to an unknown anchor".into(),
+                    });
+                }
+            },
+            Event::Nothing
+            | Event::DocumentEnd
+            | Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart(_) => {}
+        }
+    }
+}
+
+/// Dotted path of a child: `parent.key`, or `key` at the top.
+pub fn join(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_styles_and_nesting() {
+        let document = parse(
+            "exporters:\n  otlp/a:\n    tls:\n      min_version: 1.2\n      max_version: \"1.3\"\n    list: [a, 'b']\n",
+        )
+        .unwrap();
+        let tls = document
+            .root
+            .get("exporters")
+            .and_then(|node| node.get("otlp/a"))
+            .and_then(|node| node.get("tls"))
+            .unwrap();
+        let min = tls.entry("min_version").unwrap();
+        assert_eq!((min.line, min.column), (4, 7));
+        assert!(min.value.scalar().unwrap().is_number());
+        assert_eq!((min.value.line, min.value.column), (4, 20));
+        let max = tls.get("max_version").unwrap().scalar().unwrap();
+        assert!(max.quoted && !max.is_number());
+        let list = document
+            .root
+            .get("exporters")
+            .unwrap()
+            .get("otlp/a")
+            .unwrap();
+        let items = list.get("list").unwrap().items();
+        assert_eq!(items.len(), 2);
+        assert!(items[1].scalar().unwrap().quoted);
+    }
+
+    #[test]
+    fn duplicates_are_reported_and_the_first_kept() {
+        let document = parse("a:\n  b: 1\n  b: 2\nc: x\n").unwrap();
+        assert_eq!(document.duplicates.len(), 1);
+        let duplicate = &document.duplicates[0];
+        assert_eq!(
+            (duplicate.key.as_str(), duplicate.line, duplicate.first_line),
+            ("b", 3, 2)
+        );
+        assert_eq!(duplicate.parent_path, "a");
+        assert_eq!(
+            document.root.get("a").unwrap().get("b").unwrap().text(),
+            Some("1")
+        );
+        assert_eq!(document.root.get("c").unwrap().text(), Some("x"));
+    }
+
+    #[test]
+    fn nulls_numbers_booleans_aliases() {
+        let document =
+            parse("a: &x {k: v}\nb: *x\nc:\nd: ~\ne: true\nf: 'true'\ng: !!str 1.2\nh: 1.2.3\n")
+                .unwrap();
+        let root = &document.root;
+        assert_eq!(root.get("b").unwrap().get("k").unwrap().text(), Some("v"));
+        assert!(root.get("c").unwrap().is_null() && root.get("d").unwrap().is_null());
+        assert!(root.get("e").unwrap().is_true() && !root.get("f").unwrap().is_true());
+        assert!(!root.get("g").unwrap().scalar().unwrap().is_number());
+        assert!(!root.get("h").unwrap().scalar().unwrap().is_number());
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        assert!(matches!(parse("a: [b\n"), Err(YamlError::Syntax { .. })));
+        assert_eq!(parse("# only a comment\n"), Err(YamlError::Empty));
+        assert_eq!(parse(""), Err(YamlError::Empty));
+        assert_eq!(
+            parse("a: 1\n---\nb: 2\n"),
+            Err(YamlError::SeveralDocuments(2))
+        );
+    }
+}

@@ -1,0 +1,295 @@
+//! `lint-config`: one broken configuration per rule in tests/corpus/lint/ (the guide's own
+//! gateway and Jaeger files among them), each must be found with its path and line; the
+//! text output is compared with tests/golden/config/lint/ (times redacted). Exit codes,
+//! standard input, JSON, unreadable and unparsable files.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+
+use otel_pki::cmd::lint_config::LintConfigReport;
+use otel_pki::config::{Rule, Severity};
+use otel_pki::pki::{LeafProfile, LeafRequest, Passphrase, PrivateKey, Validity};
+use time::{Duration, OffsetDateTime};
+
+use crate::config::{GATEWAY, assert_golden};
+use crate::support::*;
+
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/lint");
+
+/// A set naming [`GATEWAY`] plus the broken files the corpus refers to: garbage.crt,
+/// loose.crt/.key (mode 0644), encrypted.key, expired.crt/.key, expiring.crt/.key (10 days).
+fn prepared_set() -> tempfile::TempDir {
+    let work = workdir();
+    init(work.path(), &["--san", GATEWAY, "-q"]);
+    let dir = work.path().join("otel-certs");
+    std::fs::write(dir.join("garbage.crt"), "not a certificate\n").unwrap();
+    std::fs::copy(dir.join("client.crt"), dir.join("loose.crt")).unwrap();
+    std::fs::copy(dir.join("client.key"), dir.join("loose.key")).unwrap();
+    std::fs::set_permissions(
+        dir.join("loose.key"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let key_pem = std::fs::read(dir.join("client.key")).unwrap();
+    let key = PrivateKey::from_pem_or_der(&key_pem, "client.key").unwrap();
+    let passphrase = Passphrase::new(b"secret".to_vec(), "test".into()).unwrap();
+    write_key(
+        &dir.join("encrypted.key"),
+        &key.to_encrypted_pkcs8_pem(&passphrase).unwrap(),
+    );
+    let ca =
+        otel_pki::cmd::support::load_ca(&dir.join("ca.crt"), &dir.join("ca.key"), None).unwrap();
+    let now = OffsetDateTime::now_utc();
+    for (name, validity) in [
+        (
+            "expired",
+            Validity::between(now - Duration::days(30), now - Duration::days(1)),
+        ),
+        (
+            "expiring",
+            Validity::between(now - Duration::days(1), now + Duration::days(10)),
+        ),
+    ] {
+        let key = PrivateKey::generate(otel_pki::pki::KeyType::EcdsaP256).unwrap();
+        let issued = ca
+            .issue(
+                &LeafRequest {
+                    profile: LeafProfile::Client,
+                    common_name: name.into(),
+                    sans: Vec::new(),
+                    validity,
+                },
+                key,
+            )
+            .unwrap();
+        std::fs::write(dir.join(format!("{name}.crt")), issued.certificate_pem()).unwrap();
+        write_key(&dir.join(format!("{name}.key")), &issued.key.to_pkcs8_pem());
+    }
+    work
+}
+
+fn write_key(path: &Path, pem: &str) {
+    std::fs::write(path, pem).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// Times change from run to run; the golden files show `[TIME]`.
+fn redact(text: &str) -> String {
+    let time = regex::Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z").unwrap();
+    time.replace_all(text, "[TIME]").into_owned()
+}
+
+/// The `# rule:` and `# args:` header lines of a corpus file.
+fn header(text: &str) -> (Rule, Vec<String>) {
+    let mut rule = None;
+    let mut args = Vec::new();
+    for line in text.lines().take_while(|line| line.starts_with('#')) {
+        if let Some(id) = line.strip_prefix("# rule: ") {
+            rule = Rule::ALL.iter().copied().find(|rule| rule.id() == id);
+            assert!(rule.is_some(), "unknown rule `{id}`");
+        } else if let Some(extra) = line.strip_prefix("# args: ") {
+            args = extra.split(' ').map(str::to_owned).collect();
+        }
+    }
+    (rule.expect("a `# rule:` line"), args)
+}
+
+#[test]
+fn every_rule_has_a_corpus_file_and_every_corpus_file_its_finding() {
+    let work = prepared_set();
+    let mut names: Vec<String> = std::fs::read_dir(CORPUS)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".yaml"))
+        .collect();
+    names.sort();
+    for rule in Rule::ALL {
+        assert!(
+            names.contains(&format!("{}.yaml", rule.id())),
+            "no tests/corpus/lint/{}.yaml",
+            rule.id()
+        );
+    }
+    for name in &names {
+        let text = std::fs::read_to_string(Path::new(CORPUS).join(name)).unwrap();
+        let (rule, extra) = header(&text);
+        std::fs::write(work.path().join(name), &text).unwrap();
+        let run = |format: &str| {
+            otel_pki(work.path())
+                .args(["lint-config", name, "--mount", "/etc/otel/certs=otel-certs"])
+                .args(&extra)
+                .args(["--format", format])
+                .output()
+                .unwrap()
+        };
+        let output = run("json");
+        let report: LintConfigReport = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|error| panic!("{name}: {error}"));
+        let findings = &report.files[0].findings;
+        let found = findings.iter().find(|finding| finding.rule == rule);
+        let finding = found.unwrap_or_else(|| panic!("{name}: no {rule} in {findings:#?}"));
+        assert!(finding.line > 1 && !finding.path.is_empty() && !finding.fix.is_empty());
+        let expected_code = if rule.severity() == Severity::Info {
+            0
+        } else {
+            1
+        };
+        assert_eq!(
+            output.status.code(),
+            Some(expected_code),
+            "{name}: {findings:#?}"
+        );
+        assert_eq!(report.clean, expected_code == 0);
+        let text_output = run("text");
+        assert_eq!(text_output.status.code(), Some(expected_code));
+        let stdout = String::from_utf8(text_output.stdout).unwrap();
+        assert_golden(
+            &format!("config/lint/{}", name.replace(".yaml", ".txt")),
+            &redact(&stdout),
+        );
+    }
+}
+
+#[test]
+fn the_guides_gateway_is_refused_for_its_undeclared_batch() {
+    let work = workdir();
+    std::fs::copy(
+        Path::new(CORPUS).join("undeclared-component.yaml"),
+        work.path().join("gateway.yaml"),
+    )
+    .unwrap();
+    otel_pki(work.path())
+        .args(["lint-config", "gateway.yaml", "--no-file-checks"])
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains(
+            "gateway.yaml:21:20: error: service.pipelines.traces.processors[0]: processor `batch` is not declared under `processors:`; the Collector refuses to start (`service::pipelines::traces: references processor \"batch\" which is not configured`) [undeclared-component]\n  fix: declare it (`processors: {batch: {}}`) or remove it from the list\n",
+        ))
+        .stdout(predicates::str::ends_with(
+            "gateway.yaml: OpenTelemetry Collector configuration: 1 error, 1 warning, 3 info\n",
+        ));
+}
+
+#[test]
+fn a_rendered_configuration_with_its_set_is_clean() {
+    let work = crate::config::set_with_gateway_name();
+    otel_pki(work.path())
+        .args(["config", "gateway", "--out", "gateway.yaml", "-q"])
+        .assert()
+        .success();
+    otel_pki(work.path())
+        .args([
+            "lint-config",
+            "gateway.yaml",
+            "--mount",
+            "/etc/otel/certs=otel-certs",
+        ])
+        .assert()
+        .success()
+        .stdout("gateway.yaml: OpenTelemetry Collector configuration: no findings\n");
+    // Without the mount the container paths do not exist here: errors, exit 1.
+    otel_pki(work.path())
+        .args(["lint-config", "gateway.yaml"])
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains(
+            "error: receivers.otlp.protocols.grpc.tls.cert_file: `/etc/otel/certs/server.crt`: the file does not exist [file-missing]",
+        ));
+}
+
+#[test]
+fn standard_input_kind_and_collector_version() {
+    let work = workdir();
+    let tempo = "server:\n  http_tls_config:\n    cert_file: a.crt\n    key_file: a.key\n    client_auth_type: RequireAndVerifyClientCert\n    client_ca_file: ca.crt\n    min_version: \"1.2\"\n";
+    otel_pki(work.path())
+        .args(["lint-config", "-", "--no-file-checks"])
+        .write_stdin(tempo)
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains(
+            "-:7:5: error: server.http_tls_config.min_version: `min_version` is not a Tempo server TLS setting; Tempo refuses the file [unknown-tls-key]\n  fix: Tempo sets the version for all its servers: `server.tls_min_version: VersionTLS12`",
+        ))
+        .stdout(predicates::str::contains("-: Tempo configuration: 1 error"));
+    // The same keys read as a Collector file are all wrong.
+    otel_pki(work.path())
+        .args([
+            "lint-config",
+            "-",
+            "--no-file-checks",
+            "--kind",
+            "collector",
+        ])
+        .write_stdin(tempo)
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("[unknown-top-level-key]"));
+    let old = "exporters:\n  otlp/a:\n    endpoint: a:4317\n";
+    otel_pki(work.path())
+        .args(["lint-config", "-", "--collector-version", "0.143.0"])
+        .write_stdin(old)
+        .assert()
+        .success()
+        .stdout("-: OpenTelemetry Collector configuration: no findings\n");
+    otel_pki(work.path())
+        .args(["lint-config", "-"])
+        .write_stdin(old)
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains("[deprecated-exporter-name]"));
+}
+
+#[test]
+fn unreadable_and_unparsable_files_exit_2_and_the_others_are_still_linted() {
+    let work = workdir();
+    std::fs::write(work.path().join("broken.yaml"), "receivers:\n  otlp: [a\n").unwrap();
+    std::fs::write(work.path().join("empty.yaml"), "# nothing\n").unwrap();
+    std::fs::write(work.path().join("ok.yaml"), "exporters:\n  debug: {}\n").unwrap();
+    let output = otel_pki(work.path())
+        .args([
+            "lint-config",
+            "broken.yaml",
+            "missing.yaml",
+            "empty.yaml",
+            "ok.yaml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for message in [
+        "error: cannot parse `broken.yaml` as YAML: line 3 column 1:",
+        "error: cannot read `missing.yaml`: the file does not exist",
+        "error: cannot parse `empty.yaml` as YAML: it is empty (no YAML document)",
+    ] {
+        assert!(stderr.contains(message), "{message}\n{stderr}");
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "ok.yaml: OpenTelemetry Collector configuration: no findings\n"
+    );
+    let output = otel_pki(work.path())
+        .args(["lint-config", "missing.yaml", "ok.yaml", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let report: LintConfigReport = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report.errors.len(), 1);
+    assert_eq!(report.files.len(), 1);
+    assert!(!report.clean);
+}
+
+#[test]
+fn the_readme_lists_every_rule_with_its_severity() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for rule in Rule::ALL {
+        let row = readme
+            .lines()
+            .find(|line| line.starts_with('|') && line.contains(&format!("`{}`", rule.id())))
+            .unwrap_or_else(|| panic!("README.md has no row for `{}`", rule.id()));
+        assert!(
+            row.contains(&format!("| {} |", rule.severity().name())),
+            "{row}"
+        );
+    }
+}
