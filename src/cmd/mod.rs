@@ -1,11 +1,13 @@
 //! One module per verb: each turns its arguments into a request, calls the library, builds
 //! one report and hands it to the output.
 
+pub mod ca;
 pub mod completions;
 pub mod init;
 pub mod inspect;
 pub mod issue;
 pub mod man;
+pub mod renew;
 pub mod support;
 
 use std::process::ExitCode;
@@ -21,6 +23,8 @@ pub fn run(command: Command, output: &Output) -> anyhow::Result<ExitCode> {
         Command::Inspect(args) => inspect::run(&args, output),
         // --- "will this handshake work?": verify, check, selftest, probe ---
         // --- rotation: renew, ca ---
+        Command::Renew(args) => renew::run(&args, output),
+        Command::Ca(args) => ca::run(&args, output),
         // --- configuration: config, lint-config ---
         // --- kubernetes: k8s ---
         Command::Completions(args) => completions::run(&args),
