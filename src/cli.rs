@@ -406,11 +406,11 @@ pub struct ManArgs {
     "are kept in DIR/backup/<UTC time>/; --rollback restores the newest backup.\n\n",
     "Examples:\n",
     "  otel-pki renew                            # renew what is due\n",
-    "  otel-pki renew -q --exit-code || deploy   # exit 1 when something was renewed\n",
+    "  otel-pki renew -q --exit-code; [ $? = 1 ] && ./roll-out   # 1: something was renewed\n",
     "  otel-pki renew --within 30d --dry-run     # what expires within 30 days, changing nothing\n",
     "  otel-pki renew --name server --validity 90d\n",
     "  otel-pki renew --rollback                 # undo the last renewal\n",
-    "\nExit status with --exit-code: 1 when something was renewed (with --dry-run: is due).\n",
+    "\nWith --exit-code, exit status 1 means something was renewed (with --dry-run: is due).\n",
     exit_codes!()
 ))]
 pub struct RenewArgs {

@@ -461,6 +461,18 @@ fn repair(dir: &Path) -> Result<(), WriteError> {
     let has_data = is_generation_layout(dir);
     let current = current(dir);
     if has_data && current.is_none() {
+        let target = fs::read_link(dir.join(DATA)).unwrap_or_default();
+        if dir.join(&target).is_dir() {
+            // A kubelet-managed Secret volume looks like this, with `..2026_11_27_…`.
+            return Err(WriteError::Io {
+                action: "use",
+                path: dir.join(DATA),
+                source: io::Error::other(format!(
+                    "it points to `{}`, which otel-pki did not create (a mounted Kubernetes Secret?); otel-pki changes only sets it manages, choose another --dir",
+                    target.display()
+                )),
+            });
+        }
         return Err(damaged(dir, "it points to a missing generation directory"));
     }
     let current_counter = current.as_deref().and_then(counter).unwrap_or(0);
@@ -568,6 +580,24 @@ fn build_generation(
     )
     .map_err(io_error("set permissions on", &building))?;
     let _ = std::os::unix::fs::chown(&building, None, Some(dir_metadata.gid()));
+    let result = fill_generation(&building, sources).and_then(|()| {
+        let name = format!(
+            "{GENERATION_PREFIX}{number}-{}",
+            backup_stamp(OffsetDateTime::now_utc())
+        );
+        fs::rename(&building, dir.join(&name)).map_err(io_error("rename", &building))?;
+        Ok(name)
+    });
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&building);
+    }
+    result
+}
+
+fn fill_generation(
+    building: &Path,
+    sources: &BTreeMap<String, Source<'_>>,
+) -> Result<(), WriteError> {
     for (name, source) in sources {
         let target = building.join(name);
         match source {
@@ -592,14 +622,7 @@ fn build_generation(
             }
         }
     }
-    sync_dir(&building)?;
-    let name = format!(
-        "{GENERATION_PREFIX}{number}-{}",
-        backup_stamp(OffsetDateTime::now_utc())
-    );
-    let path = dir.join(&name);
-    fs::rename(&building, &path).map_err(io_error("rename", &building))?;
-    Ok(name)
+    sync_dir(building)
 }
 
 fn link_or_copy(source: &Path, target: &Path, link: bool) -> Result<(), WriteError> {
@@ -1023,6 +1046,19 @@ mod tests {
         // The new generation and the one it replaced.
         assert_eq!(count(), 2);
         assert_eq!(read(dir, "b.crt"), "last");
+    }
+
+    #[test]
+    fn a_directory_managed_by_someone_else_is_refused() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path();
+        fs::create_dir(dir.join("..2026_11_27_23_59_59.123456789")).unwrap();
+        std::os::unix::fs::symlink("..2026_11_27_23_59_59.123456789", dir.join(DATA)).unwrap();
+        let error = Lock::acquire(dir).unwrap_err().to_string();
+        assert!(error.contains("which otel-pki did not create"), "{error}");
+        fs::remove_dir(dir.join("..2026_11_27_23_59_59.123456789")).unwrap();
+        let error = Lock::acquire(dir).unwrap_err().to_string();
+        assert!(error.contains("the set is damaged"), "{error}");
     }
 
     #[test]

@@ -185,6 +185,7 @@ fn stage(dir: &Path, args: &CaRotateArgs, lock: &Lock, output: &Output) -> Resul
     let passphrase = support::passphrase(&args.passphrase)?;
     let current = support::load_ca(&ca_file, &key_file, passphrase.as_ref())?;
     let current_summary = summary(current.certificate_der(), &ca_file, now)?;
+    let held = set::read_certificates(&ca_file)?.len();
     let encrypted = matches!(
         classify_key_file(&support::read(&key_file, "CA key")?),
         KeyFile::Encrypted(_)
@@ -233,6 +234,11 @@ fn stage(dir: &Path, args: &CaRotateArgs, lock: &Lock, output: &Output) -> Resul
         },
     )?;
     let mut report = report_for(dir, "stage", Stage::Staged, now)?;
+    if held > 1 {
+        report.warnings.push(format!(
+            "ca.crt held {held} certificates; the staged ca.crt keeps only the first (the CA that signs) and adds the next CA"
+        ));
+    }
     report.files = committed.files;
     report.generation = Some(committed.generation);
     report.backup_dir = committed.backup_dir;
@@ -501,7 +507,7 @@ fn print_status(report: &CaRotateReport, output: &Output) {
         }
         "promote" => {
             output.status(&format!(
-                "promoted the next CA: {} now signs",
+                "promoted the next CA {}: it signs from now on",
                 ca_line(&report.current_ca)
             ));
             for renewal in &report.reissued {

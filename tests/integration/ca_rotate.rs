@@ -368,3 +368,18 @@ fn renew_rollback_undoes_a_stage_or_a_promotion() {
     rotate(work.path(), &["--promote", "-q"]).success();
     rotate(work.path(), &["--finish", "-q"]).success();
 }
+
+#[test]
+fn help_has_examples_and_exit_codes() {
+    let work = workdir();
+    for command in [&["renew"][..], &["ca", "rotate"]] {
+        let output = otel_pki(work.path())
+            .args(command)
+            .arg("--help")
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(help.contains("Examples:"), "{command:?}");
+        assert!(help.contains("2  error or bad usage"), "{command:?}");
+    }
+}

@@ -154,18 +154,29 @@ fn renew_killed_at_random_points_leaves_the_old_or_the_new_set() {
     init(work.path(), &["-q"]);
     let dir: PathBuf = work.path().join("otel-certs");
 
-    // How long a whole run takes here, so the kills spread over all of it.
-    let timer = Instant::now();
-    assert!(renew_command(&dir).status().unwrap().success());
-    let span = timer.elapsed();
+    // How long a run takes here (the fastest of five, as other tests share the machine).
+    let span = (0..5)
+        .map(|_| {
+            let timer = Instant::now();
+            assert!(renew_command(&dir).status().unwrap().success());
+            timer.elapsed()
+        })
+        .min()
+        .unwrap();
+    // Kills are spread from half to 1.3 times `switch`, an estimate of when the switch
+    // happens that follows the outcomes (later after an old set, earlier after a new one),
+    // so they keep landing around the writes even when the machine's speed changes.
+    let mut switch = span.as_micros() as u64 * 4 / 5;
+    let delay = |random: &mut Random, switch: u64| {
+        Duration::from_micros(switch / 2 + random.below(switch * 4 / 5))
+    };
     let mut outcomes = std::collections::BTreeMap::<&str, usize>::new();
 
     for round in 0..FIRST_RENEWAL_KILLS {
         let fresh = work.path().join(format!("fresh-{round}"));
         init(work.path(), &["--dir", fresh.to_str().unwrap(), "-q"]);
         let before = snapshot(&fresh);
-        let delay = Duration::from_micros(random.below(span.as_micros() as u64 * 13 / 10));
-        kill_after(&fresh, delay);
+        kill_after(&fresh, delay(&mut random, switch));
         *outcomes.entry("first renewal: killed").or_default() += 1;
         for kind in leftovers(&fresh) {
             *outcomes.entry(kind).or_default() += 1;
@@ -181,15 +192,16 @@ fn renew_killed_at_random_points_leaves_the_old_or_the_new_set() {
 
     for _ in 0..KILLS {
         let before = snapshot(&dir);
-        // Between 40% and 120% of a run: the first part is process start-up and signing,
-        // the writing comes at the end.
-        let micros = span.as_micros() as u64;
-        let delay = Duration::from_micros(micros * 2 / 5 + random.below(micros * 4 / 5));
-        let finished = kill_after(&dir, delay);
+        let finished = kill_after(&dir, delay(&mut random, switch));
         for kind in leftovers(&dir) {
             *outcomes.entry(kind).or_default() += 1;
         }
         let new = check(&dir, &before);
+        switch = if new {
+            switch * 49 / 50
+        } else {
+            switch * 51 / 50
+        };
         let outcome = match (finished, new) {
             (true, _) => "finished before the kill",
             (false, true) => "killed after the switch: new set",
@@ -222,7 +234,7 @@ fn renew_killed_at_random_points_leaves_the_old_or_the_new_set() {
         "the newest backup is the last run's"
     );
     eprintln!(
-        "seed {seed}: {} kills over a {span:.1?} run, in {:.1?}: {outcomes:?}",
+        "seed {seed}: {} kills, a run taking {span:.1?} (switch after about {switch} µs at the end), in {:.1?}: {outcomes:?}",
         KILLS + FIRST_RENEWAL_KILLS,
         started.elapsed()
     );
