@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::lint::Mount;
 use crate::config::{CollectorVersion, Kind, Protocol};
@@ -82,6 +82,11 @@ pub enum Command {
     Inspect(InspectArgs),
     // --- "will this handshake work?": verify, check, selftest, probe ---
     // --- rotation: renew, ca ---
+    /// Renew the certificates that are due, all at once, keeping the previous ones.
+    Renew(RenewArgs),
+    /// The CA: a staged rollover to a new CA that never breaks a running fleet.
+    #[command(subcommand)]
+    Ca(CaCommand),
     // --- configuration: config, lint-config ---
     /// Print a ready-to-use configuration for the set: collector, gateway, jaeger, tempo,
     /// sdk-env.
@@ -722,6 +727,138 @@ pub struct LintConfigArgs {
     /// Warn about certificates that expire within DURATION.
     #[arg(long, value_name = "DURATION", default_value = "30d")]
     pub within: Lifetime,
+}
+
+/// `otel-pki renew`.
+#[derive(Args, Debug)]
+#[command(after_long_help = concat!(
+    "Renews the leaf certificates of a set (never the CA) that are due: by default those with\n",
+    "less than a third of their lifetime left. Each keeps its subject, names, purpose, key type\n",
+    "and lifetime, and gets a new key unless --reuse-key. Nothing due: nothing changes.\n\n",
+    "All files change together. The first renewal moves the set to a layout in which\n",
+    "DIR/NAME.crt and DIR/NAME.key are symlinks into DIR/..data, a symlink to a complete\n",
+    "generation directory that is switched with one rename: the paths in your configuration\n",
+    "stay valid, and a reader never gets a new certificate with an old key. Replaced files\n",
+    "are kept in DIR/backup/<UTC time>/; --rollback restores the newest backup.\n\n",
+    "Examples:\n",
+    "  otel-pki renew                            # renew what is due\n",
+    "  otel-pki renew -q --exit-code; [ $? = 1 ] && ./roll-out   # 1: something was renewed\n",
+    "  otel-pki renew --within 30d --dry-run     # what expires within 30 days, changing nothing\n",
+    "  otel-pki renew --name server --validity 90d\n",
+    "  otel-pki renew --rollback                 # undo the last renewal\n",
+    "\nWith --exit-code, exit status 1 means something was renewed (with --dry-run: is due).\n",
+    exit_codes!()
+))]
+pub struct RenewArgs {
+    #[command(flatten)]
+    pub dir: DirArgs,
+
+    /// Renew the certificates that expire within DURATION, e.g. 30d [default: those with
+    /// less than a third of their lifetime left].
+    #[arg(long, value_name = "DURATION", conflicts_with = "all")]
+    pub within: Option<Lifetime>,
+
+    /// Renew NAME.crt now, due or not (with --within: only when due). Repeatable.
+    #[arg(long = "name", value_name = "NAME", conflicts_with = "all")]
+    pub names: Vec<String>,
+
+    /// Renew every leaf certificate now.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Lifetime of the new certificates, e.g. 90d [default: the lifetime each was issued
+    /// with]. Never beyond the CA's notAfter: a longer one is cut short, with a warning.
+    #[arg(long, value_name = "DURATION")]
+    pub validity: Option<Lifetime>,
+
+    /// Keep the current private keys; only the certificates change.
+    #[arg(long)]
+    pub reuse_key: bool,
+
+    /// Exit 1 when something was renewed (with --dry-run: when something is due), like
+    /// `git diff --exit-code`, so a pipeline rolls out only when needed.
+    #[arg(long)]
+    pub exit_code: bool,
+
+    /// Say what would be renewed; change nothing (no CA key needed).
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Restore the newest backup in DIR/backup/ (undo the last renewal) as one switch; the
+    /// files it replaces are kept in a new backup, so running it again undoes the rollback.
+    #[arg(long, conflicts_with_all = ["within", "names", "all", "validity", "reuse_key", "dry_run", "exit_code"])]
+    pub rollback: bool,
+
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// `otel-pki ca`.
+#[derive(Debug, Subcommand)]
+pub enum CaCommand {
+    /// Replace the CA in three stages, each safe to roll out before the next.
+    Rotate(CaRotateArgs),
+}
+
+/// `otel-pki ca rotate`.
+#[derive(Args, Debug)]
+#[command(group(
+    ArgGroup::new("step")
+        .required(true)
+        .args(["stage", "promote", "finish", "status"])
+))]
+#[command(after_long_help = concat!(
+    "A CA rollover in three stages. Roll each out to every Collector and backend before the\n",
+    "next: peers one stage apart always trust each other, peers two stages apart do not.\n\n",
+    "  --stage    create the next CA (same name, new key); ca.crt and ca-bundle.crt hold both\n",
+    "             CAs, so configurations pointing at ca.crt need no change\n",
+    "  --promote  the next CA becomes current; every leaf is re-issued from it\n",
+    "  --finish   ca.crt and ca-bundle.crt hold the new CA only; the old CA key is archived\n",
+    "             in DIR/backup/<UTC time>/\n\n",
+    "Each stage refuses to run out of order and says what to do next. The stage is kept in\n",
+    "the set itself: ca-next.crt/.key exist after --stage, ca-previous.crt/.key after\n",
+    "--promote. Every stage is one switch of DIR/..data (see `otel-pki renew --help`).\n\n",
+    "Examples:\n",
+    "  otel-pki ca rotate --status\n",
+    "  otel-pki ca rotate --stage --key-type ecdsa-p384\n",
+    "  otel-pki ca rotate --promote\n",
+    "  otel-pki ca rotate --finish --format json\n",
+    exit_codes!()
+))]
+pub struct CaRotateArgs {
+    #[command(flatten)]
+    pub dir: DirArgs,
+
+    /// Stage 1: create the next CA and add it to ca.crt and ca-bundle.crt.
+    #[arg(long)]
+    pub stage: bool,
+
+    /// Stage 2: make the next CA current and re-issue every leaf from it.
+    #[arg(long)]
+    pub promote: bool,
+
+    /// Stage 3: drop the old CA from ca.crt and ca-bundle.crt and archive its key.
+    #[arg(long)]
+    pub finish: bool,
+
+    /// Show the stage of the rollover and what to do next; change nothing.
+    #[arg(long)]
+    pub status: bool,
+
+    /// With --stage: key algorithm of the next CA [default: the current CA's].
+    #[arg(long, value_enum, value_name = "TYPE", requires = "stage")]
+    pub key_type: Option<KeyTypeArg>,
+
+    /// With --stage: lifetime of the next CA, e.g. 10y [default: the current CA's].
+    #[arg(long, value_name = "DURATION", requires = "stage")]
+    pub validity: Option<Lifetime>,
+
+    /// With --promote: keep the leaves' private keys.
+    #[arg(long, requires = "promote")]
+    pub reuse_key: bool,
+
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
 }
 
 #[cfg(test)]

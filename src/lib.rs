@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod generation;
 pub mod output;
 pub mod pki;
 pub mod render;

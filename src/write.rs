@@ -208,11 +208,18 @@ pub fn write_file(
 /// 5. Every staged file is renamed into place (no-clobber with `Refuse`), then `dir` is
 ///    fsynced. If any step fails, files already renamed are rolled back and created
 ///    directories removed, so the directory is as it was.
+///
+/// In a set that `renew` has moved to the generation layout ([`crate::generation`]),
+/// certificates and keys are written as one new generation instead, so that they change
+/// together there too.
 pub fn write_set(
     dir: &Path,
     files: &[PlannedFile],
     overwrite: Overwrite,
 ) -> Result<WriteOutcome, WriteError> {
+    if crate::generation::manages(dir, files) {
+        return crate::generation::write_set(dir, files, overwrite);
+    }
     let created_dirs = ensure_dir(dir)?;
     let result = write_set_in(dir, files, overwrite);
     if result.is_err() {

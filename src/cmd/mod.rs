@@ -1,6 +1,7 @@
 //! One module per verb: each turns its arguments into a request, calls the library, builds
 //! one report and hands it to the output.
 
+pub mod ca;
 pub mod completions;
 pub mod config;
 pub mod init;
@@ -8,6 +9,7 @@ pub mod inspect;
 pub mod issue;
 pub mod lint_config;
 pub mod man;
+pub mod renew;
 pub mod support;
 
 use std::process::ExitCode;
@@ -23,6 +25,8 @@ pub fn run(command: Command, output: &Output) -> anyhow::Result<ExitCode> {
         Command::Inspect(args) => inspect::run(&args, output),
         // --- "will this handshake work?": verify, check, selftest, probe ---
         // --- rotation: renew, ca ---
+        Command::Renew(args) => renew::run(&args, output),
+        Command::Ca(args) => ca::run(&args, output),
         // --- configuration: config, lint-config ---
         Command::Config(command) => config::run(&command, output),
         Command::LintConfig(args) => lint_config::run(&args, output),

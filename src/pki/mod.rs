@@ -7,6 +7,7 @@ mod error;
 pub mod issue;
 pub mod key;
 pub mod lifetime;
+pub mod renewal;
 pub mod san;
 
 pub use certificate::{CertSummary, Role};

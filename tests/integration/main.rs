@@ -7,6 +7,8 @@ mod support;
 
 /// Bad input of every kind: one clear line, exit 2, nothing written.
 mod bad_input;
+/// `ca rotate`: the three stages, refusals, and handshakes across stages.
+mod ca_rotate;
 /// `config TARGET`: golden files, every rendered file lint-clean, handshakes, warnings.
 mod config;
 /// --help, completions, man pages.
@@ -23,3 +25,8 @@ mod issue;
 mod lint_config;
 /// README.md's console examples, run as written.
 mod readme;
+/// `renew`: what is due, what is kept, the generation layout, rollback, and 50 renewals
+/// under continuous mTLS traffic.
+mod renew;
+/// `renew` killed with SIGKILL at random points: the set is always the old or the new one.
+mod renew_crash;

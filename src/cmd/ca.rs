@@ -1,0 +1,629 @@
+//! `otel-pki ca rotate`: a CA rollover in three stages, each one generation switch of the
+//! set. The stage lives in the set itself — `ca-next.crt`/`.key` exist after `--stage`,
+//! `ca-previous.crt`/`.key` after `--promote` — so it travels with the files and cannot
+//! disagree with them.
+//!
+//! What `ca.crt` holds, so that Collectors configured with `ca_file: ca.crt` and
+//! `client_ca_file: ca.crt` keep working without a configuration change:
+//!
+//! | stage    | ca.crt (= ca-bundle.crt) | ca.key | leaves signed by |
+//! | -------- | ------------------------ | ------ | ---------------- |
+//! | idle     | old                      | old    | old              |
+//! | staged   | old, next                | old    | old              |
+//! | promoted | new, old                 | new    | new              |
+//! | finished | new                      | new    | new              |
+//!
+//! The first certificate of `ca.crt` is always the one `ca.key` belongs to, so `issue` and
+//! `renew` keep signing with the right CA at every stage.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::renew::{self, Due, Renewal};
+use super::support;
+use crate::cli::{CaCommand, CaRotateArgs};
+use crate::generation::{self, Change, Lock};
+use crate::output::Output;
+use crate::pki::key::{KeyFile, classify_key_file};
+use crate::pki::renewal::{self, LeafTemplate};
+use crate::pki::{self, CaRequest, CertSummary, KeyType, Lifetime, Validity, certificate};
+use crate::set;
+use crate::write::{self, PlannedFile};
+
+/// The next CA while a rollover is staged.
+const NEXT_CERT: &str = "ca-next.crt";
+/// Its key.
+const NEXT_KEY: &str = "ca-next.key";
+/// The old CA between `--promote` and `--finish`.
+const PREVIOUS_CERT: &str = "ca-previous.crt";
+/// Its key, archived in the backup by `--finish`.
+const PREVIOUS_KEY: &str = "ca-previous.key";
+/// Every CA a peer should trust right now.
+const BUNDLE: &str = "ca-bundle.crt";
+
+/// Where a set is in a CA rollover.
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// No rollover in progress: one CA.
+    Idle,
+    /// `--stage` ran: the next CA exists and is trusted, the old one still signs.
+    Staged,
+    /// `--promote` ran: the new CA signs, the old one is still trusted.
+    Promoted,
+}
+
+impl Stage {
+    fn name(self) -> &'static str {
+        match self {
+            Stage::Idle => "idle",
+            Stage::Staged => "staged",
+            Stage::Promoted => "promoted",
+        }
+    }
+}
+
+/// Result of `ca rotate`. Field names are the JSON contract.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct CaRotateReport {
+    /// The set directory.
+    pub dir: PathBuf,
+    /// `stage`, `promote`, `finish` or `status`.
+    pub action: String,
+    /// The stage the set is in afterwards: `idle`, `staged` or `promoted`.
+    pub stage: Stage,
+    /// The CA that signs (the first certificate of ca.crt).
+    pub current_ca: CertSummary,
+    /// The next CA (stage `staged`).
+    pub next_ca: Option<CertSummary>,
+    /// The old CA, still trusted (stage `promoted`).
+    pub previous_ca: Option<CertSummary>,
+    /// Subjects of the CAs in ca.crt (and ca-bundle.crt), in order: what peers trust.
+    pub trusted: Vec<String>,
+    /// Leaves re-issued from the new CA (`--promote`).
+    pub reissued: Vec<Renewal>,
+    /// Files written.
+    pub files: Vec<write::WrittenFile>,
+    /// Files removed (kept in the backup).
+    pub removed: Vec<PathBuf>,
+    /// Where `--finish` archived the old CA key.
+    pub archived_key: Option<PathBuf>,
+    /// The generation directory the set now uses, when something changed.
+    pub generation: Option<String>,
+    /// Where the replaced files were kept.
+    pub backup_dir: Option<PathBuf>,
+    /// What the operator must do next.
+    pub next_steps: Vec<String>,
+    /// Warnings (also printed on stderr).
+    pub warnings: Vec<String>,
+}
+
+/// Runs `ca …`.
+pub fn run(command: &CaCommand, output: &Output) -> Result<ExitCode> {
+    match command {
+        CaCommand::Rotate(args) => rotate(args, output),
+    }
+}
+
+fn rotate(args: &CaRotateArgs, output: &Output) -> Result<ExitCode> {
+    let dir = &args.dir.dir;
+    if !dir.join("ca.crt").is_file() {
+        bail!(
+            "no CA in `{}`; create a set with `otel-pki init --dir {}`",
+            dir.display(),
+            dir.display()
+        );
+    }
+    let report = if args.status {
+        status(dir)?
+    } else {
+        let lock = Lock::acquire(dir)?;
+        if args.stage {
+            stage(dir, args, &lock, output)?
+        } else if args.promote {
+            promote(dir, args, &lock, output)?
+        } else {
+            finish(dir, &lock)?
+        }
+    };
+    for warning in &report.warnings {
+        output.warn(warning);
+    }
+    if output.is_json() {
+        output.print_json(&report)?;
+    } else {
+        print_status(&report, output);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The stage of the rollover, from the files present.
+pub fn stage_of(dir: &Path) -> Result<Stage> {
+    let present = |name: &str| dir.join(name).is_file();
+    let next = (present(NEXT_CERT), present(NEXT_KEY));
+    let previous = (present(PREVIOUS_CERT), present(PREVIOUS_KEY));
+    match (next, previous) {
+        ((false, false), (false, false)) => Ok(Stage::Idle),
+        ((true, true), (false, false)) => Ok(Stage::Staged),
+        ((false, false), (true, true)) => Ok(Stage::Promoted),
+        _ => bail!(
+            "`{}` is in no consistent rollover stage ({NEXT_CERT}/{NEXT_KEY} and {PREVIOUS_CERT}/{PREVIOUS_KEY} must exist in pairs, and not both); restore it with `otel-pki renew --rollback --dir {}`",
+            dir.display(),
+            dir.display()
+        ),
+    }
+}
+
+fn out_of_order(dir: &Path, action: &str, stage: Stage) -> anyhow::Error {
+    let next = match stage {
+        Stage::Idle => "start one with `otel-pki ca rotate --stage`",
+        Stage::Staged => "distribute ca.crt everywhere, then run `otel-pki ca rotate --promote`",
+        Stage::Promoted => {
+            "distribute the re-issued certificates, then run `otel-pki ca rotate --finish`"
+        }
+    };
+    let state = match stage {
+        Stage::Idle => "no rollover is in progress".to_owned(),
+        Stage::Staged => format!("the rollover is staged ({NEXT_CERT} exists)"),
+        Stage::Promoted => format!("the rollover is promoted ({PREVIOUS_CERT} exists)"),
+    };
+    anyhow::anyhow!("cannot {action}: {state} in `{}`; {next}", dir.display())
+}
+
+fn stage(dir: &Path, args: &CaRotateArgs, lock: &Lock, output: &Output) -> Result<CaRotateReport> {
+    let current_stage = stage_of(dir)?;
+    if current_stage != Stage::Idle {
+        return Err(out_of_order(dir, "stage", current_stage));
+    }
+    let now = OffsetDateTime::now_utc();
+    let ca_file = dir.join("ca.crt");
+    let key_file = dir.join("ca.key");
+    let passphrase = support::passphrase(&args.passphrase)?;
+    let current = support::load_ca(&ca_file, &key_file, passphrase.as_ref())?;
+    let current_summary = summary(current.certificate_der(), &ca_file, now)?;
+    let held = set::read_certificates(&ca_file)?.len();
+    let encrypted = matches!(
+        classify_key_file(&support::read(&key_file, "CA key")?),
+        KeyFile::Encrypted(_)
+    );
+    let key_type = args
+        .key_type
+        .map(KeyType::from)
+        .unwrap_or_else(|| renewal::key_type_of(&current_summary.public_key).unwrap_or_default());
+    support::warn_key_types(&[key_type], output);
+    let lifetime = match args.validity {
+        Some(lifetime) => lifetime,
+        None => original_lifetime(&current_summary)?,
+    };
+    let common_name = current_summary
+        .common_name
+        .clone()
+        .unwrap_or_else(|| "OTel Telemetry CA".to_owned());
+    let key = support::generate_keys(&[key_type], output)?
+        .pop()
+        .context("key generation returned no key")?;
+    let next = pki::issue::create_ca(
+        &CaRequest {
+            common_name,
+            validity: Validity::starting_now(now, lifetime),
+        },
+        key,
+    )?;
+    let next_key_pem = match (&passphrase, encrypted) {
+        (Some(passphrase), true) => next.key().to_encrypted_pkcs8_pem(passphrase)?,
+        _ => next.key().to_pkcs8_pem(),
+    };
+    let bundle = format!("{}{}", current.certificate_pem(), next.certificate_pem());
+    let writes = [
+        PlannedFile::key(NEXT_KEY, next_key_pem),
+        PlannedFile::public(NEXT_CERT, next.certificate_pem()),
+        PlannedFile::public("ca.crt", bundle.clone()),
+        PlannedFile::public(BUNDLE, bundle),
+    ];
+    let committed = generation::commit(
+        lock,
+        &Change {
+            writes: &writes,
+            removals: &[],
+            keep_modes: true,
+            command: "ca rotate --stage",
+        },
+    )?;
+    let mut report = report_for(dir, "stage", Stage::Staged, now)?;
+    if held > 1 {
+        report.warnings.push(format!(
+            "ca.crt held {held} certificates; the staged ca.crt keeps only the first (the CA that signs) and adds the next CA"
+        ));
+    }
+    report.files = committed.files;
+    report.generation = Some(committed.generation);
+    report.backup_dir = committed.backup_dir;
+    report.next_steps = next_steps(dir, Stage::Staged, "stage");
+    Ok(report)
+}
+
+fn promote(
+    dir: &Path,
+    args: &CaRotateArgs,
+    lock: &Lock,
+    output: &Output,
+) -> Result<CaRotateReport> {
+    let current_stage = stage_of(dir)?;
+    if current_stage != Stage::Staged {
+        return Err(out_of_order(dir, "promote", current_stage));
+    }
+    let now = OffsetDateTime::now_utc();
+    let ca_file = dir.join("ca.crt");
+    let old_der = first_certificate(&ca_file)?;
+    let old_subject = subject_of(&old_der)?;
+    let passphrase = support::passphrase(&args.passphrase)?;
+    let next = support::load_ca(
+        &dir.join(NEXT_CERT),
+        &dir.join(NEXT_KEY),
+        passphrase.as_ref(),
+    )?;
+    let next_subject = subject_of(next.certificate_der())?;
+
+    let mut warnings = Vec::new();
+    let mut due = Vec::new();
+    for (pair, der) in renew::leaves(dir)? {
+        let path = support::display(&pair.certificate);
+        let template = match LeafTemplate::of(&der, &path) {
+            Ok(template) => template,
+            Err(error) => {
+                warnings.push(format!("not re-issued: {error}"));
+                continue;
+            }
+        };
+        if template.issuer == next_subject {
+            continue; // already from the next CA
+        }
+        if template.issuer != old_subject {
+            warnings.push(format!(
+                "not re-issued: `{path}` is signed by `{}`, not by this set's CA",
+                template.issuer_text
+            ));
+            continue;
+        }
+        due.push(Due {
+            pair,
+            template,
+            der,
+        });
+    }
+    let reissued = renew::reissue(&due, &next, None, args.reuse_key, now, output)?;
+    if let Some(failure) = reissued.failed.first() {
+        bail!(
+            "cannot promote: `{}` cannot be re-issued: {}; nothing was changed",
+            failure.name,
+            failure.reason
+        );
+    }
+    warnings.extend(reissued.warnings);
+
+    let old_key = support::read(&dir.join("ca.key"), "CA key")?;
+    let old_key_mode = mode_of(&dir.join("ca.key"));
+    let next_key = support::read(&dir.join(NEXT_KEY), "CA key")?;
+    let old_pem = pem_of(&old_der);
+    let bundle = format!("{}{old_pem}", next.certificate_pem());
+    let mut writes = vec![
+        PlannedFile::key("ca.key", next_key),
+        PlannedFile::public("ca.crt", bundle.clone()),
+        PlannedFile::public(BUNDLE, bundle),
+        PlannedFile::public(PREVIOUS_CERT, old_pem),
+        PlannedFile {
+            mode: old_key_mode,
+            ..PlannedFile::key(PREVIOUS_KEY, old_key)
+        },
+    ];
+    writes.extend(reissued.files);
+    let removals = [NEXT_CERT.to_owned(), NEXT_KEY.to_owned()];
+    let committed = generation::commit(
+        lock,
+        &Change {
+            writes: &writes,
+            removals: &removals,
+            keep_modes: true,
+            command: "ca rotate --promote",
+        },
+    )?;
+    let mut report = report_for(dir, "promote", Stage::Promoted, now)?;
+    report.reissued = reissued.renewals;
+    report.files = committed.files;
+    report.removed = committed.removed;
+    report.generation = Some(committed.generation);
+    report.backup_dir = committed.backup_dir;
+    report.warnings = warnings;
+    report.next_steps = next_steps(dir, Stage::Promoted, "promote");
+    Ok(report)
+}
+
+fn finish(dir: &Path, lock: &Lock) -> Result<CaRotateReport> {
+    let current_stage = stage_of(dir)?;
+    if current_stage != Stage::Promoted {
+        return Err(out_of_order(dir, "finish", current_stage));
+    }
+    let now = OffsetDateTime::now_utc();
+    let current_der = first_certificate(&dir.join("ca.crt"))?;
+    let previous_subject = subject_of(&first_certificate(&dir.join(PREVIOUS_CERT))?)?;
+    let still_old: Vec<String> = renew::leaves(dir)?
+        .into_iter()
+        .filter(|(_, der)| {
+            certificate::parse(der)
+                .is_ok_and(|parsed| parsed.issuer().as_raw() == previous_subject.as_slice())
+        })
+        .map(|(pair, _)| pair.name)
+        .collect();
+    if !still_old.is_empty() {
+        bail!(
+            "cannot finish: {} still signed by the old CA, which peers would stop trusting; renew {} with `otel-pki renew {}` first",
+            still_old
+                .iter()
+                .map(|name| format!("`{name}.crt`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if still_old.len() == 1 { "it" } else { "them" },
+            still_old
+                .iter()
+                .map(|name| format!("--name {name}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    let current_pem = pem_of(&current_der);
+    let writes = [
+        PlannedFile::public("ca.crt", current_pem.clone()),
+        PlannedFile::public(BUNDLE, current_pem),
+    ];
+    let removals = [PREVIOUS_CERT.to_owned(), PREVIOUS_KEY.to_owned()];
+    let mut report = report_for(dir, "finish", Stage::Idle, now)?;
+    // Described before the switch, while the old CA is still in the set.
+    report.previous_ca = Some(summary(
+        &first_certificate(&dir.join(PREVIOUS_CERT))?,
+        &dir.join(PREVIOUS_CERT),
+        now,
+    )?);
+    let committed = generation::commit(
+        lock,
+        &Change {
+            writes: &writes,
+            removals: &removals,
+            keep_modes: true,
+            command: "ca rotate --finish",
+        },
+    )?;
+    report.trusted = trusted(&dir.join("ca.crt"));
+    report.archived_key = committed
+        .backup_dir
+        .as_ref()
+        .map(|backup| backup.join(PREVIOUS_KEY));
+    report.files = committed.files;
+    report.removed = committed.removed;
+    report.generation = Some(committed.generation);
+    report.backup_dir = committed.backup_dir;
+    report.next_steps = next_steps(dir, Stage::Idle, "finish");
+    Ok(report)
+}
+
+fn status(dir: &Path) -> Result<CaRotateReport> {
+    let stage = stage_of(dir)?;
+    let mut report = report_for(dir, "status", stage, OffsetDateTime::now_utc())?;
+    report.next_steps = next_steps(dir, stage, "status");
+    Ok(report)
+}
+
+/// The report skeleton: the CAs of the set as they are on disk now.
+fn report_for(
+    dir: &Path,
+    action: &str,
+    stage: Stage,
+    now: OffsetDateTime,
+) -> Result<CaRotateReport> {
+    let ca_file = dir.join("ca.crt");
+    let optional = |name: &str| -> Result<Option<CertSummary>> {
+        let path = dir.join(name);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        summary(&first_certificate(&path)?, &path, now).map(Some)
+    };
+    Ok(CaRotateReport {
+        dir: dir.to_owned(),
+        action: action.to_owned(),
+        stage,
+        current_ca: summary(&first_certificate(&ca_file)?, &ca_file, now)?,
+        next_ca: optional(NEXT_CERT)?,
+        previous_ca: optional(PREVIOUS_CERT)?,
+        trusted: trusted(&ca_file),
+        reissued: Vec::new(),
+        files: Vec::new(),
+        removed: Vec::new(),
+        archived_key: None,
+        generation: None,
+        backup_dir: None,
+        next_steps: Vec::new(),
+        warnings: Vec::new(),
+    })
+}
+
+fn next_steps(dir: &Path, stage: Stage, action: &str) -> Vec<String> {
+    let flag = if dir == Path::new("./otel-certs") {
+        String::new()
+    } else {
+        format!(" --dir {}", dir.display())
+    };
+    match (stage, action) {
+        (Stage::Idle, "finish") => vec![
+            "distribute ca.crt (now the new CA only) to every Collector and backend: receivers with client_ca_file_reload: true stop trusting the old CA by themselves, clients at their next restart".to_owned(),
+            "the old CA key is archived in the backup; delete it once you will not need to undo the rollover".to_owned(),
+        ],
+        (Stage::Idle, _) => vec![format!(
+            "no rollover in progress; start one with `otel-pki ca rotate --stage{flag}`"
+        )],
+        (Stage::Staged, _) => vec![
+            "distribute ca.crt (it holds the current and the next CA; ca-bundle.crt is the same) to every Collector and backend, as ca_file and client_ca_file".to_owned(),
+            "receivers with client_ca_file_reload: true load it by themselves; ca_file is never reloaded, so restart every Collector whose exporters use it".to_owned(),
+            format!("then run `otel-pki ca rotate --promote{flag}`"),
+        ],
+        (Stage::Promoted, _) => vec![
+            "distribute the re-issued certificates and keys, and ca.crt, to every Collector and backend".to_owned(),
+            "Collectors with reload_interval load them at the first handshake after the interval; keepalive max_connection_age makes long-lived gRPC connections handshake again".to_owned(),
+            format!(
+                "when no peer presents a certificate from the old CA any more, run `otel-pki ca rotate --finish{flag}`"
+            ),
+        ],
+    }
+}
+
+fn print_status(report: &CaRotateReport, output: &Output) {
+    let ca_line = |summary: &CertSummary| {
+        format!(
+            "{} ({}), valid until {}",
+            summary.subject,
+            summary.public_key.description,
+            summary.not_after.date()
+        )
+    };
+    match report.action.as_str() {
+        "stage" => {
+            if let Some(next) = &report.next_ca {
+                let lifetime = next.not_after - next.not_before - pki::lifetime::BACKDATE;
+                output.status(&format!(
+                    "staged the next CA {} ({}), valid {} until {}",
+                    next.subject,
+                    next.public_key.description,
+                    pki::lifetime::humanize(lifetime),
+                    next.not_after.date()
+                ));
+            }
+            output.status(&format!(
+                "ca.crt and {BUNDLE} now hold both CAs; {} still signs",
+                report.current_ca.subject
+            ));
+        }
+        "promote" => {
+            output.status(&format!(
+                "promoted the next CA {}: it signs from now on",
+                ca_line(&report.current_ca)
+            ));
+            for renewal in &report.reissued {
+                output.status(&format!(
+                    "re-issued {} ({}, {}, {}): valid until {}",
+                    renewal.name,
+                    renewal.role,
+                    renewal.key_type,
+                    if renewal.new_key {
+                        "new key"
+                    } else {
+                        "same key"
+                    },
+                    renewal.new_not_after.date()
+                ));
+            }
+            output.status(&format!(
+                "ca.crt and {BUNDLE} hold the new and the old CA until --finish"
+            ));
+        }
+        "finish" => {
+            if let Some(previous) = &report.previous_ca {
+                output.status(&format!(
+                    "dropped the old CA {} from ca.crt and {BUNDLE}",
+                    previous.subject
+                ));
+            }
+            if let Some(archived) = &report.archived_key {
+                output.status(&format!("archived its key in {}", archived.display()));
+            }
+        }
+        _ => {
+            output.status(&format!(
+                "{}: rollover stage {}",
+                report.dir.display(),
+                report.stage.name()
+            ));
+            output.status(&format!("  signing CA   {}", ca_line(&report.current_ca)));
+            if let Some(next) = &report.next_ca {
+                output.status(&format!("  next CA      {}", ca_line(next)));
+            }
+            if let Some(previous) = &report.previous_ca {
+                output.status(&format!("  previous CA  {}", ca_line(previous)));
+            }
+            output.status(&format!("  ca.crt holds {}", report.trusted.join("; ")));
+        }
+    }
+    if let Some(generation) = &report.generation {
+        output.status(&format!(
+            "switched {}/{} to {generation}",
+            report.dir.display(),
+            generation::DATA
+        ));
+    }
+    if let Some(backup_dir) = &report.backup_dir {
+        output.status(&format!(
+            "kept the previous files in {}",
+            backup_dir.display()
+        ));
+    }
+    for (index, step) in report.next_steps.iter().enumerate() {
+        let label = if index == 0 { "next:" } else { "     " };
+        output.status(&format!("{label} {step}"));
+    }
+}
+
+fn summary(der: &[u8], path: &Path, now: OffsetDateTime) -> Result<CertSummary> {
+    let summary = CertSummary::new(der, &support::display(path), 0, now)?;
+    if summary.role != pki::Role::Ca {
+        bail!("`{}` does not start with a CA certificate", path.display());
+    }
+    Ok(summary)
+}
+
+fn first_certificate(path: &Path) -> Result<Vec<u8>> {
+    set::read_certificates(path)?
+        .into_iter()
+        .next()
+        .with_context(|| format!("`{}` holds no certificate", path.display()))
+}
+
+fn subject_of(der: &[u8]) -> Result<Vec<u8>> {
+    let parsed = certificate::parse(der).map_err(anyhow::Error::msg)?;
+    Ok(parsed.subject().as_raw().to_vec())
+}
+
+fn trusted(ca_file: &Path) -> Vec<String> {
+    set::read_certificates(ca_file)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|der| {
+            certificate::parse(der)
+                .ok()
+                .map(|parsed| parsed.subject().to_string())
+        })
+        .collect()
+}
+
+fn pem_of(der: &[u8]) -> String {
+    pem::encode(&pem::Pem::new("CERTIFICATE", der.to_vec()))
+}
+
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path)
+        .map(|metadata| metadata.permissions().mode() & 0o7777)
+        .unwrap_or(write::KEY_MODE)
+}
+
+/// The lifetime a CA was created with (notAfter − notBefore − the back-date).
+fn original_lifetime(summary: &CertSummary) -> Result<Lifetime> {
+    let span = summary.not_after - summary.not_before - pki::lifetime::BACKDATE;
+    Lifetime::from_duration(span.min(Lifetime::MAX.duration())).with_context(|| {
+        format!(
+            "`{}` has no usable lifetime; give the next CA one with --validity",
+            summary.path
+        )
+    })
+}

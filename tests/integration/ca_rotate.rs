@@ -1,0 +1,385 @@
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use otel_pki::cmd::ca::{CaRotateReport, Stage};
+use otel_pki::pki::PrivateKey;
+
+use crate::support::*;
+
+fn rotate(work: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    otel_pki(work).args(["ca", "rotate"]).args(args).assert()
+}
+
+fn rotate_json(work: &Path, args: &[&str]) -> CaRotateReport {
+    let output = otel_pki(work)
+        .args(["ca", "rotate", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The subjects (DER) of the certificates in a PEM file, in order.
+fn subjects(path: &Path) -> Vec<Vec<u8>> {
+    certificates(path)
+        .iter()
+        .map(|der| {
+            let (_, parsed) = x509_parser::parse_x509_certificate(der).unwrap();
+            parsed.subject().as_raw().to_vec()
+        })
+        .collect()
+}
+
+fn issuer(path: &Path) -> Vec<u8> {
+    let der = &certificates(path)[0];
+    let (_, parsed) = x509_parser::parse_x509_certificate(der).unwrap();
+    parsed.issuer().as_raw().to_vec()
+}
+
+fn key_matches(key: &Path, certificate: &Path) -> bool {
+    let key = PrivateKey::from_pem_or_der(&fs::read(key).unwrap(), "key").unwrap();
+    key.matches_certificate(&certificates(certificate)[0])
+}
+
+#[test]
+fn the_three_stages_in_order_and_what_ca_crt_holds_at_each() {
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    let dir = set_file(work.path(), "");
+    otel_pki(work.path())
+        .args([
+            "issue",
+            "server",
+            "--name",
+            "gateway",
+            "--san",
+            "gw.example.com",
+            "-q",
+        ])
+        .assert()
+        .success();
+    let old = subjects(&dir.join("ca.crt"));
+    assert_eq!(old.len(), 1);
+    let old = old[0].clone();
+
+    rotate(work.path(), &["--promote"]).code(2).stderr(
+        "error: cannot promote: no rollover is in progress in `./otel-certs`; start one with `otel-pki ca rotate --stage`\n",
+    );
+    rotate(work.path(), &["--finish"]).code(2);
+    rotate(work.path(), &["--stage", "--promote"]).code(2);
+    rotate(work.path(), &[]).code(2);
+
+    // 1. Stage: ca.crt holds the current and the next CA; the current one still signs.
+    let staged = rotate_json(work.path(), &["--stage"]);
+    assert_eq!(staged.stage, Stage::Staged);
+    let next_ca = staged.next_ca.unwrap();
+    assert_eq!(next_ca.common_name.as_deref(), Some("OTel Telemetry CA"));
+    assert_ne!(next_ca.subject, staged.current_ca.subject);
+    assert_eq!(staged.trusted.len(), 2);
+    assert!(
+        staged
+            .next_steps
+            .iter()
+            .any(|step| step.contains("--promote"))
+    );
+    let next = subjects(&dir.join("ca-next.crt"))[0].clone();
+    assert_eq!(subjects(&dir.join("ca.crt")), [old.clone(), next.clone()]);
+    assert_eq!(
+        fs::read(dir.join("ca-bundle.crt")).unwrap(),
+        fs::read(dir.join("ca.crt")).unwrap()
+    );
+    assert_eq!(mode(&dir.join("ca-next.key")), 0o600);
+    assert!(key_matches(
+        &dir.join("ca-next.key"),
+        &dir.join("ca-next.crt")
+    ));
+    otel_pki(work.path())
+        .args(["issue", "client", "--name", "late", "--cn", "late", "-q"])
+        .assert()
+        .success();
+    assert_eq!(issuer(&dir.join("late.crt")), old);
+    rotate(work.path(), &["--stage"])
+        .code(2)
+        .stderr(predicates::str::contains(
+            "cannot stage: the rollover is staged (ca-next.crt exists)",
+        ));
+    rotate(work.path(), &["--finish"]).code(2);
+    let status = rotate_json(work.path(), &["--status"]);
+    assert_eq!(status.stage, Stage::Staged);
+    assert!(status.files.is_empty() && status.generation.is_none());
+
+    // 2. Promote: the next CA signs, every leaf is re-issued from it, both stay trusted.
+    let promoted = rotate_json(work.path(), &["--promote"]);
+    assert_eq!(promoted.stage, Stage::Promoted);
+    let mut reissued: Vec<&str> = promoted.reissued.iter().map(|r| r.name.as_str()).collect();
+    reissued.sort_unstable();
+    assert_eq!(reissued, ["client", "gateway", "late", "server"]);
+    assert_eq!(subjects(&dir.join("ca.crt")), [next.clone(), old.clone()]);
+    assert!(key_matches(&dir.join("ca.key"), &dir.join("ca.crt")));
+    assert!(key_matches(
+        &dir.join("ca-previous.key"),
+        &dir.join("ca-previous.crt")
+    ));
+    assert!(!dir.join("ca-next.crt").exists() && !dir.join("ca-next.key").exists());
+    for name in ["server", "client", "gateway", "late"] {
+        assert_eq!(issuer(&dir.join(format!("{name}.crt"))), next, "{name}");
+    }
+    set_handshake(&dir, "localhost").unwrap();
+    otel_pki(work.path())
+        .args(["issue", "client", "--name", "later", "-q"])
+        .assert()
+        .success();
+    assert_eq!(issuer(&dir.join("later.crt")), next);
+    rotate(work.path(), &["--promote"]).code(2);
+    rotate(work.path(), &["--stage"]).code(2);
+
+    // 3. Finish: only the new CA is trusted; the old key is archived, mode kept.
+    let finished = rotate_json(work.path(), &["--finish"]);
+    assert_eq!(finished.stage, Stage::Idle);
+    assert_eq!(subjects(&dir.join("ca.crt")), vec![next.clone()]);
+    assert_eq!(subjects(&dir.join("ca-bundle.crt")), vec![next.clone()]);
+    assert!(!dir.join("ca-previous.key").exists());
+    let archived = work.path().join(finished.archived_key.unwrap());
+    assert_eq!(mode(&archived), 0o600);
+    assert!(key_matches(
+        &archived,
+        &archived.with_file_name("ca-previous.crt")
+    ));
+    set_handshake(&dir, "localhost").unwrap();
+    rotate(work.path(), &["--finish"]).code(2);
+    rotate(work.path(), &["--status"])
+        .success()
+        .stderr(predicates::str::contains("rollover stage idle"));
+}
+
+#[test]
+fn text_output_says_what_happened_and_what_to_do_next() {
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    rotate(work.path(), &["--stage"])
+        .success()
+        .stderr(predicates::str::contains(
+            "staged the next CA CN=OTel Telemetry CA, serialNumber=",
+        ))
+        .stderr(predicates::str::contains(
+            "next: distribute ca.crt (it holds the current and the next CA",
+        ))
+        .stderr(predicates::str::contains(
+            "then run `otel-pki ca rotate --promote`",
+        ));
+    rotate(work.path(), &["--promote"])
+        .success()
+        .stderr(predicates::str::contains(
+            "re-issued server (server, ECDSA P-256, new key)",
+        ))
+        .stderr(predicates::str::contains(
+            "run `otel-pki ca rotate --finish`",
+        ));
+    rotate(work.path(), &["--finish"])
+        .success()
+        .stderr(predicates::str::contains(
+            "archived its key in ./otel-certs/backup/",
+        ));
+}
+
+/// Copies what a peer holds at one stage: ca.crt and the leaves, as files.
+fn snapshot(dir: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for name in [
+        "ca.crt",
+        "server.crt",
+        "server.key",
+        "client.crt",
+        "client.key",
+    ] {
+        fs::copy(dir.join(name), to.join(name)).unwrap();
+    }
+}
+
+/// Peers updated stage by stage: a server holding the files of one stage and a client
+/// holding those of another. They must trust each other when at most one stage apart (so
+/// every stage can be rolled out gradually) and must not when two apart (the old CA is
+/// gone, or the new one was never distributed) — exactly what the bundles predict.
+#[test]
+fn handshakes_across_stages_work_one_stage_apart_and_fail_two_apart() {
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    let dir = set_file(work.path(), "");
+    let stages: Vec<PathBuf> = (0..4)
+        .map(|n| work.path().join(format!("stage-{n}")))
+        .collect();
+    snapshot(&dir, &stages[0]);
+    for (step, stage) in ["--stage", "--promote", "--finish"]
+        .iter()
+        .zip(&stages[1..])
+    {
+        rotate(work.path(), &[step, "-q"]).success();
+        snapshot(&dir, stage);
+    }
+    let trusts =
+        |stage: &Path, leaf: &Path| subjects(&stage.join("ca.crt")).contains(&issuer(leaf));
+
+    let mut table = String::new();
+    for (a, server) in stages.iter().enumerate() {
+        for (b, client) in stages.iter().enumerate() {
+            let expected = trusts(server, &client.join("client.crt"))
+                && trusts(client, &server.join("server.crt"));
+            assert_eq!(expected, a.abs_diff(b) <= 1, "server {a}, client {b}");
+            let result = mtls_handshake(
+                &ServerSide {
+                    cert: &server.join("server.crt"),
+                    key: &server.join("server.key"),
+                    client_ca: &server.join("ca.crt"),
+                },
+                &ClientSide {
+                    ca: &client.join("ca.crt"),
+                    identity: Some((&client.join("client.crt"), &client.join("client.key"))),
+                    server_name: "localhost",
+                },
+            );
+            assert_eq!(
+                result.is_ok(),
+                expected,
+                "server at stage {a}, client at stage {b}: {result:?}"
+            );
+            table.push(if result.is_ok() { '+' } else { '-' });
+        }
+        table.push('\n');
+    }
+    assert_eq!(table, "++--\n+++-\n-+++\n--++\n");
+}
+
+#[test]
+fn finish_refuses_while_a_leaf_is_still_signed_by_the_old_ca() {
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    rotate(work.path(), &["--stage", "-q"]).success();
+    rotate(work.path(), &["--promote", "-q"]).success();
+    otel_pki(work.path())
+        .args([
+            "issue",
+            "client",
+            "--name",
+            "straggler",
+            "--ca-cert",
+            "otel-certs/ca-previous.crt",
+            "--ca-key",
+            "otel-certs/ca-previous.key",
+            "-q",
+        ])
+        .assert()
+        .success();
+    rotate(work.path(), &["--finish"]).code(2).stderr(
+        "error: cannot finish: `straggler.crt` still signed by the old CA, which peers would stop trusting; renew it with `otel-pki renew --name straggler` first\n",
+    );
+    otel_pki(work.path())
+        .args(["renew", "--name", "straggler", "-q"])
+        .assert()
+        .success();
+    rotate(work.path(), &["--finish", "-q"]).success();
+}
+
+#[test]
+fn an_encrypted_ca_key_stays_encrypted_through_the_rollover() {
+    let work = workdir();
+    fs::write(work.path().join("pass"), "s3cret passphrase\n").unwrap();
+    init(
+        work.path(),
+        &["--encrypt-ca-key", "--passphrase-file", "pass", "-q"],
+    );
+    let dir = set_file(work.path(), "");
+    rotate(work.path(), &["--stage"])
+        .code(2)
+        .stderr(predicates::str::contains(
+            "is encrypted; give its passphrase",
+        ));
+    rotate(work.path(), &["--stage", "--passphrase-file", "pass", "-q"]).success();
+    let next_key = fs::read_to_string(dir.join("ca-next.key")).unwrap();
+    assert!(next_key.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+    rotate(work.path(), &["--promote", "-q"]).code(2);
+    rotate(
+        work.path(),
+        &["--promote", "--passphrase-file", "pass", "-q"],
+    )
+    .success();
+    assert!(
+        fs::read_to_string(dir.join("ca.key"))
+            .unwrap()
+            .starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    );
+    // The finish needs no key at all.
+    rotate(work.path(), &["--finish", "-q"]).success();
+    otel_pki(work.path())
+        .args([
+            "issue",
+            "client",
+            "--name",
+            "x",
+            "--passphrase-file",
+            "pass",
+            "-q",
+        ])
+        .assert()
+        .success();
+    set_handshake(&dir, "localhost").unwrap();
+}
+
+#[test]
+fn renew_rollback_undoes_a_stage_or_a_promotion() {
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    let dir = set_file(work.path(), "");
+    let original = fs::read(dir.join("ca.crt")).unwrap();
+    rotate(work.path(), &["--stage", "-q"]).success();
+    otel_pki(work.path())
+        .args(["renew", "--rollback"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("(undoing `ca rotate --stage`)"))
+        .stderr(predicates::str::contains(
+            "removed ca-bundle.crt ca-next.crt ca-next.key",
+        ));
+    assert_eq!(rotate_json(work.path(), &["--status"]).stage, Stage::Idle);
+    assert_eq!(fs::read(dir.join("ca.crt")).unwrap(), original);
+
+    rotate(work.path(), &["--stage", "-q"]).success();
+    let staged = fs::read(dir.join("ca.crt")).unwrap();
+    rotate(work.path(), &["--promote", "-q"]).success();
+    otel_pki(work.path())
+        .args(["renew", "--rollback"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("(undoing `ca rotate --promote`)"))
+        .stderr(predicates::str::contains(
+            "removed ca-previous.crt ca-previous.key",
+        ));
+    assert_eq!(rotate_json(work.path(), &["--status"]).stage, Stage::Staged);
+    assert_eq!(fs::read(dir.join("ca.crt")).unwrap(), staged);
+    assert_eq!(
+        issuer(&dir.join("server.crt")),
+        subjects(&dir.join("ca.crt"))[0]
+    );
+    set_handshake(&dir, "localhost").unwrap();
+    rotate(work.path(), &["--promote", "-q"]).success();
+    rotate(work.path(), &["--finish", "-q"]).success();
+}
+
+#[test]
+fn help_has_examples_and_exit_codes() {
+    let work = workdir();
+    for command in [&["renew"][..], &["ca", "rotate"]] {
+        let output = otel_pki(work.path())
+            .args(command)
+            .arg("--help")
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(help.contains("Examples:"), "{command:?}");
+        assert!(help.contains("2  error or bad usage"), "{command:?}");
+    }
+}
