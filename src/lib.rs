@@ -11,6 +11,7 @@ pub mod output;
 pub mod pki;
 pub mod render;
 pub mod set;
+pub mod tls;
 pub mod write;
 
 use std::process::ExitCode;

@@ -1,12 +1,16 @@
 //! One module per verb: each turns its arguments into a request, calls the library, builds
 //! one report and hands it to the output.
 
+pub mod check;
 pub mod completions;
 pub mod init;
 pub mod inspect;
 pub mod issue;
 pub mod man;
+pub mod probe;
+pub mod selftest;
 pub mod support;
+pub mod verify;
 
 use std::process::ExitCode;
 
@@ -20,6 +24,10 @@ pub fn run(command: Command, output: &Output) -> anyhow::Result<ExitCode> {
         Command::Issue(args) => issue::run(&args, output),
         Command::Inspect(args) => inspect::run(&args, output),
         // --- "will this handshake work?": verify, check, selftest, probe ---
+        Command::Verify(args) => verify::run(&args, output),
+        Command::Check(args) => check::run(&args, output),
+        Command::Selftest(args) => selftest::run(&args, output),
+        Command::Probe(args) => probe::run(&args, output),
         // --- rotation: renew, ca ---
         // --- configuration: config, lint-config ---
         // --- kubernetes: k8s ---

@@ -8,6 +8,7 @@ pub mod issue;
 pub mod key;
 pub mod lifetime;
 pub mod san;
+pub mod verify;
 
 pub use certificate::{CertSummary, Role};
 pub use error::PkiError;

@@ -1,0 +1,6 @@
+//! placeholder
+use std::process::ExitCode;
+/// Runs.
+pub fn run(_: &crate::cli::ProbeArgs, _: &crate::output::Output) -> anyhow::Result<ExitCode> {
+    todo!()
+}
