@@ -709,7 +709,8 @@ fn classify_failure(
                 if handshaking =>
             {
                 Outcome::NotTls {
-                    reason: "the server's answer is not TLS: the port serves plaintext (or another protocol)".into(),
+                    reason: "the server's answer is not TLS: the port serves plaintext (or another protocol)"
+                        .into(),
                 }
             }
             other => Outcome::Failed {
@@ -795,7 +796,7 @@ impl MtlsVerdict {
             MtlsVerdict::RequiresUntested => {
                 "requires a client certificate (ours was not tried: give --cert and --key)"
             }
-            MtlsVerdict::NotTls => "does not speak TLS",
+            MtlsVerdict::NotTls => "does not speak TLS on this port",
             MtlsVerdict::Inconclusive => "gave no clear answer",
         }
     }

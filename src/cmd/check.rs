@@ -437,6 +437,16 @@ impl Checker<'_> {
                 return;
             }
         };
+        if summary.role == Role::Ca && matches!(pair.name.as_str(), "server" | "client") {
+            self.push(
+                Status::Fail,
+                &cert_file,
+                "role",
+                "is a CA certificate, not a leaf".into(),
+                Some(self.reissue_generic(&pair.name)),
+            );
+            return;
+        }
         if summary.role == Role::Ca {
             // A CA kept as NAME.crt (e.g. a staged next CA): checked as a CA.
             let _ = self.ca_certificates(&cert_file, &chain);

@@ -698,16 +698,21 @@ impl Context<'_> {
         } else {
             let _ = write!(message, "signed by `{}`", link.summary.issuer);
         }
+        let not_by = if link.self_signed {
+            "not signed by"
+        } else {
+            "not by"
+        };
         let trusted = self.request.trusted;
         match trusted {
             [] => message.push_str(", and no CA is trusted (the CA file holds no CA certificate)"),
             [ca] => {
-                let _ = write!(message, ", not by `{}` ({})", ca.subject, ca.source);
+                let _ = write!(message, ", {not_by} `{}` ({})", ca.subject, ca.source);
             }
             several => {
                 let _ = write!(
                     message,
-                    ", not by any of the {} CAs in {}: {}",
+                    ", {not_by} any of the {} CAs in {}: {}",
                     several.len(),
                     sources(several),
                     several

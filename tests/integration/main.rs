@@ -7,6 +7,8 @@ mod support;
 
 /// Bad input of every kind: one clear line, exit 2, nothing written.
 mod bad_input;
+/// `check`: every PASS, WARN and FAIL line of a set report.
+mod check;
 /// --help, completions, man pages.
 mod help;
 /// `init`: files, modes, profiles, handshakes, --force backups, all-or-nothing.
@@ -15,5 +17,11 @@ mod init;
 mod inspect;
 /// `issue server|client`: signing with an existing CA, refusals.
 mod issue;
+/// `probe`: rustls and `openssl s_server` endpoints, refused connections, DNS failures.
+mod probe;
 /// README.md's console examples, run as written.
 mod readme;
+/// `selftest`: in-process mutual TLS, positive and negative halves.
+mod selftest;
+/// `verify`: every verdict with certificates made for it (also the fixture helpers).
+mod verify;
