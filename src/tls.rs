@@ -38,15 +38,6 @@ pub struct Identity {
     key: PrivateKeyDer<'static>,
 }
 
-impl Clone for Identity {
-    fn clone(&self) -> Self {
-        Identity {
-            chain: self.chain.clone(),
-            key: self.key.clone_key(),
-        }
-    }
-}
-
 impl Identity {
     /// The chain (DER, leaf first) with its key.
     pub fn new(chain: Vec<Vec<u8>>, key: &PrivateKey) -> Self {
@@ -223,7 +214,7 @@ pub fn exchange(setup: &Exchange<'_>) -> Result<ExchangeOutcome, TlsError> {
         &provider,
         &versions,
         server_verifier.clone(),
-        setup.client,
+        Arc::new(RecordingResolver::new(setup.client, &provider)?),
         Vec::new(),
     )?;
     let server_name = server_name(setup.server_name)?;
@@ -567,14 +558,13 @@ pub fn attempt(
         VerifierMode::Record,
     ));
     let resolver = Arc::new(RecordingResolver::new(identity, &provider)?);
-    let config = ClientConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(&versions)
-        .map_err(|error| config_error("the TLS versions", &error))?
-        .dangerous()
-        .with_custom_certificate_verifier(recorder.clone())
-        .with_client_cert_resolver(resolver.clone());
-    let mut config = config;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let config = client_config(
+        &provider,
+        &versions,
+        recorder.clone(),
+        resolver.clone(),
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+    )?;
     let name = self::server_name(server_name)?;
     let mut connection = rustls::ClientConnection::new(Arc::new(config), name)
         .map_err(|error| config_error("the client configuration", &error))?;
@@ -1084,10 +1074,9 @@ fn client_config(
     provider: &Arc<CryptoProvider>,
     versions: &[&'static rustls::SupportedProtocolVersion],
     verifier: Arc<dyn ServerCertVerifier>,
-    identity: Option<&Identity>,
+    resolver: Arc<RecordingResolver>,
     alpn: Vec<Vec<u8>>,
 ) -> Result<ClientConfig, TlsError> {
-    let resolver = Arc::new(RecordingResolver::new(identity, provider)?);
     let mut config = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(versions)
         .map_err(|error| config_error("the TLS versions", &error))?

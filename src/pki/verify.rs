@@ -6,8 +6,9 @@
 //! constraints, extended key usage, then the issuer). To report every problem at once,
 //! [`verify`] runs it up to three times: at the requested instant for the requested purpose
 //! (the verdict), then at an instant inside every validity window of the chain for the same
-//! purpose, then for any purpose — each later run can only uncover problems the earlier one
-//! hid, and the first run alone decides validity.
+//! purpose, then for any purpose. The later runs happen only when the first failed, and
+//! each can only uncover problems an earlier one hid. Host names and the trust anchor's own
+//! dates (which webpki does not check, and Go and OpenSSL do) are checked separately.
 
 use std::fmt::Write as _;
 
@@ -239,6 +240,8 @@ pub enum Problem {
     Malformed,
     /// The leaf is not valid for a requested host.
     NameMismatch,
+    /// A name in the leaf is outside its CA's name constraints.
+    NameNotPermitted,
     /// The leaf or an intermediate is not valid yet.
     NotYetValid,
     /// The chain is longer than a CA allows (pathLenConstraint).
@@ -433,12 +436,17 @@ pub fn verify(request: &Request<'_>) -> Result<Verification, PkiError> {
 /// A finding when `key` does not belong to the leaf `certificate_der`; `key_source` names
 /// the key file.
 pub fn key_finding(key: &PrivateKey, certificate_der: &[u8], key_source: &str) -> Option<Finding> {
-    (!key.matches_certificate(certificate_der)).then(|| Finding {
+    (!key.matches_certificate(certificate_der)).then(|| key_mismatch(key_source))
+}
+
+/// The finding for a key file (`key_source`) that does not belong to the certificate.
+pub fn key_mismatch(key_source: &str) -> Finding {
+    Finding {
         problem: Problem::KeyMismatch,
         message: format!(
             "key `{key_source}` does not belong to this certificate (a different public key)"
         ),
-    })
+    }
 }
 
 /// `path` for the first certificate of a file, `path#N` for the later ones.
@@ -569,7 +577,7 @@ impl Context<'_> {
                 "has a malformed DNS name in its subjectAltName or name constraints".to_owned(),
             ),
             E::NameConstraintViolation => finding(
-                Problem::UnknownIssuer,
+                Problem::NameNotPermitted,
                 "has a name its CA's name constraints do not permit".to_owned(),
             ),
             E::BadDer | E::BadDerTime | E::MalformedExtensions | E::TrailingData(_)

@@ -462,3 +462,27 @@ fn an_ed25519_and_an_rsa_leaf_verify_like_any_other() {
     }
     let _ = Lifetime::days(1);
 }
+
+#[test]
+fn the_four_commands_document_examples_and_exit_codes() {
+    let work = workdir();
+    for (command, exit_line) in [
+        ("verify", "Exit status 0: valid;"),
+        ("check", "Exit status 0: nothing failed;"),
+        ("selftest", "Exit status 0: every case went as it must;"),
+        (
+            "probe",
+            "Exit status 0: the chain verifies and the server requires and accepts our certificate;",
+        ),
+    ] {
+        let output = otel_pki(work.path())
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{command}");
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(help.contains("Examples:"), "{command}");
+        assert!(help.contains(exit_line), "{command}: {help}");
+        assert!(help.contains("2  error or bad usage"), "{command}");
+    }
+}
