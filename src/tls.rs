@@ -314,7 +314,7 @@ fn serve_once(
                 if Instant::now() > deadline {
                     return Err(failed("no client connected".into()));
                 }
-                std::thread::sleep(Duration::from_millis(5));
+                std::thread::sleep(Duration::from_millis(1));
             }
             Err(error) => return Err(failed(error.to_string())),
         }

@@ -467,6 +467,7 @@ impl Checker<'_> {
             summary,
         };
         self.role(&leaf);
+        self.key_usage(&leaf);
         self.names(&leaf);
         self.key_type(&cert_file, &leaf.summary, Some(&leaf));
         self.chains(&leaf, "ca.crt", trusted);
@@ -559,6 +560,24 @@ impl Checker<'_> {
                 ),
                 None,
             ),
+        }
+    }
+
+    /// A leaf's keyUsage, when present, must allow digitalSignature: TLS 1.3 signs with
+    /// every key type, and OpenSSL and Java enforce the bit (Go and rustls ignore it).
+    fn key_usage(&mut self, leaf: &Leaf) {
+        let usage = &leaf.summary.key_usage;
+        if !usage.is_empty() && !usage.iter().any(|bit| bit == "digitalSignature") {
+            self.push(
+                Status::Fail,
+                &format!("{}.crt", leaf.pair.name),
+                "role",
+                format!(
+                    "has keyUsage {} without digitalSignature: OpenSSL and Java peers reject it, and TLS 1.3 needs it",
+                    usage.join(", ")
+                ),
+                Some(self.reissue(leaf, &[])),
+            );
         }
     }
 

@@ -180,7 +180,7 @@ fn connect_waiting(
             Err(TlsError::Refused { .. })
                 if deadline.is_some_and(|deadline| Instant::now() < deadline) =>
             {
-                std::thread::sleep(Duration::from_millis(200));
+                std::thread::sleep(Duration::from_millis(50));
             }
             result => return result,
         }

@@ -553,3 +553,60 @@ fn a_leaf_that_outlives_its_ca_warns() {
     );
     assert!(failures(&report).is_empty());
 }
+
+#[test]
+fn a_leaf_without_digital_signature_fails() {
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    let dir = work.path().join("otel-certs");
+    fs::write(
+        dir.join("ext.cnf"),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,keyEncipherment\nextendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    for args in [
+        &[
+            "req",
+            "-new",
+            "-key",
+            "client.key",
+            "-subj",
+            "/CN=otel-collector",
+            "-out",
+            "client.csr",
+        ][..],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "client.crt",
+        ],
+    ] {
+        let (ok, out) = openssl(&dir, args);
+        assert!(ok, "{out}");
+    }
+    let (code, report, text) = check(work.path(), &[]);
+    assert_eq!(code, 1);
+    let failure = lines(&report, Status::Fail, "client.crt");
+    assert!(
+        failure[0]
+            .message
+            .starts_with("has keyUsage keyEncipherment without digitalSignature"),
+        "{text}"
+    );
+    assert_eq!(
+        failure[0].fix.as_deref(),
+        Some("otel-pki issue client --cn otel-collector --force")
+    );
+}
