@@ -545,3 +545,28 @@ fn refused_connections_and_unknown_hosts_are_errors_with_one_line() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("no CA to verify the server with"));
 }
+
+#[test]
+fn a_server_that_never_answers_is_bounded_by_the_timeout() {
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accepts and holds two connections without a byte, until the probe gives up.
+    let thread = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            held.push(listener.accept().unwrap().0);
+        }
+        held
+    });
+    let (code, report, _) = probe(work.path(), &[&endpoint(port), "--timeout", "1s"]);
+    drop(thread.join().unwrap());
+    assert_eq!(code, 1);
+    let report = report.unwrap();
+    assert_eq!(report.mtls, MtlsVerdict::Inconclusive);
+    assert_eq!(
+        report.verdict,
+        "gave no clear answer: the server did not finish the TLS handshake within 1s"
+    );
+}
