@@ -81,6 +81,14 @@ pub enum Command {
     /// Show certificates: role, names, usages, expiry, fingerprints, key match.
     Inspect(InspectArgs),
     // --- "will this handshake work?": verify, check, selftest, probe ---
+    /// Verify one certificate: chain to a CA, purpose, host names, dates, key.
+    Verify(VerifyArgs),
+    /// Check a whole set directory: files, keys, roles, names, expiry, permissions.
+    Check(CheckArgs),
+    /// Prove a set works: a real mutual-TLS exchange between its server and client.
+    Selftest(SelftestArgs),
+    /// Check a live endpoint: the chain it presents and whether it enforces mutual TLS.
+    Probe(ProbeArgs),
     // --- rotation: renew, ca ---
     /// Renew the certificates that are due, all at once, keeping the previous ones.
     Renew(RenewArgs),
@@ -859,6 +867,201 @@ pub struct CaRotateArgs {
 
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
+}
+
+/// `--purpose`.
+#[derive(Clone, Copy, Debug, Eq, PartialEq, ValueEnum)]
+pub enum PurposeArg {
+    /// A TLS client certificate (extendedKeyUsage clientAuth).
+    Client,
+    /// A TLS server certificate (extendedKeyUsage serverAuth).
+    Server,
+}
+
+impl From<PurposeArg> for pki::verify::Purpose {
+    fn from(arg: PurposeArg) -> Self {
+        match arg {
+            PurposeArg::Client => pki::verify::Purpose::Client,
+            PurposeArg::Server => pki::verify::Purpose::Server,
+        }
+    }
+}
+
+fn parse_host(input: &str) -> Result<String, String> {
+    pki::verify::parse_host(input)
+}
+
+fn parse_rfc3339(input: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(input.trim(), &time::format_description::well_known::Rfc3339)
+        .map_err(|_| "expected an RFC 3339 time such as `2027-01-31T12:00:00Z`".to_owned())
+}
+
+/// `otel-pki verify`.
+#[derive(Args, Debug)]
+#[command(after_long_help = concat!(
+    "Path validation with rustls-webpki. Certificates after the first one in CERT are used as\n",
+    "intermediates; every CA certificate in the --ca files is trusted (a rotation bundle may\n",
+    "hold several). Every problem found is listed as a sentence. Exit status 0: valid;\n",
+    "1: invalid for the purpose, a host, the time, or the key; 2: a file cannot be read.\n\n",
+    "Examples:\n",
+    "  otel-pki verify otel-certs/server.crt --ca otel-certs/ca.crt --host jaeger-backend\n",
+    "  otel-pki verify otel-certs/client.crt --ca otel-certs/ca.crt --key otel-certs/client.key\n",
+    "  otel-pki verify gateway.crt --ca ca.crt --purpose client   # may it log in as a client?\n",
+    "  otel-pki verify server.crt --ca ca-bundle.crt --at 2027-01-01T00:00:00Z\n",
+    exit_codes!()
+))]
+pub struct VerifyArgs {
+    /// The certificate to verify (PEM or DER): the leaf first, then any intermediates.
+    #[arg(value_name = "CERT")]
+    pub cert: PathBuf,
+
+    /// CA certificate file to trust; repeatable. Every CA certificate in it is trusted.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub ca: Vec<PathBuf>,
+
+    /// Host name or IP address the certificate must be valid for (as a client dials it);
+    /// repeatable and comma-separated.
+    #[arg(long = "host", value_name = "NAME|IP", value_delimiter = ',', value_parser = parse_host)]
+    pub hosts: Vec<String>,
+
+    /// Check for this purpose [default: what the certificate's extendedKeyUsage says].
+    #[arg(long, value_enum, value_name = "PURPOSE")]
+    pub purpose: Option<PurposeArg>,
+
+    /// The private key that must belong to the certificate.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// Verify at this time instead of now (RFC 3339), e.g. to see what breaks next month.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_rfc3339)]
+    pub at: Option<time::OffsetDateTime>,
+}
+
+/// `otel-pki check`.
+#[derive(Args, Debug)]
+#[command(after_long_help = concat!(
+    "Checks ca.crt, ca.key, server.crt, server.key, client.crt, client.key and any other\n",
+    "NAME.crt/NAME.key pair in DIR: files present, keys match and are unencrypted and private\n",
+    "(not group/other readable), chains to ca.crt (and to ca-bundle.crt when present), roles\n",
+    "and extended key usages, --host names covered, expiry, the CA outliving its leaves, the\n",
+    "directory not world-writable. Symbolic links are followed; hidden entries are skipped.\n",
+    "Each line is PASS, WARN or FAIL with a fix. Exit status 0: nothing failed; 1: something\n",
+    "failed (with --strict: or warned); 2: DIR cannot be read.\n\n",
+    "Examples:\n",
+    "  otel-pki check\n",
+    "  otel-pki check --dir /etc/otel/tls --host otel-gateway.observability.svc\n",
+    "  otel-pki check --within 60d --strict          # in CI: warnings fail too\n",
+    "  otel-pki check --format json | jq '.results[] | select(.status != \"pass\")'\n",
+    exit_codes!()
+))]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub dir: DirArgs,
+
+    /// Host name or IP address the server certificate must cover; repeatable and
+    /// comma-separated.
+    #[arg(long = "host", value_name = "NAME|IP", value_delimiter = ',', value_parser = parse_host)]
+    pub hosts: Vec<String>,
+
+    /// Warn about certificates that expire within DURATION.
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    pub within: Lifetime,
+
+    /// Count warnings as failures (for CI).
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// `otel-pki selftest`.
+#[derive(Args, Debug)]
+#[command(after_long_help = concat!(
+    "Runs a rustls server with DIR/server.crt and server.key on 127.0.0.1, requiring a client\n",
+    "certificate from DIR/ca.crt (as the Collector's client_ca_file does), and a rustls client\n",
+    "with ca.crt and client.crt/client.key dialing --host. A line of application data goes each\n",
+    "way (under TLS 1.3 a refused client certificate only shows on the first read). Then the\n",
+    "negative halves: without a client certificate, and with the server certificate as client\n",
+    "certificate, the server must refuse. Exit status 0: every case went as it must;\n",
+    "1: a case did not; 2: a file cannot be read.\n\n",
+    "Examples:\n",
+    "  otel-pki selftest\n",
+    "  otel-pki selftest --dir certs --host jaeger-backend.monitoring.svc.cluster.local\n",
+    "  otel-pki selftest --server gateway --client collector-eu-1\n",
+    exit_codes!()
+))]
+pub struct SelftestArgs {
+    #[command(flatten)]
+    pub dir: DirArgs,
+
+    /// The name the client dials and checks [default: the server certificate's first DNS
+    /// name, else its first IP address].
+    #[arg(long, value_name = "NAME|IP", value_parser = parse_host)]
+    pub host: Option<String>,
+
+    /// Server pair in DIR: NAME.crt and NAME.key.
+    #[arg(long, value_name = "NAME", default_value = "server")]
+    pub server: String,
+
+    /// Client pair in DIR: NAME.crt and NAME.key.
+    #[arg(long, value_name = "NAME", default_value = "client")]
+    pub client: String,
+
+    /// Bound for every connect, read and write.
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub timeout: Lifetime,
+}
+
+/// `otel-pki probe`.
+#[derive(Args, Debug)]
+#[command(after_long_help = concat!(
+    "Connects twice: once without a client certificate and once with --cert/--key, and says\n",
+    "whether the server requires and accepts our certificate, does not require one, or\n",
+    "rejects ours. It shows the chain the server presents and verifies it against --ca and\n",
+    "the name. ALPN offers h2 and http/1.1: with h2 (gRPC, port 4317) it sends the HTTP/2\n",
+    "preface and reads the server's SETTINGS frame; otherwise (OTLP/HTTP, 4318) a GET / and\n",
+    "reads the response line. That read is what shows a TLS 1.3 rejection.\n",
+    "Exit status 0: the chain verifies and the server requires and accepts our certificate;\n",
+    "1: it answers but is not a healthy mTLS endpoint (chain invalid, client certificates\n",
+    "not required, ours rejected, not TLS, no clear answer); 2: no answer at all (DNS\n",
+    "failure, connection refused, timeout) or a file cannot be read.\n\n",
+    "Examples:\n",
+    "  otel-pki probe otel-gateway.observability.svc:4317\n",
+    "  otel-pki probe 10.0.0.5:4317 --server-name otel-gateway.observability.svc\n",
+    "  otel-pki probe tempo:4318 --ca ca.crt --cert client.crt --key client.key\n",
+    "  otel-pki probe localhost:4317 --wait 30s        # while the Collector starts\n",
+    exit_codes!()
+))]
+pub struct ProbeArgs {
+    /// The endpoint, HOST:PORT ([IPv6]:PORT).
+    #[arg(value_name = "HOST:PORT")]
+    pub endpoint: crate::tls::Endpoint,
+
+    #[command(flatten)]
+    pub dir: DirArgs,
+
+    /// CA file to verify the server with; repeatable [default: DIR/ca.crt].
+    #[arg(long, value_name = "FILE")]
+    pub ca: Vec<PathBuf>,
+
+    /// Client certificate for the second connection [default: DIR/client.crt].
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+
+    /// Its private key [default: DIR/client.key].
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+
+    /// The name to send (SNI) and verify [default: HOST].
+    #[arg(long, value_name = "NAME|IP", value_parser = parse_host)]
+    pub server_name: Option<String>,
+
+    /// Bound for resolving, connecting and each read.
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub timeout: Lifetime,
+
+    /// Keep retrying while the connection is refused, for up to DURATION (a server that is
+    /// still starting).
+    #[arg(long, value_name = "DURATION")]
+    pub wait: Option<Lifetime>,
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod output;
 pub mod pki;
 pub mod render;
 pub mod set;
+pub mod tls;
 pub mod write;
 
 use std::process::ExitCode;

@@ -2,6 +2,7 @@
 //! one report and hands it to the output.
 
 pub mod ca;
+pub mod check;
 pub mod completions;
 pub mod config;
 pub mod init;
@@ -9,8 +10,11 @@ pub mod inspect;
 pub mod issue;
 pub mod lint_config;
 pub mod man;
+pub mod probe;
 pub mod renew;
+pub mod selftest;
 pub mod support;
+pub mod verify;
 
 use std::process::ExitCode;
 
@@ -24,6 +28,10 @@ pub fn run(command: Command, output: &Output) -> anyhow::Result<ExitCode> {
         Command::Issue(args) => issue::run(&args, output),
         Command::Inspect(args) => inspect::run(&args, output),
         // --- "will this handshake work?": verify, check, selftest, probe ---
+        Command::Verify(args) => verify::run(&args, output),
+        Command::Check(args) => check::run(&args, output),
+        Command::Selftest(args) => selftest::run(&args, output),
+        Command::Probe(args) => probe::run(&args, output),
         // --- rotation: renew, ca ---
         Command::Renew(args) => renew::run(&args, output),
         Command::Ca(args) => ca::run(&args, output),

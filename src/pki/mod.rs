@@ -9,6 +9,7 @@ pub mod key;
 pub mod lifetime;
 pub mod renewal;
 pub mod san;
+pub mod verify;
 
 pub use certificate::{CertSummary, Role};
 pub use error::PkiError;

@@ -9,6 +9,8 @@ mod support;
 mod bad_input;
 /// `ca rotate`: the three stages, refusals, and handshakes across stages.
 mod ca_rotate;
+/// `check`: every PASS, WARN and FAIL line of a set report.
+mod check;
 /// `config TARGET`: golden files, every rendered file lint-clean, handshakes, warnings.
 mod config;
 /// --help, completions, man pages.
@@ -23,6 +25,8 @@ mod interop;
 mod issue;
 /// `lint-config`: one broken file per rule, exit codes, stdin, JSON.
 mod lint_config;
+/// `probe`: rustls and `openssl s_server` endpoints, refused connections, DNS failures.
+mod probe;
 /// README.md's console examples, run as written.
 mod readme;
 /// `renew`: what is due, what is kept, the generation layout, rollback, and 50 renewals
@@ -30,3 +34,7 @@ mod readme;
 mod renew;
 /// `renew` killed with SIGKILL at random points: the set is always the old or the new one.
 mod renew_crash;
+/// `selftest`: in-process mutual TLS, positive and negative halves.
+mod selftest;
+/// `verify`: every verdict with certificates made for it (also the fixture helpers).
+mod verify;
