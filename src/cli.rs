@@ -35,7 +35,11 @@ macro_rules! exit_codes {
     "  otel-pki init                                  # ./otel-certs: CA, server (localhost), client\n",
     "  otel-pki init --san jaeger-backend.monitoring.svc.cluster.local --dir certs\n",
     "  otel-pki issue client --cn collector-eu-1 --name collector-eu-1\n",
-    "  otel-pki inspect otel-certs --format json\n",
+    "  otel-pki check --host jaeger-backend.monitoring.svc.cluster.local\n",
+    "  otel-pki selftest                              # a real mTLS exchange with the set\n",
+    "  otel-pki probe otel-gateway.observability.svc:4317\n",
+    "  otel-pki config gateway --upstream tempo-distributor.tracing.svc:4317 --out gateway.yaml\n",
+    "  otel-pki renew --exit-code                     # in cron: exit 1 when something was renewed\n",
     "  otel-pki inspect otel-certs --expiring-within 30d   # exit 1 if anything expires soon\n",
     exit_codes!()
 ))]

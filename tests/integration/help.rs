@@ -1,20 +1,38 @@
 use crate::support::*;
 
-const COMMANDS: [&[&str]; 6] = [
-    &["init"],
-    &["issue", "server"],
-    &["issue", "client"],
-    &["inspect"],
-    &["completions"],
-    &["man"],
-];
+/// Every leaf command, from the clap definitions (so a new command cannot be forgotten).
+fn leaf_commands() -> Vec<Vec<String>> {
+    fn walk(command: &clap::Command, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        let subcommands: Vec<&clap::Command> = command
+            .get_subcommands()
+            .filter(|sub| sub.get_name() != "help")
+            .collect();
+        if subcommands.is_empty() && !path.is_empty() {
+            out.push(path.clone());
+        }
+        for sub in subcommands {
+            path.push(sub.get_name().to_owned());
+            walk(sub, path, out);
+            path.pop();
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &<otel_pki::cli::Cli as clap::CommandFactory>::command(),
+        &mut Vec::new(),
+        &mut out,
+    );
+    out
+}
 
 #[test]
 fn every_command_help_ends_with_examples_and_exit_codes() {
     let work = workdir();
-    for command in COMMANDS {
+    let commands = leaf_commands();
+    assert!(commands.len() >= 18, "{commands:?}");
+    for command in commands {
         let output = otel_pki(work.path())
-            .args(command)
+            .args(&command)
             .arg("--help")
             .output()
             .unwrap();
