@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod k8s;
 pub mod output;
 pub mod pki;
 pub mod render;

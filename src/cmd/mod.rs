@@ -5,6 +5,7 @@ pub mod completions;
 pub mod init;
 pub mod inspect;
 pub mod issue;
+pub mod k8s;
 pub mod man;
 pub mod support;
 
@@ -23,6 +24,7 @@ pub fn run(command: Command, output: &Output) -> anyhow::Result<ExitCode> {
         // --- rotation: renew, ca ---
         // --- configuration: config, lint-config ---
         // --- kubernetes: k8s ---
+        Command::K8s(args) => k8s::run(&args, output),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args, output),
     }
