@@ -65,6 +65,15 @@ fn secret(args: &K8sSecretArgs, output: &Output) -> Result<ExitCode> {
     let ca_cert_path = args.ca_cert.clone().unwrap_or_else(|| dir.join("ca.crt"));
     let templates = Templates::new(args.output.templates.as_deref())?;
     let mut warnings = Vec::new();
+    let ca_role = matches!(args.role, Some(SecretRole::Ca | SecretRole::CaIssuer));
+    if ca_role && args.cert.is_some() {
+        bail!(
+            "--cert NAME is for server and client certificates; --role ca and ca-issuer use --ca-cert (and --ca-key)"
+        );
+    }
+    if args.ca_key.is_some() && args.role != Some(SecretRole::CaIssuer) {
+        bail!("--ca-key is only read with --role ca-issuer; no other Secret holds the CA key");
+    }
     let (object, contains_ca_key) = match (args.role, &args.cert) {
         (Some(SecretRole::Ca), None) => {
             let name = object_name("--name", args.name.as_deref(), "otel-ca")?;
@@ -113,11 +122,8 @@ fn secret(args: &K8sSecretArgs, output: &Output) -> Result<ExitCode> {
             }
             let stem = match (role, cert) {
                 (_, Some(cert)) => support::file_stem(cert, "--cert")?,
-                (Some(SecretRole::Server), None) => "server".to_owned(),
                 (Some(SecretRole::Client), None) => "client".to_owned(),
-                _ => bail!(
-                    "--cert NAME is for server and client certificates, not with --role ca or ca-issuer"
-                ),
+                _ => "server".to_owned(),
             };
             if stem == "ca" {
                 bail!(

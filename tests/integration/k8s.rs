@@ -953,6 +953,29 @@ fn secrets_refuse_the_wrong_files() {
     assert!(error.contains("for the CA use --role ca"), "{error}");
     let error = failure(
         work.path(),
+        &["k8s", "secret", "--role", "ca", "--cert", "server"],
+    );
+    assert!(
+        error.contains("--cert NAME is for server and client certificates"),
+        "{error}"
+    );
+    let error = failure(
+        work.path(),
+        &[
+            "k8s",
+            "secret",
+            "--role",
+            "server",
+            "--ca-key",
+            "otel-certs/ca.key",
+        ],
+    );
+    assert!(
+        error.contains("--ca-key is only read with --role ca-issuer"),
+        "{error}"
+    );
+    let error = failure(
+        work.path(),
         &["k8s", "secret", "--role", "server", "--configmap"],
     );
     assert!(
@@ -1619,4 +1642,16 @@ fn k8s_service_mistakes_name_the_flag() {
     let error = failure(work.path(), &["init", "--headless"]);
     assert!(error.contains("--k8s-service <NAME.NAMESPACE>"), "{error}");
     assert!(listing(work.path()).is_empty());
+}
+
+#[test]
+fn k8s_help_has_examples_and_exit_codes() {
+    let work = workdir();
+    for command in [["k8s", "secret"], ["k8s", "cert-manager"]] {
+        let help = stdout(work.path(), &[command[0], command[1], "--help"]);
+        assert!(help.contains("Examples:\n  otel-pki k8s "), "{command:?}");
+        assert!(help.contains("2  error or bad usage"), "{command:?}");
+    }
+    let help = stdout(work.path(), &["issue", "client", "--help"]);
+    assert!(help.contains("--count 1000 --name-prefix collector-"));
 }
