@@ -1435,6 +1435,54 @@ fn cert_manager_with_an_intermediate_keeps_the_root_key_out_of_the_cluster() {
 }
 
 #[test]
+fn cert_manager_server_names_follow_the_service_flags_or_the_server_certificate() {
+    let work = workdir();
+    init(
+        work.path(),
+        &[
+            "--k8s-service",
+            "tempo.tracing",
+            "--cluster-domain",
+            "corp.example",
+            "--headless",
+            "-q",
+        ],
+    );
+    let wildcard = serde_json::json!("*.tempo.tracing.svc.corp.example");
+    // Read back from server.crt: the Service, its cluster domain, headless.
+    let docs = check_rules(
+        &stdout(work.path(), &["k8s", "cert-manager", "-q"]),
+        Pem::Real,
+    );
+    let servers = of_kind(&docs, "Certificate");
+    assert_eq!(servers.len(), 1);
+    assert_eq!(servers[0]["spec"]["dnsNames"][4], wildcard);
+    // Given on the command line, they win.
+    let docs = check_rules(
+        &stdout(
+            work.path(),
+            &[
+                "k8s",
+                "cert-manager",
+                "--k8s-service",
+                "jaeger.tracing",
+                "-q",
+            ],
+        ),
+        Pem::Real,
+    );
+    let servers = of_kind(&docs, "Certificate");
+    assert_eq!(
+        servers[0]["spec"]["dnsNames"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap(),
+        "jaeger.tracing.svc.cluster.local"
+    );
+}
+
+#[test]
 fn cert_manager_flags_are_checked() {
     let work = workdir();
     init(work.path(), &["-q"]);
