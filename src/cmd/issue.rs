@@ -215,7 +215,7 @@ fn fleet_names(args: &IssueClientArgs) -> Result<Vec<String>> {
         if name == "ca" {
             bail!("invalid {flag} `ca`: ca.crt and ca.key are the CA's files; choose another name");
         }
-        issue::common_name("--names-from", &name)?;
+        issue::common_name(flag, &name)?;
         if !seen.insert(name.clone()) {
             bail!(
                 "`{name}` is listed twice in --names-from; each name becomes NAME.crt and NAME.key"
