@@ -107,6 +107,9 @@ pub enum Command {
     /// Find mutual-TLS mistakes in a Collector, Jaeger v2 or Tempo configuration file.
     LintConfig(LintConfigArgs),
     // --- kubernetes: k8s ---
+    /// Kubernetes manifests from a set: Secrets, and a cert-manager + trust-manager bootstrap.
+    #[command(subcommand)]
+    K8s(K8sCommand),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Print the manual page (roff), or write one page per command.
@@ -179,7 +182,12 @@ pub struct KubernetesSanArgs {
     pub services: Vec<String>,
 
     /// Cluster domain used by --k8s-service.
-    #[arg(long, value_name = "DOMAIN", default_value = "cluster.local")]
+    #[arg(
+        long,
+        value_name = "DOMAIN",
+        default_value = "cluster.local",
+        requires = "services"
+    )]
     pub cluster_domain: String,
 
     /// With --k8s-service: also add *.NAME.NAMESPACE.svc.CLUSTER_DOMAIN for the per-pod
@@ -261,6 +269,12 @@ pub struct InitArgs {
 
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
+
+    /// basicConstraints pathlen of the CA: 0 signs leaf certificates only; 1 also lets it
+    /// sign one intermediate CA, as `k8s cert-manager --intermediate` does so that the root
+    /// key stays offline.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
+    pub ca_path_len: u8,
 }
 
 /// `otel-pki issue`.
@@ -281,6 +295,8 @@ pub enum IssueCommand {
         "Examples:\n",
         "  otel-pki issue client --cn collector-eu-1 --name collector-eu-1\n",
         "  otel-pki issue client --cn agent --san spiffe://cluster.local/ns/obs/sa/agent\n",
+        "  otel-pki issue client --count 1000 --name-prefix collector-   # collector-1 … collector-1000\n",
+        "  otel-pki issue client --names-from hosts.txt --dir fleet --ca-cert otel-certs/ca.crt --ca-key otel-certs/ca.key\n",
         exit_codes!()
     ))]
     Client(IssueClientArgs),
@@ -361,6 +377,27 @@ pub struct IssueClientArgs {
     /// Optional name (DNS name, IP, URI:… such as a SPIFFE ID, email:…); repeatable.
     #[arg(long = "san", value_name = "NAME", value_delimiter = ',')]
     pub sans: Vec<San>,
+
+    /// Issue N client certificates at once (a fleet without cert-manager), named with
+    /// --name-prefix and 1 to N (collector-1 … collector-N); each gets its own key, and its
+    /// name as common name. All files are written or none.
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "name_prefix",
+        conflicts_with_all = ["name", "cn", "names_from"],
+        value_parser = clap::value_parser!(u32).range(1..=100_000)
+    )]
+    pub count: Option<u32>,
+
+    /// Prefix of the names made by --count, e.g. `collector-`.
+    #[arg(long, value_name = "PREFIX", requires = "count")]
+    pub name_prefix: Option<String>,
+
+    /// Issue one client certificate per name in FILE (one per line; blank lines and lines
+    /// starting with # are skipped): NAME.crt and NAME.key with common name NAME.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["name", "cn"])]
+    pub names_from: Option<PathBuf>,
 }
 
 /// `otel-pki inspect`.
@@ -1066,6 +1103,203 @@ pub struct ProbeArgs {
     /// still starting).
     #[arg(long, value_name = "DURATION")]
     pub wait: Option<Lifetime>,
+}
+
+/// `otel-pki k8s`.
+#[derive(Debug, Subcommand)]
+pub enum K8sCommand {
+    /// A Secret with a set's real files: kubernetes.io/tls with tls.crt, tls.key and ca.crt.
+    ///
+    /// The data decodes to the files byte for byte. The CA key is never included, except
+    /// with --role ca-issuer, which says so loudly.
+    #[command(after_long_help = concat!(
+        "Roles:\n",
+        "  server, client  NAME.crt/NAME.key of the set (NAME = the role, or --cert NAME) and ca.crt;\n",
+        "                  kubernetes.io/tls with tls.crt, tls.key, ca.crt, or with --opaque an\n",
+        "                  Opaque Secret keyed by file name (ca.crt, client.crt, client.key)\n",
+        "  ca              ca.crt only (Opaque Secret, or --configmap: CA certificates are public)\n",
+        "  ca-issuer       the CA certificate AND ITS PRIVATE KEY as tls.crt/tls.key, for a\n",
+        "                  cert-manager CA issuer (see `otel-pki k8s cert-manager`)\n\n",
+        "Examples:\n",
+        "  otel-pki k8s secret --role server --namespace observability | kubectl apply -f -\n",
+        "  otel-pki k8s secret --role client --opaque --name otel-mtls-certs --namespace monitoring\n",
+        "  otel-pki k8s secret --cert gateway --out gateway-secret.yaml\n",
+        "  otel-pki k8s secret --role ca --configmap --name otel-ca-bundle\n",
+        exit_codes!()
+    ))]
+    Secret(K8sSecretArgs),
+    /// Everything cert-manager and trust-manager need to take over issuing and rotation.
+    ///
+    /// One manifest: the CA Secret in the cert-manager namespace, a ClusterIssuer of kind CA,
+    /// a ConfigMap with the CA certificates and a trust-manager Bundle that copies them into
+    /// every namespace that needs them, and Certificates for the servers (--k8s-service) and
+    /// clients (--client) with explicit usages, duration, renewBefore and privateKey.
+    #[command(after_long_help = concat!(
+        "Without --k8s-service, the server Certificates are for the Services whose names are in\n",
+        "DIR/server.crt (from `init --k8s-service`).\n\n",
+        "With --intermediate, cert-manager gets an intermediate CA (DIR/intermediate-ca.crt and\n",
+        ".key, made on first use and reused after), never the root key: the root must allow it\n",
+        "(`otel-pki init --ca-path-len 1`), and ca.key can then be kept offline.\n\n",
+        "Examples:\n",
+        "  otel-pki k8s cert-manager --client otel-collector.observability | kubectl apply -f -\n",
+        "  otel-pki k8s cert-manager --k8s-service otel-gateway.observability \\\n",
+        "      --client otel-agent.apps --duration 30d --out cert-manager.yaml\n",
+        "  otel-pki k8s cert-manager --intermediate --client otel-collector.observability\n",
+        exit_codes!()
+    ))]
+    CertManager(K8sCertManagerArgs),
+}
+
+/// Where a manifest goes.
+#[derive(Args, Debug)]
+pub struct ManifestOutputArgs {
+    /// Write the manifest to FILE instead of stdout (atomically; mode 0600 when it holds a
+    /// private key, 0644 otherwise).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Replace an existing --out FILE; the previous one is kept in backup/<UTC time>/ beside it.
+    #[arg(long, requires = "out")]
+    pub force: bool,
+
+    /// Directory of templates that override the built-in ones by file name
+    /// (k8s-secret.yaml, k8s-configmap.yaml, k8s-certificate.yaml, …).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+/// What `k8s secret` puts in the Secret.
+#[derive(Clone, Copy, Debug, Eq, PartialEq, ValueEnum)]
+pub enum SecretRole {
+    /// ca.crt only.
+    Ca,
+    /// The CA certificate and its private key, for a cert-manager CA issuer.
+    CaIssuer,
+    /// client.crt, client.key and ca.crt.
+    Client,
+    /// server.crt, server.key and ca.crt.
+    Server,
+}
+
+/// `otel-pki k8s secret`.
+#[derive(Args, Debug)]
+pub struct K8sSecretArgs {
+    #[command(flatten)]
+    pub dir: DirArgs,
+
+    /// What goes in the Secret.
+    #[arg(long, value_enum, required_unless_present = "cert")]
+    pub role: Option<SecretRole>,
+
+    /// Use DIR/NAME.crt and DIR/NAME.key (e.g. a certificate from `issue server --name
+    /// gateway`); the role is read from the certificate unless --role says it.
+    #[arg(long, value_name = "NAME")]
+    pub cert: Option<String>,
+
+    /// CA certificates for ca.crt [default: DIR/ca.crt]; during a CA rotation, the bundle
+    /// of old and new CA.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// CA key for --role ca-issuer [default: DIR/ca.key].
+    #[arg(long, value_name = "FILE")]
+    pub ca_key: Option<PathBuf>,
+
+    /// An Opaque Secret keyed by the set's file names (ca.crt, client.crt, client.key), as
+    /// the common guide's Secret is, instead of kubernetes.io/tls.
+    #[arg(long)]
+    pub opaque: bool,
+
+    /// With --role ca: a ConfigMap instead of a Secret (CA certificates are public).
+    #[arg(long)]
+    pub configmap: bool,
+
+    /// Name of the Secret [default: otel-NAME-tls; otel-ca for ca; otel-pki-ca for
+    /// ca-issuer].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Namespace of the Secret [default: observability; cert-manager for ca-issuer].
+    #[arg(long, short = 'n', value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    #[command(flatten)]
+    pub output: ManifestOutputArgs,
+
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+}
+
+/// `otel-pki k8s cert-manager`.
+#[derive(Args, Debug)]
+pub struct K8sCertManagerArgs {
+    #[command(flatten)]
+    pub dir: DirArgs,
+
+    #[command(flatten)]
+    pub kubernetes: KubernetesSanArgs,
+
+    /// A client Certificate (common name NAME, clientAuth) for collectors in NAMESPACE;
+    /// repeatable.
+    #[arg(long = "client", value_name = "NAME.NAMESPACE")]
+    pub clients: Vec<String>,
+
+    /// Lifetime of the certificates cert-manager issues (at least 1h).
+    #[arg(long, value_name = "DURATION", default_value = "90d")]
+    pub duration: Lifetime,
+
+    /// Renew this long before expiry [default: a third of --duration].
+    #[arg(long, value_name = "DURATION")]
+    pub renew_before: Option<Lifetime>,
+
+    /// Key algorithm of the keys cert-manager generates (a new one at every renewal).
+    #[arg(long, value_enum, default_value_t, value_name = "TYPE")]
+    pub key_type: KeyTypeArg,
+
+    /// Name of the ClusterIssuer and of its CA Secret.
+    #[arg(long, value_name = "NAME", default_value = "otel-pki-ca")]
+    pub issuer_name: String,
+
+    /// Namespace cert-manager runs in: a ClusterIssuer reads its Secret from there.
+    #[arg(long, value_name = "NAMESPACE", default_value = "cert-manager")]
+    pub cert_manager_namespace: String,
+
+    /// trust-manager's trust namespace (its --trust-namespace), where the Bundle's source
+    /// ConfigMap must be.
+    #[arg(long, value_name = "NAMESPACE", default_value = "cert-manager")]
+    pub trust_namespace: String,
+
+    /// Name of the trust-manager Bundle, and of the ConfigMap (key ca.crt) it writes into
+    /// each namespace of the Certificates.
+    #[arg(long, value_name = "NAME", default_value = "otel-ca-bundle")]
+    pub bundle_name: String,
+
+    /// Hand cert-manager an intermediate CA signed by the root instead of the root key.
+    #[arg(long)]
+    pub intermediate: bool,
+
+    /// Lifetime of a new intermediate CA.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "1825d",
+        requires = "intermediate"
+    )]
+    pub intermediate_validity: Lifetime,
+
+    /// Root CA certificate [default: DIR/ca.crt].
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Root CA key [default: DIR/ca.key].
+    #[arg(long, value_name = "FILE")]
+    pub ca_key: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub output: ManifestOutputArgs,
+
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod generation;
+pub mod k8s;
 pub mod output;
 pub mod pki;
 pub mod render;

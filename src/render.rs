@@ -29,6 +29,35 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ),
     ("tempo.yaml.j2", include_str!("../templates/tempo.yaml.j2")),
     ("sdk-env.j2", include_str!("../templates/sdk-env.j2")),
+    // --- kubernetes: k8s ---
+    (
+        "k8s-bundle.yaml",
+        include_str!("../templates/k8s-bundle.yaml"),
+    ),
+    (
+        "k8s-cert-manager.yaml",
+        include_str!("../templates/k8s-cert-manager.yaml"),
+    ),
+    (
+        "k8s-certificate.yaml",
+        include_str!("../templates/k8s-certificate.yaml"),
+    ),
+    (
+        "k8s-cluster-issuer.yaml",
+        include_str!("../templates/k8s-cluster-issuer.yaml"),
+    ),
+    (
+        "k8s-configmap.yaml",
+        include_str!("../templates/k8s-configmap.yaml"),
+    ),
+    (
+        "k8s-secret.yaml",
+        include_str!("../templates/k8s-secret.yaml"),
+    ),
+    (
+        "k8s-tls-volume.yaml",
+        include_str!("../templates/k8s-tls-volume.yaml"),
+    ),
 ];
 
 /// Errors from loading or rendering a template.

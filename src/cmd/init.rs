@@ -118,12 +118,13 @@ pub fn run(args: &InitArgs, output: &Output) -> Result<ExitCode> {
     else {
         bail!("key generation returned too few keys");
     };
-    let ca = pki::issue::create_ca(
+    let ca = pki::issue::create_ca_with_path_len(
         &CaRequest {
             common_name: ca_cn,
             validity: Validity::starting_now(now, args.ca_validity),
         },
         ca_key,
+        args.ca_path_len,
     )?;
     let leaf_validity = Validity::starting_now(now, args.validity);
     let server = ca.issue(

@@ -8,6 +8,7 @@ pub mod config;
 pub mod init;
 pub mod inspect;
 pub mod issue;
+pub mod k8s;
 pub mod lint_config;
 pub mod man;
 pub mod probe;
@@ -39,6 +40,7 @@ pub fn run(command: Command, output: &Output) -> anyhow::Result<ExitCode> {
         Command::Config(command) => config::run(&command, output),
         Command::LintConfig(args) => lint_config::run(&args, output),
         // --- kubernetes: k8s ---
+        Command::K8s(args) => k8s::run(&args, output),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args, output),
     }

@@ -39,6 +39,17 @@ pub enum PkiError {
         reason: &'static str,
     },
 
+    /// A Kubernetes name (Service, namespace, object, cluster domain) was refused.
+    #[error("invalid {flag} `{input}`: {reason}")]
+    InvalidKubernetesName {
+        /// The flag that gave it, e.g. `--k8s-service`.
+        flag: &'static str,
+        /// The value given.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// A duration such as `--validity 90x` could not be parsed.
     #[error("invalid duration `{input}`: {reason}")]
     InvalidDuration {
@@ -146,6 +157,15 @@ pub enum PkiError {
         max_days: i64,
         /// The leaf's requested notAfter.
         not_after: String,
+    },
+
+    /// The CA's pathlen forbids signing an intermediate CA.
+    #[error(
+        "CA `{path}` has basicConstraints pathlen 0: it may sign leaf certificates only, not an intermediate CA; create a CA that allows one with `otel-pki init --ca-path-len 1` (a new CA: every certificate must be re-issued), or hand cert-manager this CA without --intermediate"
+    )]
+    PathLenZero {
+        /// The CA certificate file.
+        path: String,
     },
 
     /// A passphrase was given but is empty.

@@ -121,6 +121,32 @@ pub fn common_name(flag: &'static str, input: &str) -> Result<String, PkiError> 
 /// keyCertSign + cRLSign (critical), subject key identifier, and no extended key usage (Go
 /// enforces EKUs down the chain, so an EKU on the CA would restrict every leaf).
 pub fn create_ca(request: &CaRequest, key: PrivateKey) -> Result<Ca, PkiError> {
+    // pathlen 0: this CA signs leaves only; an intermediate would need a new CA anyway.
+    create_ca_with_path_len(request, key, 0)
+}
+
+/// Creates a self-signed root CA like [`create_ca`] whose basicConstraints pathlen is
+/// `path_len`: 0 signs leaves only; 1 may also sign one level of intermediate CAs, such as
+/// the one `k8s cert-manager --intermediate` hands to cert-manager so that the root key can
+/// stay offline.
+pub fn create_ca_with_path_len(
+    request: &CaRequest,
+    key: PrivateKey,
+    path_len: u8,
+) -> Result<Ca, PkiError> {
+    let params = ca_params(request, path_len)?;
+    let certificate = params
+        .self_signed(key.pair())
+        .map_err(|error| PkiError::Generate {
+            what: "CA certificate",
+            reason: error.to_string(),
+        })?;
+    Ca::new(certificate.der().to_vec(), "ca.crt", key)
+}
+
+/// The CA profile, shared by roots and intermediates: a unique subject, CA:TRUE with
+/// `path_len`, keyUsage keyCertSign + cRLSign, key identifiers, no EKU.
+fn ca_params(request: &CaRequest, path_len: u8) -> Result<CertificateParams, PkiError> {
     let mut params = base_params(&request.common_name, request.validity)?;
     // A random serialNumber attribute (X.520's disambiguator) makes every CA's subject
     // unique. Verifiers look issuers up by subject: with two CAs named "OTel Telemetry CA"
@@ -138,17 +164,10 @@ pub fn create_ca(request: &CaRequest, key: PrivateKey) -> Result<Ca, PkiError> {
             })?,
         ),
     );
-    // pathlen 0: this CA signs leaves only; an intermediate would need a new CA anyway.
-    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(path_len));
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     params.use_authority_key_identifier_extension = true;
-    let certificate = params
-        .self_signed(key.pair())
-        .map_err(|error| PkiError::Generate {
-            what: "CA certificate",
-            reason: error.to_string(),
-        })?;
-    Ca::new(certificate.der().to_vec(), "ca.crt", key)
+    Ok(params)
 }
 
 impl Ca {
@@ -239,23 +258,7 @@ impl Ca {
     /// signature, and a rustls-webpki path check for its purpose and names) before it is
     /// returned, so a bad certificate is never written.
     pub fn issue(&self, request: &LeafRequest, key: PrivateKey) -> Result<Issued, PkiError> {
-        let issued_at = request.validity.not_before + BACKDATE;
-        if self.not_after <= issued_at {
-            return Err(PkiError::CaExpired {
-                path: self.certificate_path.clone(),
-                not_after: rfc3339(self.not_after),
-            });
-        }
-        if request.validity.not_after > self.not_after {
-            let excess = request.validity.not_after - self.not_after;
-            return Err(PkiError::OutlivesCa {
-                ca_path: self.certificate_path.clone(),
-                ca_not_after: rfc3339(self.not_after),
-                excess: humanize_at_least_a_day(excess),
-                max_days: (self.not_after - issued_at).whole_days(),
-                not_after: rfc3339(request.validity.not_after),
-            });
-        }
+        self.check_window(request.validity)?;
         if request.profile != LeafProfile::Client && !request.sans.iter().any(San::is_host) {
             return Err(PkiError::InvalidSan {
                 input: String::new(),
@@ -300,6 +303,154 @@ impl Ca {
         };
         self.self_check(&issued, request)?;
         Ok(issued)
+    }
+
+    /// Refuses a validity window that starts after this CA expired or ends after it.
+    fn check_window(&self, validity: Validity) -> Result<(), PkiError> {
+        let issued_at = validity.not_before + BACKDATE;
+        if self.not_after <= issued_at {
+            return Err(PkiError::CaExpired {
+                path: self.certificate_path.clone(),
+                not_after: rfc3339(self.not_after),
+            });
+        }
+        if validity.not_after > self.not_after {
+            let excess = validity.not_after - self.not_after;
+            return Err(PkiError::OutlivesCa {
+                ca_path: self.certificate_path.clone(),
+                ca_not_after: rfc3339(self.not_after),
+                excess: humanize_at_least_a_day(excess),
+                max_days: (self.not_after - issued_at).whole_days(),
+                not_after: rfc3339(validity.not_after),
+            });
+        }
+        Ok(())
+    }
+
+    /// The basicConstraints pathlen of this CA: `Some(0)` signs leaves only, `None` is
+    /// unlimited.
+    pub fn path_len(&self) -> Option<u32> {
+        certificate::parse(&self.certificate_der)
+            .ok()
+            .and_then(|parsed| {
+                parsed
+                    .basic_constraints()
+                    .ok()
+                    .flatten()
+                    .map(|bc| bc.value.path_len_constraint)
+            })
+            .flatten()
+    }
+
+    /// Signs an intermediate CA for `key` (the CA profile with pathlen 0: it signs leaves
+    /// only), to be stored as `certificate_path`. This CA's pathlen must allow it (otel-pki
+    /// roots have pathlen 0 unless made with `init --ca-path-len 1`). The result is checked
+    /// like a leaf (exact issuer bytes, signature) and then as a chain: a probe leaf signed
+    /// by the intermediate must validate up to this CA with rustls-webpki.
+    pub fn issue_intermediate(
+        &self,
+        request: &CaRequest,
+        key: PrivateKey,
+        certificate_path: &str,
+    ) -> Result<Ca, PkiError> {
+        if self.path_len() == Some(0) {
+            return Err(PkiError::PathLenZero {
+                path: self.certificate_path.clone(),
+            });
+        }
+        self.check_window(request.validity)?;
+        let params = ca_params(request, 0)?;
+        let issuer = Issuer::from_ca_cert_der(
+            &CertificateDer::from(self.certificate_der.as_slice()),
+            self.key.pair(),
+        )
+        .map_err(|error| PkiError::IssuerName {
+            path: self.certificate_path.clone(),
+            reason: error.to_string(),
+        })?;
+        let certificate =
+            params
+                .signed_by(key.pair(), &issuer)
+                .map_err(|error| PkiError::Generate {
+                    what: "intermediate CA certificate",
+                    reason: error.to_string(),
+                })?;
+        let intermediate = Ca::new(certificate.der().to_vec(), certificate_path, key)?;
+        intermediate.check_chain(&self.certificate_der)?;
+        Ok(intermediate)
+    }
+
+    /// Checks that this (intermediate) CA chains to `root_der`: its issuer is the root's
+    /// subject byte for byte, its signature verifies with the root's key, and a probe leaf
+    /// it signs validates up to the root with rustls-webpki (which enforces the root's
+    /// pathlen and both validity windows).
+    pub fn check_chain(&self, root_der: &[u8]) -> Result<(), PkiError> {
+        let failed = |reason: String| PkiError::SelfCheck { reason };
+        let root = certificate::parse(root_der).map_err(failed)?;
+        let this = certificate::parse(&self.certificate_der).map_err(failed)?;
+        if this.issuer().as_raw() != root.subject().as_raw() {
+            return Err(failed(format!(
+                "`{}` was not issued by the root CA (issuer `{}`, root `{}`)",
+                self.certificate_path,
+                this.issuer(),
+                root.subject()
+            )));
+        }
+        this.verify_signature(Some(root.public_key()))
+            .map_err(|error| {
+                failed(format!(
+                    "`{}` does not verify with the root CA's key: {error}",
+                    self.certificate_path
+                ))
+            })?;
+        let start = self
+            .not_before
+            .max(root.validity().not_before.to_datetime())
+            .max(OffsetDateTime::now_utc() - BACKDATE);
+        let end = self.not_after.min(root.validity().not_after.to_datetime());
+        if start + Duration::minutes(1) >= end {
+            return Err(PkiError::CaExpired {
+                path: self.certificate_path.clone(),
+                not_after: rfc3339(end),
+            });
+        }
+        let window = Validity::between(start, start + Duration::minutes(1));
+        let probe = self.issue(
+            &LeafRequest {
+                profile: LeafProfile::Client,
+                common_name: "otel-pki chain probe".into(),
+                sans: Vec::new(),
+                validity: window,
+            },
+            PrivateKey::generate(super::KeyType::EcdsaP256)?,
+        )?;
+        let at = window.not_before + Duration::seconds(1);
+        let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
+            u64::try_from(at.unix_timestamp()).unwrap_or_default(),
+        ));
+        let anchor_der = CertificateDer::from(root_der);
+        let anchor = webpki::anchor_from_trusted_cert(&anchor_der)
+            .map_err(|error| failed(format!("root CA not usable as trust anchor: {error:?}")))?;
+        let intermediate = CertificateDer::from(self.certificate_der.as_slice());
+        let leaf_der = CertificateDer::from(probe.certificate_der.as_slice());
+        webpki::EndEntityCert::try_from(&leaf_der)
+            .map_err(|error| failed(format!("probe leaf not parsable: {error:?}")))?
+            .verify_for_usage(
+                webpki::ALL_VERIFICATION_ALGS,
+                std::slice::from_ref(&anchor),
+                std::slice::from_ref(&intermediate),
+                time,
+                webpki::KeyUsage::client_auth(),
+                None,
+                None,
+            )
+            .map_err(|error| {
+                failed(format!(
+                    "a leaf signed by `{}` does not validate up to the root CA: {error:?}",
+                    self.certificate_path
+                ))
+            })?;
+        Ok(())
     }
 
     /// Checks a freshly signed leaf the way its peers will: exact issuer bytes (Go looks
@@ -616,6 +767,73 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(error, PkiError::KeyMismatch { .. }), "{error}");
+    }
+
+    #[test]
+    fn an_intermediate_needs_a_root_that_allows_one() {
+        let request = CaRequest {
+            common_name: "Cluster CA".into(),
+            validity: Validity::starting_now(now(), Lifetime::days(10)),
+        };
+        let error = ca()
+            .issue_intermediate(
+                &request,
+                PrivateKey::generate(KeyType::EcdsaP256).unwrap(),
+                "intermediate-ca.crt",
+            )
+            .unwrap_err();
+        assert!(matches!(error, PkiError::PathLenZero { .. }), "{error}");
+        assert!(error.to_string().contains("--ca-path-len 1"), "{error}");
+
+        let root = create_ca_with_path_len(
+            &CaRequest {
+                common_name: "Root".into(),
+                validity: Validity::starting_now(now(), Lifetime::days(30)),
+            },
+            PrivateKey::generate(KeyType::EcdsaP256).unwrap(),
+            1,
+        )
+        .unwrap();
+        assert_eq!(root.path_len(), Some(1));
+        let intermediate = root
+            .issue_intermediate(
+                &request,
+                PrivateKey::generate(KeyType::EcdsaP384).unwrap(),
+                "intermediate-ca.crt",
+            )
+            .unwrap();
+        let summary =
+            certificate::CertSummary::new(intermediate.certificate_der(), "", 0, now()).unwrap();
+        let root_summary =
+            certificate::CertSummary::new(root.certificate_der(), "", 0, now()).unwrap();
+        assert_eq!(summary.role, certificate::Role::Ca);
+        assert!(!summary.self_signed);
+        assert_eq!(summary.basic_constraints.unwrap().path_len, Some(0));
+        assert_eq!(summary.key_usage, ["keyCertSign", "cRLSign"]);
+        assert!(summary.extended_key_usage.is_empty());
+        assert_eq!(summary.authority_key_id, root_summary.subject_key_id);
+        assert_eq!(summary.issuer, root_summary.subject);
+        intermediate.check_chain(root.certificate_der()).unwrap();
+        // Leaves signed by the intermediate validate up to the root; another root refuses.
+        let error = intermediate
+            .check_chain(ca().certificate_der())
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("not issued by the root"),
+            "{error}"
+        );
+        // And the intermediate itself may not outlive the root.
+        let error = root
+            .issue_intermediate(
+                &CaRequest {
+                    common_name: "Too long".into(),
+                    validity: Validity::starting_now(now(), Lifetime::days(31)),
+                },
+                PrivateKey::generate(KeyType::EcdsaP256).unwrap(),
+                "intermediate-ca.crt",
+            )
+            .unwrap_err();
+        assert!(matches!(error, PkiError::OutlivesCa { .. }), "{error}");
     }
 
     #[test]

@@ -160,38 +160,106 @@ pub fn dedup(sans: Vec<San>) -> Vec<San> {
 
 /// Expands `NAME.NAMESPACE` into the names Kubernetes resolves for a Service: `NAME`,
 /// `NAME.NAMESPACE`, `NAME.NAMESPACE.svc` and `NAME.NAMESPACE.svc.CLUSTER_DOMAIN`; with
-/// `headless`, also `*.NAME.NAMESPACE.svc.CLUSTER_DOMAIN` for per-pod names.
+/// `headless`, also `*.NAME.NAMESPACE.svc.CLUSTER_DOMAIN` for per-pod names (a StatefulSet's
+/// `POD.NAME.NAMESPACE.svc…` and CoreDNS's `A-B-C-D.NAME.NAMESPACE.svc…`).
 pub fn kubernetes_service_names(
     service: &str,
     cluster_domain: &str,
     headless: bool,
 ) -> Result<Vec<San>, PkiError> {
-    let invalid = |reason: &str| PkiError::InvalidSan {
-        input: service.to_owned(),
-        reason: reason.to_owned(),
+    let (name, namespace) = kubernetes_service("--k8s-service", service)?;
+    let domain = match dns_name(cluster_domain) {
+        Ok(domain) if !domain.starts_with("*.") => domain,
+        Ok(_) => {
+            return Err(invalid_k8s(
+                "--cluster-domain",
+                cluster_domain,
+                "may not be a wildcard".into(),
+            ));
+        }
+        Err(reason) => return Err(invalid_k8s("--cluster-domain", cluster_domain, reason)),
     };
-    let (name, namespace) = service
-        .split_once('.')
-        .ok_or_else(|| invalid("expected NAME.NAMESPACE, e.g. `otel-gateway.observability`"))?;
-    if name.is_empty() || namespace.is_empty() || namespace.contains('.') {
-        return Err(invalid(
-            "expected NAME.NAMESPACE, e.g. `otel-gateway.observability`",
-        ));
-    }
-    let domain = cluster_domain.trim_matches('.');
     let mut names = vec![
-        name.to_owned(),
-        format!("{name}.{namespace}"),
-        format!("{name}.{namespace}.svc"),
-        format!("{name}.{namespace}.svc.{domain}"),
+        San::Dns(name.clone()),
+        San::Dns(format!("{name}.{namespace}")),
+        San::Dns(format!("{name}.{namespace}.svc")),
+        San::Dns(format!("{name}.{namespace}.svc.{domain}")),
     ];
     if headless {
-        names.push(format!("*.{name}.{namespace}.svc.{domain}"));
+        names.push(San::Dns(format!("*.{name}.{namespace}.svc.{domain}")));
     }
-    names
-        .iter()
-        .map(|name| San::parse(&format!("DNS:{name}")))
-        .collect()
+    Ok(names)
+}
+
+/// Parses `NAME.NAMESPACE` (given with `flag`) into a Service name (an RFC 1035 label, as
+/// Kubernetes requires for Services) and a namespace (an RFC 1123 label).
+pub fn kubernetes_service(flag: &'static str, input: &str) -> Result<(String, String), PkiError> {
+    let (name, namespace) = input
+        .trim()
+        .split_once('.')
+        .filter(|(_, namespace)| !namespace.contains('.'))
+        .ok_or_else(|| {
+            invalid_k8s(
+                flag,
+                input,
+                "expected NAME.NAMESPACE, e.g. `otel-gateway.observability`".into(),
+            )
+        })?;
+    let name = kubernetes_label(name, true)
+        .map_err(|reason| invalid_k8s(flag, input, format!("Service name {reason}")))?;
+    let namespace = kubernetes_label(namespace, false)
+        .map_err(|reason| invalid_k8s(flag, input, format!("namespace {reason}")))?;
+    Ok((name, namespace))
+}
+
+/// Validates a Kubernetes object name that must be an RFC 1123 label (namespaces) or,
+/// with `starts_with_letter`, an RFC 1035 label (Services): 1 to 63 lower-case letters,
+/// digits and `-`, starting and ending with a letter or digit.
+pub fn kubernetes_label(input: &str, starts_with_letter: bool) -> Result<String, String> {
+    if input.is_empty() || input.len() > 63 {
+        return Err(format!("`{input}` must be 1 to 63 characters"));
+    }
+    if let Some(bad) = input
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(format!(
+            "`{input}` contains `{bad}`; use lower-case letters, digits and `-`"
+        ));
+    }
+    if input.starts_with('-') || input.ends_with('-') {
+        return Err(format!(
+            "`{input}` must start and end with a letter or digit"
+        ));
+    }
+    if starts_with_letter && !input.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err(format!("`{input}` must start with a letter"));
+    }
+    Ok(input.to_owned())
+}
+
+/// Validates a Kubernetes object name that is an RFC 1123 subdomain (Secrets, ConfigMaps,
+/// Certificates, issuers): at most 253 characters, dot-separated RFC 1123 labels.
+pub fn kubernetes_object_name(flag: &'static str, input: &str) -> Result<String, PkiError> {
+    if input.len() > 253 {
+        return Err(invalid_k8s(
+            flag,
+            input,
+            "is longer than 253 characters".into(),
+        ));
+    }
+    for label in input.split('.') {
+        kubernetes_label(label, false).map_err(|reason| invalid_k8s(flag, input, reason))?;
+    }
+    Ok(input.to_owned())
+}
+
+fn invalid_k8s(flag: &'static str, input: &str, reason: String) -> PkiError {
+    PkiError::InvalidKubernetesName {
+        flag,
+        input: input.to_owned(),
+        reason,
+    }
 }
 
 /// Parses an IP address, accepting the bracketed IPv6 form `[::1]`.
@@ -462,5 +530,31 @@ mod tests {
             ]
         );
         assert!(kubernetes_service_names("nonamespace", "cluster.local", false).is_err());
+    }
+
+    #[test]
+    fn kubernetes_names_are_checked_with_the_flag_in_the_message() {
+        let message = |service: &str, domain: &str| {
+            kubernetes_service_names(service, domain, false)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            message("otel_gw.obs", "cluster.local"),
+            "invalid --k8s-service `otel_gw.obs`: Service name `otel_gw` contains `_`; use lower-case letters, digits and `-`"
+        );
+        assert!(message("Gateway.obs", "cluster.local").contains("contains `G`"));
+        assert!(message("1gw.obs", "cluster.local").contains("must start with a letter"));
+        assert!(message("gw.a.b", "cluster.local").contains("expected NAME.NAMESPACE"));
+        assert!(message("gw.-ns", "cluster.local").contains("namespace `-ns`"));
+        assert!(
+            message("gw.ns", "bad_domain").starts_with("invalid --cluster-domain `bad_domain`")
+        );
+        let names = kubernetes_service_names("gw.ns", "corp.example.", false).unwrap();
+        assert_eq!(names[3], San::Dns("gw.ns.svc.corp.example".into()));
+        assert!(kubernetes_object_name("--name", "otel-gateway.tls").is_ok());
+        assert!(kubernetes_object_name("--name", "Otel").is_err());
+        assert!(kubernetes_object_name("--name", "a..b").is_err());
+        assert!(kubernetes_object_name("--name", &"a".repeat(254)).is_err());
     }
 }

@@ -13,6 +13,8 @@ mod ca_rotate;
 mod check;
 /// `config TARGET`: golden files, every rendered file lint-clean, handshakes, warnings.
 mod config;
+/// `issue client --count N` / `--names-from FILE`: fleets of client certificates.
+mod fleet;
 /// --help, completions, man pages.
 mod help;
 /// `init`: files, modes, profiles, handshakes, --force backups, all-or-nothing.
@@ -23,6 +25,9 @@ mod inspect;
 mod interop;
 /// `issue server|client`: signing with an existing CA, refusals.
 mod issue;
+/// `k8s secret` and `k8s cert-manager` (manifests parsed, checked, schema-validated,
+/// golden files), and the Kubernetes Service names of `init` and `issue server`.
+mod k8s;
 /// `lint-config`: one broken file per rule, exit codes, stdin, JSON.
 mod lint_config;
 /// `probe`: rustls and `openssl s_server` endpoints, refused connections, DNS failures.

@@ -1,0 +1,1004 @@
+//! `otel-pki k8s secret|cert-manager`: Kubernetes manifests from a set's real files. The
+//! files are read and checked here (roles, key match, chain, no stray private key), turned
+//! into the contexts of [`crate::k8s`], rendered, and printed or written with `--out`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::support;
+use crate::cli::{K8sCertManagerArgs, K8sCommand, K8sSecretArgs, ManifestOutputArgs, SecretRole};
+use crate::k8s::{
+    self, Bundle, CertManagerManifest, Certificate, ClusterIssuer, IssuerRef, ObjectSummary,
+    PemEntry, PemObject, PrivateKeySpec, Purpose,
+};
+use crate::output::Output;
+use crate::pki::certificate::{self, Role};
+use crate::pki::key::{self as pki_key, KeyFile};
+use crate::pki::{self, Ca, CaRequest, KeyType, Lifetime, PrivateKey, San, Validity, san};
+use crate::render::Templates;
+use crate::write::{self, PlannedFile};
+
+/// File stem of the intermediate CA that `k8s cert-manager --intermediate` keeps in the set.
+pub const INTERMEDIATE_STEM: &str = "intermediate-ca";
+
+/// Result of `k8s secret` and `k8s cert-manager`. Field names are the JSON contract.
+#[derive(Debug, Deserialize, Serialize)]
+pub struct ManifestReport {
+    /// The Kubernetes objects in the manifest, in order.
+    pub objects: Vec<ObjectSummary>,
+    /// The manifest (YAML); null when it was written to `--out`.
+    pub manifest: Option<String>,
+    /// Files written: the `--out` file, and a new intermediate CA in the set.
+    pub files: Vec<write::WrittenFile>,
+    /// Where a replaced `--out` file went (`--force`).
+    pub backup_dir: Option<PathBuf>,
+    /// True when the manifest holds a CA's private key.
+    pub contains_ca_key: bool,
+    /// Warnings (also printed on stderr).
+    pub warnings: Vec<String>,
+}
+
+/// Runs `k8s secret` or `k8s cert-manager`.
+pub fn run(command: &K8sCommand, output: &Output) -> Result<ExitCode> {
+    match command {
+        K8sCommand::Secret(args) => secret(args, output),
+        K8sCommand::CertManager(args) => cert_manager(args, output),
+    }
+}
+
+/// What a manifest is made of, before it is printed or written.
+struct Manifest {
+    yaml: String,
+    objects: Vec<ObjectSummary>,
+    contains_ca_key: bool,
+    set_files: Vec<write::WrittenFile>,
+    warnings: Vec<String>,
+}
+
+fn secret(args: &K8sSecretArgs, output: &Output) -> Result<ExitCode> {
+    let dir = &args.dir.dir;
+    let now = OffsetDateTime::now_utc();
+    let ca_cert_path = args.ca_cert.clone().unwrap_or_else(|| dir.join("ca.crt"));
+    let templates = Templates::new(args.output.templates.as_deref())?;
+    let mut warnings = Vec::new();
+    let ca_role = matches!(args.role, Some(SecretRole::Ca | SecretRole::CaIssuer));
+    if ca_role && args.cert.is_some() {
+        bail!(
+            "--cert NAME is for server and client certificates; --role ca and ca-issuer use --ca-cert (and --ca-key)"
+        );
+    }
+    if args.ca_key.is_some() && args.role != Some(SecretRole::CaIssuer) {
+        bail!("--ca-key is only read with --role ca-issuer; no other Secret holds the CA key");
+    }
+    let (object, contains_ca_key) = match (args.role, &args.cert) {
+        (Some(SecretRole::Ca), None) => {
+            let name = object_name("--name", args.name.as_deref(), "otel-ca")?;
+            let namespace = namespace("--namespace", args.namespace.as_deref(), "observability")?;
+            let roots = read_ca_certificates(&ca_cert_path)?;
+            let object = if args.configmap {
+                PemObject::config_map(&name, &namespace, vec![roots.canonical_entry("ca.crt")])
+            } else {
+                PemObject::secret(
+                    &name,
+                    &namespace,
+                    k8s::OPAQUE_SECRET_TYPE,
+                    vec![roots.verbatim_entry("ca.crt")],
+                )
+            };
+            (object, false)
+        }
+        (Some(SecretRole::CaIssuer), None) => {
+            if args.opaque {
+                bail!(
+                    "--opaque cannot be used with --role ca-issuer: cert-manager reads the CA from the keys tls.crt and tls.key"
+                );
+            }
+            let name = object_name("--name", args.name.as_deref(), "otel-pki-ca")?;
+            let namespace = namespace("--namespace", args.namespace.as_deref(), "cert-manager")?;
+            let ca_key_path = args.ca_key.clone().unwrap_or_else(|| dir.join("ca.key"));
+            let passphrase = support::passphrase(&args.passphrase)?;
+            let ca = support::load_ca(&ca_cert_path, &ca_key_path, passphrase.as_ref())?;
+            let object = ca_issuer_secret(
+                &name,
+                &namespace,
+                &ca,
+                &ca_cert_path,
+                &ca_key_path,
+                None,
+                now,
+                &mut warnings,
+            )?;
+            (object, true)
+        }
+        (role, cert) => {
+            if args.configmap {
+                bail!(
+                    "--configmap is only for --role ca: a certificate's private key belongs in a Secret"
+                );
+            }
+            let stem = match (role, cert) {
+                (_, Some(cert)) => support::file_stem(cert, "--cert")?,
+                (Some(SecretRole::Client), None) => "client".to_owned(),
+                _ => "server".to_owned(),
+            };
+            if stem == "ca" {
+                bail!(
+                    "invalid --cert `ca`: for the CA use --role ca (certificate only) or --role ca-issuer (with its key)"
+                );
+            }
+            let name = object_name("--name", args.name.as_deref(), &format!("otel-{stem}-tls"))?;
+            let namespace = namespace("--namespace", args.namespace.as_deref(), "observability")?;
+            let leaf = read_leaf(dir, &stem, role, now, &mut warnings)?;
+            let roots = read_ca_certificates(&ca_cert_path)?;
+            check_chain(&leaf, &roots)?;
+            let (cert_key, key_key, secret_type) = if args.opaque {
+                for key in [format!("{stem}.crt"), format!("{stem}.key")] {
+                    data_key(&key)?;
+                }
+                (
+                    format!("{stem}.crt"),
+                    format!("{stem}.key"),
+                    k8s::OPAQUE_SECRET_TYPE,
+                )
+            } else {
+                (
+                    "tls.crt".to_owned(),
+                    "tls.key".to_owned(),
+                    k8s::TLS_SECRET_TYPE,
+                )
+            };
+            let entries = vec![
+                PemEntry {
+                    key: cert_key,
+                    content: leaf.cert_text.clone(),
+                    description: leaf.description.clone(),
+                    private_key: false,
+                },
+                PemEntry {
+                    key: key_key,
+                    content: leaf.key_text.clone(),
+                    description: leaf.key_description.clone(),
+                    private_key: true,
+                },
+                roots.verbatim_entry("ca.crt"),
+            ];
+            (
+                PemObject::secret(&name, &namespace, secret_type, entries),
+                false,
+            )
+        }
+    };
+    let manifest = Manifest {
+        yaml: object.render(&templates)?,
+        objects: vec![object.summary()],
+        contains_ca_key,
+        set_files: Vec::new(),
+        warnings,
+    };
+    emit(manifest, &args.output, output)
+}
+
+fn cert_manager(args: &K8sCertManagerArgs, output: &Output) -> Result<ExitCode> {
+    let dir = &args.dir.dir;
+    let now = OffsetDateTime::now_utc();
+    let templates = Templates::new(args.output.templates.as_deref())?;
+    let mut warnings = Vec::new();
+    let issuer_name = object_name("--issuer-name", Some(&args.issuer_name), "")?;
+    let cert_manager_namespace = namespace(
+        "--cert-manager-namespace",
+        Some(&args.cert_manager_namespace),
+        "",
+    )?;
+    let trust_namespace = namespace("--trust-namespace", Some(&args.trust_namespace), "")?;
+    let bundle_name = object_name("--bundle-name", Some(&args.bundle_name), "")?;
+    let (duration, renew_before) = renewal(args.duration, args.renew_before)?;
+    let key_type = KeyType::from(args.key_type);
+    warnings.extend(key_type.warning().map(str::to_owned));
+    let issuer = IssuerRef {
+        name: issuer_name.clone(),
+        kind: "ClusterIssuer".into(),
+        group: "cert-manager.io".into(),
+    };
+    let certificate = |name: String, namespace: String, purpose: Purpose| Certificate {
+        secret_name: format!("{name}-tls"),
+        name,
+        namespace,
+        labels: k8s::labels(),
+        duration: k8s::go_duration(duration),
+        renew_before: k8s::go_duration(renew_before),
+        duration_text: duration.to_string(),
+        renew_before_text: renew_before.to_string(),
+        common_name: None,
+        dns_names: Vec::new(),
+        usages: k8s::usages(purpose, key_type),
+        private_key: PrivateKeySpec::for_key_type(key_type),
+        issuer: issuer.clone(),
+    };
+
+    let (services, cluster_domain, headless) = server_services(args, dir, output)?;
+    let mut certificates = Vec::new();
+    for service in &services {
+        let (name, namespace) = san::kubernetes_service("--k8s-service", service)?;
+        let mut server = certificate(format!("{name}-server"), namespace, Purpose::Server);
+        server.dns_names = san::kubernetes_service_names(service, &cluster_domain, headless)?
+            .iter()
+            .map(San::value)
+            .collect();
+        certificates.push(server);
+    }
+    for client in &args.clients {
+        let (name, namespace) = san::kubernetes_service("--client", client)?;
+        let mut certificate = certificate(format!("{name}-client"), namespace, Purpose::Client);
+        certificate.common_name = Some(pki::issue::common_name("--client", &name)?);
+        certificates.push(certificate);
+    }
+    if certificates.is_empty() {
+        bail!(
+            "nothing to issue: give --k8s-service NAME.NAMESPACE for gateways and backends and --client NAME.NAMESPACE for collectors (`{}` has no Kubernetes Service names to reuse)",
+            dir.join("server.crt").display()
+        );
+    }
+    for (index, certificate) in certificates.iter().enumerate() {
+        if certificates[..index]
+            .iter()
+            .any(|other| other.name == certificate.name && other.namespace == certificate.namespace)
+        {
+            bail!(
+                "Certificate `{}/{}` is asked for twice; give each --k8s-service and --client once",
+                certificate.namespace,
+                certificate.name
+            );
+        }
+    }
+
+    // The CA cert-manager signs with: an intermediate (root key stays home) or the root.
+    let (root_cert_path, root_key_path) =
+        support::ca_paths(dir, args.ca_cert.as_ref(), args.ca_key.as_ref());
+    let roots = read_ca_certificates(&root_cert_path)?;
+    let passphrase = support::passphrase(&args.passphrase)?;
+    let mut set_files = Vec::new();
+    let (signer, signer_key_path, chain) = if args.intermediate {
+        let (intermediate, written) = intermediate_ca(
+            dir,
+            &root_cert_path,
+            &root_key_path,
+            &roots,
+            args.intermediate_validity,
+            passphrase.as_ref(),
+            now,
+            output,
+        )?;
+        set_files = written;
+        let root_der = roots.ders[0].clone();
+        (
+            intermediate,
+            dir.join(format!("{INTERMEDIATE_STEM}.key")),
+            Some(root_der),
+        )
+    } else {
+        let ca = support::load_ca(&root_cert_path, &root_key_path, passphrase.as_ref())?;
+        (ca, root_key_path.clone(), None)
+    };
+    let signer_path = PathBuf::from(signer.certificate_path());
+    let ca_secret = ca_issuer_secret(
+        &issuer_name,
+        &cert_manager_namespace,
+        &signer,
+        &signer_path,
+        &signer_key_path,
+        chain.as_deref(),
+        now,
+        &mut warnings,
+    )?;
+    if now + duration.duration() > signer.not_after() {
+        let message = format!(
+            "--duration {duration} reaches past the end of CA `{}` ({}); cert-manager's CA issuer does not check, so renewals near the end would issue certificates that outlive it: rotate the CA first",
+            signer.certificate_path(),
+            signer.not_after().date()
+        );
+        warnings.push(message);
+    }
+
+    let mut namespaces: Vec<String> = certificates
+        .iter()
+        .map(|certificate| certificate.namespace.clone())
+        .collect();
+    namespaces.sort();
+    namespaces.dedup();
+    let ca_certificates_name = format!("{issuer_name}-certs");
+    let mut ca_certificates = PemObject::config_map(
+        &ca_certificates_name,
+        &trust_namespace,
+        vec![roots.canonical_entry("ca.crt")],
+    );
+    ca_certificates.comments = k8s::ca_certificates_comments(&bundle_name);
+    let manifest = CertManagerManifest {
+        comments: k8s::cert_manager_comments(),
+        ca_secret,
+        cluster_issuer: ClusterIssuer {
+            name: issuer_name.clone(),
+            secret_name: issuer_name.clone(),
+            labels: k8s::labels(),
+        },
+        ca_certificates,
+        bundle: Bundle {
+            name: bundle_name,
+            labels: k8s::labels(),
+            source_config_map: ca_certificates_name,
+            source_key: "ca.crt".into(),
+            target_key: "ca.crt".into(),
+            namespaces,
+        },
+        certificates,
+    };
+    let yaml = manifest.render(&templates)?;
+    emit(
+        Manifest {
+            yaml,
+            objects: manifest.objects(),
+            contains_ca_key: true,
+            set_files,
+            warnings,
+        },
+        &args.output,
+        output,
+    )
+}
+
+/// Prints the manifest (or writes `--out`) and reports.
+fn emit(manifest: Manifest, out: &ManifestOutputArgs, output: &Output) -> Result<ExitCode> {
+    let mut files = manifest.set_files;
+    let mut backup_dir = None;
+    let private =
+        manifest.contains_ca_key || manifest.objects.iter().any(|object| object.private_key);
+    if let Some(path) = &out.out {
+        let mode = if private {
+            write::KEY_MODE
+        } else {
+            write::PUBLIC_MODE
+        };
+        let outcome = write::write_file(
+            path,
+            manifest.yaml.as_bytes(),
+            mode,
+            write::Overwrite::from_force(out.force),
+        )?;
+        backup_dir = outcome.backup_dir;
+        files.extend(outcome.files);
+    }
+    for warning in &manifest.warnings {
+        output.warn(warning);
+    }
+    let report = ManifestReport {
+        objects: manifest.objects,
+        manifest: out.out.is_none().then(|| manifest.yaml.clone()),
+        files,
+        backup_dir,
+        contains_ca_key: manifest.contains_ca_key,
+        warnings: manifest.warnings,
+    };
+    if output.is_json() {
+        output.print_json(&report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if out.out.is_none() {
+        output.print(&manifest.yaml)?;
+    }
+    for object in &report.objects {
+        output.status(&object.describe());
+    }
+    if let Some(path) = &out.out {
+        output.status(&format!(
+            "wrote {} ({}); apply it with `kubectl apply -f {}`",
+            path.display(),
+            if private {
+                "0600: it holds a private key"
+            } else {
+                "0644"
+            },
+            path.display()
+        ));
+        if let Some(backup_dir) = &report.backup_dir {
+            output.status(&format!(
+                "kept the previous file in {}",
+                backup_dir.display()
+            ));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A checked leaf certificate and key, ready for a Secret.
+struct Leaf {
+    cert_path: PathBuf,
+    cert_text: String,
+    ders: Vec<Vec<u8>>,
+    key_text: String,
+    description: String,
+    key_description: String,
+}
+
+/// Reads DIR/STEM.crt and DIR/STEM.key and checks them: PEM text, a leaf of the expected
+/// role, not expired, no private key in the certificate file, an unencrypted key that
+/// matches.
+fn read_leaf(
+    dir: &Path,
+    stem: &str,
+    role: Option<SecretRole>,
+    now: OffsetDateTime,
+    warnings: &mut Vec<String>,
+) -> Result<Leaf> {
+    let cert_path = dir.join(format!("{stem}.crt"));
+    let key_path = dir.join(format!("{stem}.key"));
+    let cert_name = support::display(&cert_path);
+    let key_name = support::display(&key_path);
+    let cert_text = read_pem_text(&cert_path, "certificate")?;
+    if cert_text.contains("PRIVATE KEY-----") {
+        bail!(
+            "`{cert_name}` contains a private key; a certificate file must hold certificates only (the key goes in `{key_name}`)"
+        );
+    }
+    let ders = certificate::decode_certificates(cert_text.as_bytes(), &cert_name)?;
+    let summary = certificate::CertSummary::new(&ders[0], &cert_name, 0, now)?;
+    let wanted = match role {
+        Some(SecretRole::Server) => Some(Role::Server),
+        Some(SecretRole::Client) => Some(Role::Client),
+        _ => None,
+    };
+    match (summary.role, wanted) {
+        (Role::Ca, _) => bail!(
+            "`{cert_name}` is a CA certificate; use --role ca (certificate only) or --role ca-issuer (with its key)"
+        ),
+        (Role::Other, _) => bail!(
+            "`{cert_name}` has neither serverAuth nor clientAuth in its extended key usage; issue it with `otel-pki issue server` or `issue client`"
+        ),
+        (Role::ServerClient, _) | (_, None) => {}
+        (found, Some(wanted)) if found != wanted => bail!(
+            "`{cert_name}` is a {} certificate, not a {} certificate; use --role {} or another --cert",
+            found.name(),
+            wanted.name(),
+            found.name()
+        ),
+        _ => {}
+    }
+    if summary.expired {
+        bail!(
+            "`{cert_name}` expired on {}; issue a new one before putting it in a Secret",
+            summary.not_after.date()
+        );
+    }
+    if summary.not_yet_valid {
+        warnings.push(format!(
+            "`{cert_name}` is not valid before {}",
+            pki::issue::rfc3339(summary.not_before)
+        ));
+    }
+    let key_text = read_pem_text(&key_path, "private key")?;
+    match pki_key::classify_key_file(key_text.as_bytes()) {
+        KeyFile::Encrypted(_) => return Err(pki::PkiError::KeyEncrypted { path: key_name }.into()),
+        KeyFile::LegacyEncrypted => {
+            return Err(pki::PkiError::KeyLegacyEncrypted { path: key_name }.into());
+        }
+        _ => {}
+    }
+    let key = PrivateKey::from_pem_or_der(key_text.as_bytes(), &key_name)?;
+    if !key.matches_certificate(&ders[0]) {
+        return Err(pki::PkiError::KeyMismatch {
+            key_path: key_name,
+            cert_path: cert_name,
+        }
+        .into());
+    }
+    Ok(Leaf {
+        description: describe_leaf(&summary, ders.len(), stem),
+        key_description: format!(
+            "private key of {stem}.crt ({})",
+            key.key_type().map_or("unknown type", KeyType::description)
+        ),
+        cert_path,
+        cert_text,
+        ders,
+        key_text,
+    })
+}
+
+/// CA certificates for `ca.crt`: the file's text and each certificate, all of them CAs.
+struct CaCertificates {
+    text: String,
+    ders: Vec<Vec<u8>>,
+    description: String,
+}
+
+impl CaCertificates {
+    /// The file as it is (Secrets: the data decodes to the real file).
+    fn verbatim_entry(&self, key: &str) -> PemEntry {
+        PemEntry {
+            key: key.to_owned(),
+            content: self.text.clone(),
+            description: self.description.clone(),
+            private_key: false,
+        }
+    }
+
+    /// The certificates re-encoded as plain PEM with LF line ends (ConfigMaps: literal
+    /// blocks, and nothing but certificates).
+    fn canonical_entry(&self, key: &str) -> PemEntry {
+        PemEntry {
+            key: key.to_owned(),
+            content: self.ders.iter().map(|der| pem_lf(der)).collect(),
+            description: self.description.clone(),
+            private_key: false,
+        }
+    }
+}
+
+fn read_ca_certificates(path: &Path) -> Result<CaCertificates> {
+    let name = support::display(path);
+    let text = read_pem_text(path, "CA certificate").map_err(|error| {
+        if !path.exists() {
+            error.context(format!(
+                "no CA certificate at `{name}`; create a set with `otel-pki init` or pass --ca-cert FILE"
+            ))
+        } else {
+            error
+        }
+    })?;
+    if text.contains("PRIVATE KEY-----") {
+        bail!(
+            "`{name}` contains a private key; ca.crt must hold CA certificates only, it is given to every client"
+        );
+    }
+    let ders = certificate::decode_certificates(text.as_bytes(), &name)?;
+    let now = OffsetDateTime::now_utc();
+    let mut subjects = Vec::new();
+    for (index, der) in ders.iter().enumerate() {
+        let summary = certificate::CertSummary::new(der, &name, index, now)?;
+        if summary.role != Role::Ca {
+            bail!(
+                "`{name}` holds a certificate that is not a CA ({}, certificate #{}); ca.crt must hold CA certificates only",
+                summary.subject,
+                index + 1
+            );
+        }
+        subjects.push(format!(
+            "{} (expires {})",
+            k8s::comment_text(&summary.subject),
+            summary.not_after.date()
+        ));
+    }
+    let description = if subjects.len() == 1 {
+        format!("CA certificate {}", subjects[0])
+    } else {
+        format!(
+            "{} CA certificates: {}",
+            subjects.len(),
+            subjects.join("; ")
+        )
+    };
+    Ok(CaCertificates {
+        text,
+        ders,
+        description,
+    })
+}
+
+/// Checks that the leaf (through the intermediates in its file) was signed by a CA in
+/// `roots`: issuer bytes and signature at each step.
+fn check_chain(leaf: &Leaf, roots: &CaCertificates) -> Result<()> {
+    let parsed_roots: Vec<_> = roots
+        .ders
+        .iter()
+        .filter_map(|der| certificate::parse(der).ok())
+        .collect();
+    let intermediates: Vec<_> = leaf.ders[1..]
+        .iter()
+        .filter_map(|der| certificate::parse(der).ok())
+        .collect();
+    let mut current = certificate::parse(&leaf.ders[0]).map_err(anyhow::Error::msg)?;
+    for _ in 0..=intermediates.len() {
+        let signed_by = |candidate: &x509_parser::certificate::X509Certificate<'_>| {
+            candidate.subject().as_raw() == current.issuer().as_raw()
+                && current
+                    .verify_signature(Some(candidate.public_key()))
+                    .is_ok()
+        };
+        if parsed_roots.iter().any(signed_by) {
+            return Ok(());
+        }
+        match intermediates.iter().find(|candidate| signed_by(candidate)) {
+            Some(next) => current = next.clone(),
+            None => break,
+        }
+    }
+    bail!(
+        "`{}` was not issued by a CA in ca.crt (its issuer is `{}`); pass the CA that signed it with --ca-cert FILE",
+        leaf.cert_path.display(),
+        certificate::parse(&leaf.ders[0])
+            .map(|parsed| parsed.issuer().to_string())
+            .unwrap_or_default()
+    )
+}
+
+/// The Secret a cert-manager CA issuer reads: `tls.crt` (the CA, or the intermediate then
+/// the root) and `tls.key`, with a loud comment and warning.
+#[allow(clippy::too_many_arguments)]
+fn ca_issuer_secret(
+    name: &str,
+    namespace: &str,
+    ca: &Ca,
+    cert_path: &Path,
+    key_path: &Path,
+    root_der: Option<&[u8]>,
+    now: OffsetDateTime,
+    warnings: &mut Vec<String>,
+) -> Result<PemObject> {
+    let summary =
+        certificate::CertSummary::new(ca.certificate_der(), &support::display(cert_path), 0, now)?;
+    let ca_name = k8s::comment_text(summary.common_name.as_deref().unwrap_or(&summary.subject));
+    // Verbatim files where they are what cert-manager needs, so the data decodes to them.
+    let cert_text = match root_der {
+        Some(root) => format!("{}{}", pem_lf(ca.certificate_der()), pem_lf(root)),
+        None => {
+            let text = read_pem_text(cert_path, "CA certificate")?;
+            if certificate::decode_certificates(text.as_bytes(), &support::display(cert_path))?
+                .len()
+                == 1
+            {
+                text
+            } else {
+                pem_lf(ca.certificate_der())
+            }
+        }
+    };
+    let key_bytes = support::read(key_path, "CA key")?;
+    let key_text = match (
+        pki_key::classify_key_file(&key_bytes),
+        String::from_utf8(key_bytes),
+    ) {
+        (KeyFile::Plain(_), Ok(text)) => text,
+        _ => {
+            warnings.push(format!(
+                "`{}` is encrypted; the Secret holds it decrypted, because cert-manager cannot read encrypted keys",
+                key_path.display()
+            ));
+            ca.key().to_pkcs8_pem()
+        }
+    };
+    let what = match root_der {
+        Some(_) => format!("the intermediate CA \"{ca_name}\" ({})", key_path.display()),
+        None => format!("the CA \"{ca_name}\" ({})", key_path.display()),
+    };
+    let warning = format!(
+        "the manifest holds the private key of {what}: anyone who can read that Secret can issue certificates every collector and gateway trusts; keep it to the {namespace} namespace and never commit it unencrypted"
+    );
+    warnings.insert(0, warning);
+    let comments = k8s::ca_key_comments(&what, namespace, root_der.is_some());
+    let mut secret = PemObject::secret(
+        name,
+        namespace,
+        k8s::TLS_SECRET_TYPE,
+        vec![
+            PemEntry {
+                key: "tls.crt".into(),
+                content: cert_text,
+                description: match root_der {
+                    Some(_) => format!(
+                        "intermediate CA certificate {} then the root CA certificate",
+                        k8s::comment_text(&summary.subject)
+                    ),
+                    None => format!(
+                        "CA certificate {} (expires {})",
+                        k8s::comment_text(&summary.subject),
+                        summary.not_after.date()
+                    ),
+                },
+                private_key: false,
+            },
+            PemEntry {
+                key: "tls.key".into(),
+                content: key_text,
+                description: format!("PRIVATE KEY of {what}"),
+                private_key: true,
+            },
+        ],
+    );
+    secret.comments = comments;
+    Ok(secret)
+}
+
+/// The intermediate CA for cert-manager: DIR/intermediate-ca.{crt,key} when they exist
+/// (checked to chain to the root), otherwise a new one signed with the root key and written
+/// into the set (its key encrypted like the root's).
+#[allow(clippy::too_many_arguments)]
+fn intermediate_ca(
+    dir: &Path,
+    root_cert_path: &Path,
+    root_key_path: &Path,
+    roots: &CaCertificates,
+    validity: Lifetime,
+    passphrase: Option<&pki::Passphrase>,
+    now: OffsetDateTime,
+    output: &Output,
+) -> Result<(Ca, Vec<write::WrittenFile>)> {
+    let cert_path = dir.join(format!("{INTERMEDIATE_STEM}.crt"));
+    let key_path = dir.join(format!("{INTERMEDIATE_STEM}.key"));
+    let root_der = &roots.ders[0];
+    match (cert_path.exists(), key_path.exists()) {
+        (true, true) => {
+            let intermediate = support::load_ca(&cert_path, &key_path, passphrase)?;
+            intermediate.check_chain(root_der).with_context(|| {
+                format!(
+                    "cannot use the intermediate CA `{}`; to make a new one, move `{}` and `{}` away",
+                    cert_path.display(),
+                    cert_path.display(),
+                    key_path.display()
+                )
+            })?;
+            output.status(&format!(
+                "using the intermediate CA {} (valid until {})",
+                cert_path.display(),
+                intermediate.not_after().date()
+            ));
+            return Ok((intermediate, Vec::new()));
+        }
+        (false, false) => {}
+        _ => bail!(
+            "`{}` and `{}` must both exist or both be absent; move the one that is left away to make a new intermediate CA",
+            cert_path.display(),
+            key_path.display()
+        ),
+    }
+    let root = support::load_ca(root_cert_path, root_key_path, passphrase)?;
+    if root.certificate_der() != root_der.as_slice() {
+        bail!(
+            "the CA key `{}` belongs to a certificate that is not the first one in `{}`",
+            root_key_path.display(),
+            root_cert_path.display()
+        );
+    }
+    let root_summary = certificate::CertSummary::new(root_der, "", 0, now)?;
+    let root_cn = root_summary
+        .common_name
+        .unwrap_or_else(|| "otel-pki".into());
+    let common_name = Some(format!("{root_cn} Intermediate"))
+        .filter(|name| name.chars().count() <= 64)
+        .unwrap_or_else(|| "otel-pki Intermediate CA".into());
+    let key_type = root.key().key_type().unwrap_or(KeyType::EcdsaP256);
+    let key = PrivateKey::generate(key_type)?;
+    let intermediate = root.issue_intermediate(
+        &CaRequest {
+            common_name,
+            validity: Validity::starting_now(now, validity),
+        },
+        key,
+        &support::display(&cert_path),
+    )?;
+    let root_key_encrypted = matches!(
+        pki_key::classify_key_file(&support::read(root_key_path, "CA key")?),
+        KeyFile::Encrypted(_)
+    );
+    let key_pem = match (root_key_encrypted, passphrase) {
+        (true, Some(passphrase)) => intermediate.key().to_encrypted_pkcs8_pem(passphrase)?,
+        _ => intermediate.key().to_pkcs8_pem(),
+    };
+    let outcome = write::write_set(
+        dir,
+        &[
+            PlannedFile::key(format!("{INTERMEDIATE_STEM}.key"), key_pem),
+            PlannedFile::public(
+                format!("{INTERMEDIATE_STEM}.crt"),
+                pem_lf(intermediate.certificate_der()),
+            ),
+        ],
+        write::Overwrite::Refuse,
+    )?;
+    output.status(&format!(
+        "created the intermediate CA {} signed by {} (valid until {}); the root key {} can now stay offline",
+        cert_path.display(),
+        root_cert_path.display(),
+        intermediate.not_after().date(),
+        root_key_path.display()
+    ));
+    Ok((intermediate, outcome.files))
+}
+
+/// The Services to issue server Certificates for: --k8s-service, or the ones whose names
+/// are in DIR/server.crt (as `init --k8s-service` put them there).
+fn server_services(
+    args: &K8sCertManagerArgs,
+    dir: &Path,
+    output: &Output,
+) -> Result<(Vec<String>, String, bool)> {
+    let flags = &args.kubernetes;
+    if !flags.services.is_empty() {
+        return Ok((
+            flags.services.clone(),
+            flags.cluster_domain.clone(),
+            flags.headless,
+        ));
+    }
+    let path = dir.join("server.crt");
+    let Ok(ders) = crate::set::read_certificates(&path) else {
+        return Ok((Vec::new(), flags.cluster_domain.clone(), false));
+    };
+    let summary = certificate::CertSummary::new(
+        &ders[0],
+        &support::display(&path),
+        0,
+        OffsetDateTime::now_utc(),
+    )?;
+    let (services, domain, headless) = services_in(&summary.sans.dns);
+    if !services.is_empty() {
+        output.status(&format!(
+            "server Certificates for the Services named in {}: {}",
+            path.display(),
+            services.join(", ")
+        ));
+    }
+    Ok((
+        services,
+        domain.unwrap_or_else(|| flags.cluster_domain.clone()),
+        headless,
+    ))
+}
+
+/// Finds `NAME.NAMESPACE.svc.DOMAIN` names (one cluster domain) among DNS SANs; headless
+/// when a `*.NAME.NAMESPACE.svc.DOMAIN` is there too.
+fn services_in(dns_names: &[String]) -> (Vec<String>, Option<String>, bool) {
+    let mut services = Vec::new();
+    let mut domain: Option<String> = None;
+    let mut headless = false;
+    for name in dns_names {
+        let Some((name_namespace, rest)) = name.split_once(".svc.") else {
+            continue;
+        };
+        let wildcard = name_namespace.starts_with("*.");
+        let service = name_namespace.trim_start_matches("*.");
+        if san::kubernetes_service("--k8s-service", service).is_err() {
+            continue;
+        }
+        if domain.as_deref().is_some_and(|domain| domain != rest) {
+            continue;
+        }
+        domain = Some(rest.to_owned());
+        if wildcard {
+            headless = true;
+        }
+        if !services.iter().any(|known| known == service) {
+            services.push(service.to_owned());
+        }
+    }
+    (services, domain, headless)
+}
+
+/// `--duration` and `--renew-before` (default a third), as cert-manager accepts them.
+fn renewal(duration: Lifetime, renew_before: Option<Lifetime>) -> Result<(Lifetime, Lifetime)> {
+    if duration.duration() < time::Duration::HOUR {
+        bail!("--duration {duration} is too short: cert-manager's minimum is 1h");
+    }
+    let renew_before = match renew_before {
+        Some(renew_before) => renew_before,
+        None => Lifetime::from_duration(time::Duration::minutes(
+            duration.duration().whole_minutes() / 3,
+        ))
+        .context("--duration is too short")?,
+    };
+    if renew_before.duration() < time::Duration::minutes(5) {
+        bail!("--renew-before {renew_before} is too short: cert-manager's minimum is 5m");
+    }
+    if renew_before >= duration {
+        bail!(
+            "--renew-before {renew_before} must be shorter than --duration {duration}, or cert-manager renews without end"
+        );
+    }
+    Ok((duration, renew_before))
+}
+
+/// A Kubernetes object name from a flag, or `default`.
+fn object_name(flag: &'static str, value: Option<&str>, default: &str) -> Result<String> {
+    Ok(san::kubernetes_object_name(flag, value.unwrap_or(default))?)
+}
+
+/// A namespace from a flag, or `default`.
+fn namespace(flag: &'static str, value: Option<&str>, default: &str) -> Result<String> {
+    let input = value.unwrap_or(default);
+    san::kubernetes_label(input, false).map_err(|reason| {
+        pki::PkiError::InvalidKubernetesName {
+            flag,
+            input: input.to_owned(),
+            reason,
+        }
+        .into()
+    })
+}
+
+/// Refuses a Secret data key Kubernetes would reject (alphanumerics, `-`, `_`, `.`).
+fn data_key(key: &str) -> Result<()> {
+    if key.is_empty()
+        || key.len() > 253
+        || !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        bail!(
+            "`{key}` cannot be a Secret key (letters, digits, `-`, `_` and `.` only); rename the files or drop --opaque"
+        );
+    }
+    Ok(())
+}
+
+/// Reads a PEM file as text, naming the file in every error.
+fn read_pem_text(path: &Path, what: &str) -> Result<String> {
+    let bytes = support::read(path, what)?;
+    String::from_utf8(bytes)
+        .ok()
+        .filter(|text| text.contains("-----BEGIN "))
+        .with_context(|| {
+            format!(
+                "`{}` is not a PEM file; the Collector reads PEM {what}s, convert it with `openssl x509 -inform der` (or `openssl pkey` for keys)",
+                path.display()
+            )
+        })
+}
+
+/// One certificate as PEM with LF line ends.
+fn pem_lf(der: &[u8]) -> String {
+    pem::encode_config(
+        &pem::Pem::new("CERTIFICATE", der.to_vec()),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
+}
+
+/// `server certificate CN=otel-gateway (serverAuth), expires 2027-11-28`.
+fn describe_leaf(summary: &certificate::CertSummary, count: usize, stem: &str) -> String {
+    let chain = match count {
+        1 => String::new(),
+        2 => " with 1 intermediate CA".to_owned(),
+        n => format!(" with {} intermediate CAs", n - 1),
+    };
+    k8s::comment_text(&format!(
+        "{stem}.crt: {} certificate {} ({}){chain}, expires {}",
+        summary.role.name(),
+        summary.subject,
+        summary.extended_key_usage.join(", "),
+        summary.not_after.date()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_are_found_in_server_names() {
+        let names: Vec<String> = [
+            "otel-gateway",
+            "otel-gateway.observability.svc",
+            "otel-gateway.observability.svc.cluster.local",
+            "*.otel-gateway.observability.svc.cluster.local",
+            "tempo.tracing.svc.cluster.local",
+            "localhost",
+            "x.y.svc.other.domain",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let (services, domain, headless) = services_in(&names);
+        assert_eq!(services, ["otel-gateway.observability", "tempo.tracing"]);
+        assert_eq!(domain.as_deref(), Some("cluster.local"));
+        assert!(headless);
+        assert_eq!(services_in(&["localhost".to_owned()]).0.len(), 0);
+    }
+
+    #[test]
+    fn renew_before_defaults_to_a_third_and_is_checked() {
+        let (_, renew_before) = renewal(Lifetime::days(90), None).unwrap();
+        assert_eq!(renew_before, Lifetime::days(30));
+        assert!(renewal("30m".parse().unwrap(), None).is_err());
+        assert!(renewal(Lifetime::days(1), Some(Lifetime::days(1))).is_err());
+        assert!(renewal(Lifetime::days(1), Some("1m".parse().unwrap())).is_err());
+    }
+}

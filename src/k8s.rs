@@ -1,0 +1,654 @@
+//! Kubernetes manifests: the objects otel-pki writes (Secrets and ConfigMaps holding a
+//! set's PEM files, cert-manager's `ClusterIssuer` and `Certificate`s, trust-manager's
+//! `Bundle`) as documented, serializable contexts for the templates in `templates/k8s-*.yaml`,
+//! and the pod-side layout that mounts them. No file system here: `cmd::k8s` reads the set
+//! and writes the result; templates can be overridden with `--templates DIR`.
+//!
+//! The field names of these structs are the template author's API: a template sees them
+//! under the variable named in each template's header comment.
+//!
+//! Facts these follow (see `shared/reference/otel-config.md`, sections 4 and 5): Secret
+//! `data` is base64; `kubernetes.io/tls` needs `tls.crt` and `tls.key`, and `ca.crt` is the
+//! convention cert-manager also follows; `subPath` mounts never see rotated files;
+//! cert-manager's `usages` default has no extended key usage at all; trust-manager reads its
+//! sources only from the trust namespace.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::pki::{KeyType, Lifetime};
+use crate::render::{RenderError, Templates};
+
+/// The template of one Secret; variable `secret` ([`PemObject`]).
+pub const SECRET_TEMPLATE: &str = "k8s-secret.yaml";
+/// The template of one ConfigMap; variable `config_map` ([`PemObject`]).
+pub const CONFIG_MAP_TEMPLATE: &str = "k8s-configmap.yaml";
+/// The template of one cert-manager `Certificate`; variable `certificate` ([`Certificate`]).
+pub const CERTIFICATE_TEMPLATE: &str = "k8s-certificate.yaml";
+/// The template of the `ClusterIssuer`; variable `cluster_issuer` ([`ClusterIssuer`]).
+pub const CLUSTER_ISSUER_TEMPLATE: &str = "k8s-cluster-issuer.yaml";
+/// The template of the trust-manager `Bundle`; variable `bundle` ([`Bundle`]).
+pub const BUNDLE_TEMPLATE: &str = "k8s-bundle.yaml";
+/// The whole cert-manager bootstrap; its variables are the fields of [`CertManagerManifest`].
+pub const CERT_MANAGER_TEMPLATE: &str = "k8s-cert-manager.yaml";
+/// Macros for a pod spec that mounts certificates ([`TlsVolume`]): `volume`,
+/// `volume_mount`, `pod_security_context`. For Deployments and `OpenTelemetryCollector`s.
+pub const TLS_VOLUME_TEMPLATE: &str = "k8s-tls-volume.yaml";
+
+/// Secret type with `tls.crt` and `tls.key` (the API server requires both).
+pub const TLS_SECRET_TYPE: &str = "kubernetes.io/tls";
+/// Secret type with any keys.
+pub const OPAQUE_SECRET_TYPE: &str = "Opaque";
+
+/// UID and GID of the official OpenTelemetry Collector images
+/// (opentelemetry-collector-releases `distributions/*/Dockerfile`).
+pub const COLLECTOR_UID: u32 = 10001;
+/// File mode of mounted certificates and keys: owner and group read. With
+/// `fsGroup: 10001` the Collector (UID 10001) can read its key; with 0400 and no fsGroup
+/// root owns the files and the Collector gets `permission denied`.
+pub const MOUNT_MODE: u32 = 0o440;
+/// Where [`TlsVolume`] mounts the files by default: the directory `config` templates use
+/// for `--cert-path`, so a rendered Collector config needs no change in a pod.
+pub const DEFAULT_MOUNT_PATH: &str = "/etc/otel/certs";
+
+/// The label every object otel-pki writes carries.
+pub fn labels() -> BTreeMap<String, String> {
+    BTreeMap::from([(
+        "app.kubernetes.io/managed-by".to_owned(),
+        "otel-pki".to_owned(),
+    )])
+}
+
+/// Kind of a [`PemObject`].
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub enum ObjectKind {
+    /// A ConfigMap: for CA certificates, which are public (trust-manager reads them).
+    ConfigMap,
+    /// A Secret: for anything with a private key.
+    Secret,
+}
+
+/// A Secret or ConfigMap holding PEM files. Secrets carry them base64-encoded in `data`
+/// (the form the API server stores and `kubectl get -o yaml` shows, so a diff against the
+/// live object is clean, and no PEM line depends on YAML indentation); ConfigMaps carry
+/// them as literal blocks.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct PemObject {
+    /// `Secret` or `ConfigMap`.
+    pub kind: ObjectKind,
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace`.
+    pub namespace: String,
+    /// The Secret `type` (`kubernetes.io/tls` or `Opaque`); null for a ConfigMap.
+    pub secret_type: Option<String>,
+    /// `metadata.labels`.
+    pub labels: BTreeMap<String, String>,
+    /// Comment lines written above the object, without `# ` (e.g. the warning that it
+    /// holds a CA key).
+    pub comments: Vec<String>,
+    /// The files, in order.
+    pub entries: Vec<PemEntry>,
+}
+
+/// One file in a [`PemObject`].
+#[derive(Clone, Deserialize, Eq, PartialEq, Serialize)]
+pub struct PemEntry {
+    /// The data key, e.g. `tls.crt`.
+    pub key: String,
+    /// The file's contents, exactly (PEM text).
+    pub content: String,
+    /// One line saying what it is, written as a comment above the key.
+    pub description: String,
+    /// True for a private key.
+    pub private_key: bool,
+}
+
+impl std::fmt::Debug for PemEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The content may be a private key: never print it.
+        f.debug_struct("PemEntry")
+            .field("key", &self.key)
+            .field("description", &self.description)
+            .field("private_key", &self.private_key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PemObject {
+    /// A Secret.
+    pub fn secret(name: &str, namespace: &str, secret_type: &str, entries: Vec<PemEntry>) -> Self {
+        PemObject {
+            kind: ObjectKind::Secret,
+            name: name.to_owned(),
+            namespace: namespace.to_owned(),
+            secret_type: Some(secret_type.to_owned()),
+            labels: labels(),
+            comments: Vec::new(),
+            entries,
+        }
+    }
+
+    /// A ConfigMap.
+    pub fn config_map(name: &str, namespace: &str, entries: Vec<PemEntry>) -> Self {
+        PemObject {
+            kind: ObjectKind::ConfigMap,
+            name: name.to_owned(),
+            namespace: namespace.to_owned(),
+            secret_type: None,
+            labels: labels(),
+            comments: Vec::new(),
+            entries,
+        }
+    }
+
+    /// True when any entry is a private key.
+    pub fn has_private_key(&self) -> bool {
+        self.entries.iter().any(|entry| entry.private_key)
+    }
+
+    /// What `--format json` and the status lines say about it.
+    pub fn summary(&self) -> ObjectSummary {
+        ObjectSummary {
+            api_version: "v1".into(),
+            kind: match self.kind {
+                ObjectKind::ConfigMap => "ConfigMap".into(),
+                ObjectKind::Secret => "Secret".into(),
+            },
+            name: self.name.clone(),
+            namespace: Some(self.namespace.clone()),
+            secret_type: self.secret_type.clone(),
+            keys: self.entries.iter().map(|entry| entry.key.clone()).collect(),
+            private_key: self.has_private_key(),
+        }
+    }
+
+    /// Renders it with [`SECRET_TEMPLATE`] or [`CONFIG_MAP_TEMPLATE`].
+    pub fn render(&self, templates: &Templates) -> Result<String, RenderError> {
+        #[derive(Serialize)]
+        struct SecretContext<'a> {
+            secret: &'a PemObject,
+        }
+        #[derive(Serialize)]
+        struct ConfigMapContext<'a> {
+            config_map: &'a PemObject,
+        }
+        match self.kind {
+            ObjectKind::Secret => {
+                templates.render(SECRET_TEMPLATE, &SecretContext { secret: self })
+            }
+            ObjectKind::ConfigMap => {
+                templates.render(CONFIG_MAP_TEMPLATE, &ConfigMapContext { config_map: self })
+            }
+        }
+    }
+}
+
+/// One object of a manifest, as reports describe it. Field names are the JSON contract.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct ObjectSummary {
+    /// `apiVersion`, e.g. `v1` or `cert-manager.io/v1`.
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace`; null for cluster-scoped objects.
+    pub namespace: Option<String>,
+    /// The Secret type, for Secrets.
+    pub secret_type: Option<String>,
+    /// The data keys of a Secret or ConfigMap.
+    pub keys: Vec<String>,
+    /// True when the object holds a private key.
+    pub private_key: bool,
+}
+
+impl ObjectSummary {
+    /// `Secret cert-manager/otel-pki-ca (kubernetes.io/tls: tls.crt, tls.key)`.
+    pub fn describe(&self) -> String {
+        let mut text = match &self.namespace {
+            Some(namespace) => format!("{} {namespace}/{}", self.kind, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        };
+        match (&self.secret_type, self.keys.is_empty()) {
+            (Some(secret_type), _) => {
+                text.push_str(&format!(" ({secret_type}: {})", self.keys.join(", ")));
+            }
+            (None, false) => text.push_str(&format!(" ({})", self.keys.join(", "))),
+            (None, true) => {}
+        }
+        text
+    }
+
+    fn cert_manager(kind: &str, name: &str, namespace: Option<&str>, api_version: &str) -> Self {
+        ObjectSummary {
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            namespace: namespace.map(str::to_owned),
+            secret_type: None,
+            keys: Vec::new(),
+            private_key: false,
+        }
+    }
+}
+
+/// A cert-manager `ClusterIssuer` of kind CA (`cert-manager.io/v1`), signing with the CA
+/// key pair in a Secret of the cluster resource namespace (where cert-manager runs).
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct ClusterIssuer {
+    /// `metadata.name`.
+    pub name: String,
+    /// `spec.ca.secretName`: the CA Secret.
+    pub secret_name: String,
+    /// `metadata.labels`.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// `spec.issuerRef` of a Certificate.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct IssuerRef {
+    /// The issuer's name.
+    pub name: String,
+    /// `ClusterIssuer`.
+    pub kind: String,
+    /// `cert-manager.io`.
+    pub group: String,
+}
+
+/// `spec.privateKey` of a Certificate.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct PrivateKeySpec {
+    /// `RSA`, `ECDSA` or `Ed25519`.
+    pub algorithm: String,
+    /// Bits (RSA) or curve size (ECDSA); null for Ed25519, which has no size.
+    pub size: Option<u32>,
+    /// `PKCS8`: the Collector reads any, PKCS#8 is what every other tool reads too.
+    pub encoding: String,
+    /// `Always`: a new key at every renewal (cert-manager's default since v1.18, written
+    /// out so older releases do the same).
+    pub rotation_policy: String,
+}
+
+impl PrivateKeySpec {
+    /// The spec for an otel-pki key type.
+    pub fn for_key_type(key_type: KeyType) -> Self {
+        let (algorithm, size) = match key_type {
+            KeyType::EcdsaP256 => ("ECDSA", Some(256)),
+            KeyType::EcdsaP384 => ("ECDSA", Some(384)),
+            KeyType::Ed25519 => ("Ed25519", None),
+            KeyType::Rsa2048 => ("RSA", Some(2048)),
+            KeyType::Rsa3072 => ("RSA", Some(3072)),
+            KeyType::Rsa4096 => ("RSA", Some(4096)),
+        };
+        PrivateKeySpec {
+            algorithm: algorithm.to_owned(),
+            size,
+            encoding: "PKCS8".to_owned(),
+            rotation_policy: "Always".to_owned(),
+        }
+    }
+}
+
+/// What a Certificate is for.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Purpose {
+    /// A Collector or SDK exporting with a client certificate.
+    Client,
+    /// A gateway or backend receiving with a server certificate.
+    Server,
+}
+
+/// The `usages` of a Certificate, always explicit: left out, cert-manager issues
+/// `digital signature, key encipherment` and no extended key usage at all. Key
+/// encipherment only for RSA (RFC 5480 defines no key transport with EC keys).
+pub fn usages(purpose: Purpose, key_type: KeyType) -> Vec<String> {
+    let mut usages = vec!["digital signature".to_owned()];
+    if key_type.is_rsa() {
+        usages.push("key encipherment".to_owned());
+    }
+    usages.push(
+        match purpose {
+            Purpose::Client => "client auth",
+            Purpose::Server => "server auth",
+        }
+        .to_owned(),
+    );
+    usages
+}
+
+/// A Go duration (what cert-manager parses): `2160h`, `1h30m`, `45m`. Seconds are dropped:
+/// cert-manager's minimum is minutes.
+pub fn go_duration(lifetime: Lifetime) -> String {
+    let minutes = lifetime.duration().whole_minutes();
+    match (minutes / 60, minutes % 60) {
+        (0, minutes) => format!("{minutes}m"),
+        (hours, 0) => format!("{hours}h"),
+        (hours, minutes) => format!("{hours}h{minutes}m"),
+    }
+}
+
+/// A cert-manager `Certificate` (`cert-manager.io/v1`).
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct Certificate {
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace`: where the Secret appears (the pod's namespace).
+    pub namespace: String,
+    /// `metadata.labels`.
+    pub labels: BTreeMap<String, String>,
+    /// `spec.secretName`: the `kubernetes.io/tls` Secret cert-manager writes (`tls.crt`,
+    /// `tls.key`, `ca.crt`).
+    pub secret_name: String,
+    /// `spec.duration`, a Go duration such as `2160h`.
+    pub duration: String,
+    /// `spec.renewBefore`, a Go duration.
+    pub renew_before: String,
+    /// The same two as the operator typed them (`90d`), for comments.
+    pub duration_text: String,
+    /// See `duration_text`.
+    pub renew_before_text: String,
+    /// `spec.commonName` (cosmetic for Go, which matches SANs only).
+    pub common_name: Option<String>,
+    /// `spec.dnsNames`.
+    pub dns_names: Vec<String>,
+    /// `spec.usages`, see [`usages`].
+    pub usages: Vec<String>,
+    /// `spec.privateKey`.
+    pub private_key: PrivateKeySpec,
+    /// `spec.issuerRef`.
+    pub issuer: IssuerRef,
+}
+
+/// A trust-manager `Bundle` (`trust.cert-manager.io/v1alpha1`, cluster-scoped) that copies
+/// the CA certificates into a ConfigMap in each namespace that needs them.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct Bundle {
+    /// `metadata.name`, also the name of the target ConfigMaps.
+    pub name: String,
+    /// `metadata.labels`.
+    pub labels: BTreeMap<String, String>,
+    /// The source ConfigMap in the trust namespace (CA certificates only, never the issuing
+    /// CA's Secret).
+    pub source_config_map: String,
+    /// Its key, `ca.crt`.
+    pub source_key: String,
+    /// The key in each target ConfigMap, `ca.crt`.
+    pub target_key: String,
+    /// Namespaces that get the ConfigMap, selected by their immutable
+    /// `kubernetes.io/metadata.name` label (no labelling needed).
+    pub namespaces: Vec<String>,
+}
+
+/// Everything cert-manager and trust-manager need to take over: context of
+/// [`CERT_MANAGER_TEMPLATE`], one multi-document YAML stream in this order.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct CertManagerManifest {
+    /// Comment lines at the top (prerequisites), without `# `.
+    pub comments: Vec<String>,
+    /// The CA Secret (`tls.crt`, `tls.key`) in the cert-manager namespace.
+    pub ca_secret: PemObject,
+    /// The `ClusterIssuer` that signs with it.
+    pub cluster_issuer: ClusterIssuer,
+    /// ConfigMap in the trust namespace with the CA certificates only (the Bundle's source).
+    pub ca_certificates: PemObject,
+    /// The trust-manager Bundle.
+    pub bundle: Bundle,
+    /// Certificates: servers first, then clients.
+    pub certificates: Vec<Certificate>,
+}
+
+impl CertManagerManifest {
+    /// The objects, in the order they are rendered.
+    pub fn objects(&self) -> Vec<ObjectSummary> {
+        let mut objects = vec![
+            self.ca_secret.summary(),
+            ObjectSummary::cert_manager(
+                "ClusterIssuer",
+                &self.cluster_issuer.name,
+                None,
+                "cert-manager.io/v1",
+            ),
+            self.ca_certificates.summary(),
+            ObjectSummary::cert_manager(
+                "Bundle",
+                &self.bundle.name,
+                None,
+                "trust.cert-manager.io/v1alpha1",
+            ),
+        ];
+        objects.extend(self.certificates.iter().map(|certificate| {
+            ObjectSummary::cert_manager(
+                "Certificate",
+                &certificate.name,
+                Some(&certificate.namespace),
+                "cert-manager.io/v1",
+            )
+        }));
+        objects
+    }
+
+    /// Renders it with [`CERT_MANAGER_TEMPLATE`].
+    pub fn render(&self, templates: &Templates) -> Result<String, RenderError> {
+        templates.render(CERT_MANAGER_TEMPLATE, self)
+    }
+}
+
+/// How a pod reads its certificates: one projected volume of Secrets (and the CA bundle
+/// ConfigMap), mounted read-only as a whole directory — never with `subPath`, whose mounts
+/// do not receive rotated files — with mode 0440 and `fsGroup: 10001` so the Collector's
+/// user can read its key. Items are renamed to the set's file names (`tls.crt` of the
+/// server Secret becomes `server.crt`), so the directory looks like the set directory and a
+/// config rendered for it works unchanged. Context of the macros in
+/// [`TLS_VOLUME_TEMPLATE`].
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct TlsVolume {
+    /// Volume name.
+    pub name: String,
+    /// Where it is mounted in the container.
+    pub mount_path: String,
+    /// `defaultMode` of the projected files ([`MOUNT_MODE`]), as a number.
+    pub default_mode: u32,
+    /// `defaultMode` in octal, for the comment beside it.
+    pub default_mode_octal: String,
+    /// `securityContext.fsGroup` (and `runAsUser`/`runAsGroup`) of the pod.
+    pub fs_group: u32,
+    /// The projected sources, in order.
+    pub sources: Vec<ProjectedSource>,
+}
+
+/// One source of a projected volume.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct ProjectedSource {
+    /// `secret` or `configMap`.
+    pub kind: String,
+    /// The Secret's or ConfigMap's name.
+    pub name: String,
+    /// `items`: key → path in the volume.
+    pub items: Vec<KeyToPath>,
+}
+
+/// One item of a projected source.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct KeyToPath {
+    /// The data key, e.g. `tls.crt`.
+    pub key: String,
+    /// The file name in the volume, e.g. `server.crt`.
+    pub path: String,
+}
+
+/// Container paths of one certificate, its key and the CA file, as a config refers to them.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct MountedFiles {
+    /// e.g. `/etc/otel/certs/server.crt`.
+    pub cert_file: String,
+    /// e.g. `/etc/otel/certs/server.key`.
+    pub key_file: String,
+    /// e.g. `/etc/otel/certs/ca.crt`.
+    pub ca_file: String,
+}
+
+impl TlsVolume {
+    /// An empty volume `otel-certs` mounted at `mount_path`.
+    pub fn new(mount_path: &str) -> Self {
+        TlsVolume {
+            name: "otel-certs".to_owned(),
+            mount_path: mount_path.trim_end_matches('/').to_owned(),
+            default_mode: MOUNT_MODE,
+            default_mode_octal: format!("{MOUNT_MODE:04o}"),
+            fs_group: COLLECTOR_UID,
+            sources: Vec::new(),
+        }
+    }
+
+    /// Adds a `kubernetes.io/tls` Secret (from `k8s secret` or cert-manager) as
+    /// `FILE_STEM.crt` and `FILE_STEM.key`; with `with_ca`, its `ca.crt` too. Only one
+    /// source may provide `ca.crt`.
+    pub fn add_tls_secret(
+        &mut self,
+        secret_name: &str,
+        file_stem: &str,
+        with_ca: bool,
+    ) -> MountedFiles {
+        let mut items = vec![
+            KeyToPath {
+                key: "tls.crt".into(),
+                path: format!("{file_stem}.crt"),
+            },
+            KeyToPath {
+                key: "tls.key".into(),
+                path: format!("{file_stem}.key"),
+            },
+        ];
+        if with_ca {
+            items.push(KeyToPath {
+                key: "ca.crt".into(),
+                path: "ca.crt".into(),
+            });
+        }
+        self.sources.push(ProjectedSource {
+            kind: "secret".into(),
+            name: secret_name.to_owned(),
+            items,
+        });
+        MountedFiles {
+            cert_file: self.path(&format!("{file_stem}.crt")),
+            key_file: self.path(&format!("{file_stem}.key")),
+            ca_file: self.path("ca.crt"),
+        }
+    }
+
+    /// Adds the CA bundle ConfigMap (trust-manager's target, or `k8s secret --role ca
+    /// --configmap`) as `ca.crt`; returns its container path.
+    pub fn add_ca_config_map(&mut self, name: &str) -> String {
+        self.sources.push(ProjectedSource {
+            kind: "configMap".into(),
+            name: name.to_owned(),
+            items: vec![KeyToPath {
+                key: "ca.crt".into(),
+                path: "ca.crt".into(),
+            }],
+        });
+        self.path("ca.crt")
+    }
+
+    /// The container path of `file` in this volume.
+    pub fn path(&self, file: &str) -> String {
+        format!("{}/{file}", self.mount_path)
+    }
+}
+
+/// The comment lines above a Secret that holds the private key of `what` (e.g. `the CA
+/// "OTel Telemetry CA" (otel-certs/ca.key)`).
+pub fn ca_key_comments(what: &str, namespace: &str, intermediate: bool) -> Vec<String> {
+    let mut comments = vec![
+        format!("WARNING: this Secret holds the PRIVATE KEY of {what}."),
+        "Anyone who can read it can issue certificates that every collector and gateway".into(),
+        format!(
+            "trusts. Keep it in the {namespace} namespace only, restrict who may read Secrets there,"
+        ),
+        "and never commit this file unencrypted.".into(),
+    ];
+    if !intermediate {
+        comments.push(
+            "To keep the root key out of the cluster, use `otel-pki k8s cert-manager --intermediate`."
+                .into(),
+        );
+    }
+    comments
+}
+
+/// The comment lines at the top of the cert-manager manifest.
+pub fn cert_manager_comments() -> Vec<String> {
+    vec![
+        "Hands certificate issuing and rotation to cert-manager (cert-manager.io/v1) and CA".into(),
+        "distribution to trust-manager (trust.cert-manager.io/v1alpha1): install both first,"
+            .into(),
+        "then `kubectl apply -f` this file. Made by otel-pki k8s cert-manager.".into(),
+        String::new(),
+    ]
+}
+
+/// The comment above the ConfigMap that is the Bundle's source.
+pub fn ca_certificates_comments(bundle_name: &str) -> Vec<String> {
+    vec![
+        format!("CA certificates only: the source trust-manager copies into `{bundle_name}`."),
+        "Never the issuing CA's Secret; during a CA rotation, old and new CA both.".into(),
+    ]
+}
+
+/// Makes text safe for a one-line YAML comment.
+pub fn comment_text(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_written_the_way_go_parses_them() {
+        assert_eq!(go_duration(Lifetime::days(90)), "2160h");
+        assert_eq!(go_duration("30d".parse().unwrap()), "720h");
+        assert_eq!(go_duration("90m".parse().unwrap()), "1h30m");
+        assert_eq!(go_duration("45m".parse().unwrap()), "45m");
+    }
+
+    #[test]
+    fn usages_are_explicit_and_key_encipherment_is_for_rsa_only() {
+        assert_eq!(
+            usages(Purpose::Server, KeyType::EcdsaP256),
+            ["digital signature", "server auth"]
+        );
+        assert_eq!(
+            usages(Purpose::Client, KeyType::Rsa2048),
+            ["digital signature", "key encipherment", "client auth"]
+        );
+        let ed25519 = PrivateKeySpec::for_key_type(KeyType::Ed25519);
+        assert_eq!(
+            (ed25519.algorithm.as_str(), ed25519.size),
+            ("Ed25519", None)
+        );
+        assert_eq!(
+            PrivateKeySpec::for_key_type(KeyType::Rsa3072).size,
+            Some(3072)
+        );
+    }
+
+    #[test]
+    fn the_volume_looks_like_the_set_directory() {
+        let mut volume = TlsVolume::new("/etc/otel/certs/");
+        let files = volume.add_tls_secret("otel-server-tls", "server", true);
+        assert_eq!(files.cert_file, "/etc/otel/certs/server.crt");
+        assert_eq!(files.key_file, "/etc/otel/certs/server.key");
+        assert_eq!(files.ca_file, "/etc/otel/certs/ca.crt");
+        assert_eq!(volume.default_mode_octal, "0440");
+        assert_eq!(
+            volume.add_ca_config_map("otel-ca-bundle"),
+            "/etc/otel/certs/ca.crt"
+        );
+    }
+}
