@@ -607,7 +607,7 @@ fn trusted(ca_file: &Path) -> Vec<String> {
 }
 
 fn pem_of(der: &[u8]) -> String {
-    pem::encode(&pem::Pem::new("CERTIFICATE", der.to_vec()))
+    crate::pki::certificate::to_pem("CERTIFICATE", der)
 }
 
 fn mode_of(path: &Path) -> u32 {

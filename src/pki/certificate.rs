@@ -36,6 +36,15 @@ pub fn decode_certificates(bytes: &[u8], path: &str) -> Result<Vec<Vec<u8>>, Pki
     Ok(certificates)
 }
 
+/// PEM text of one DER object with LF line ends, e.g. `to_pem("CERTIFICATE", der)`. (The
+/// `pem` crate's default is CRLF, which tools accept but which looks like a mangled file.)
+pub fn to_pem(tag: &str, der: &[u8]) -> String {
+    pem::encode_config(
+        &pem::Pem::new(tag, der.to_vec()),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
+}
+
 /// The `CERTIFICATE` blocks of a PEM file, decoded; other blocks (a key in a combined file)
 /// are skipped. Hand-rolled on purpose: on a 10,000-certificate bundle the `pem` crate
 /// spent 35% of `inspect`'s instructions collecting characters and rustls-pki-types' base64

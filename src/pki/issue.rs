@@ -82,7 +82,7 @@ pub struct Issued {
 impl Issued {
     /// The certificate as PEM.
     pub fn certificate_pem(&self) -> String {
-        pem::encode(&pem::Pem::new("CERTIFICATE", self.certificate_der.clone()))
+        certificate::to_pem("CERTIFICATE", &self.certificate_der)
     }
 }
 
@@ -233,7 +233,7 @@ impl Ca {
 
     /// The CA certificate, PEM.
     pub fn certificate_pem(&self) -> String {
-        pem::encode(&pem::Pem::new("CERTIFICATE", self.certificate_der.clone()))
+        certificate::to_pem("CERTIFICATE", &self.certificate_der)
     }
 
     /// The CA's private key.

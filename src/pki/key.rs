@@ -261,10 +261,10 @@ impl PrivateKey {
             what: "encrypted key",
             reason: error.to_string(),
         })?;
-        Ok(pem::encode(&pem::Pem::new(
+        Ok(super::certificate::to_pem(
             "ENCRYPTED PRIVATE KEY",
-            encrypted,
-        )))
+            &encrypted,
+        ))
     }
 
     pub(crate) fn pair(&self) -> &KeyPair {

@@ -20,30 +20,6 @@ use crate::support::*;
 /// The server name every fixed input uses.
 pub const GATEWAY: &str = "otel-gateway.observability.svc.cluster.local";
 
-/// Compares `actual` with tests/golden/NAME, or writes it when OTEL_PKI_UPDATE_GOLDEN is set.
-pub fn assert_golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    if std::env::var_os("OTEL_PKI_UPDATE_GOLDEN").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "no golden file {}; create it with OTEL_PKI_UPDATE_GOLDEN=1 cargo test --test integration",
-            path.display()
-        )
-    });
-    if expected != actual {
-        panic!(
-            "{} differs (after review: OTEL_PKI_UPDATE_GOLDEN=1 cargo test --test integration)\n--- expected\n{expected}\n--- actual\n{actual}",
-            path.display()
-        );
-    }
-}
-
 /// A work directory with a set whose server certificate names [`GATEWAY`].
 pub fn set_with_gateway_name() -> tempfile::TempDir {
     let work = workdir();

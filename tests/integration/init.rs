@@ -33,6 +33,14 @@ fn init_writes_the_six_files_with_safe_modes() {
     for name in ["ca.crt", "server.crt", "client.crt"] {
         assert_eq!(mode(&dir.join(name)), 0o644, "{name}");
     }
+    for name in listing(&dir) {
+        let text = fs::read_to_string(dir.join(&name)).unwrap();
+        assert!(!text.contains('\r'), "{name} has CRLF line ends");
+        assert!(
+            text.ends_with("-----\n"),
+            "{name} must end with one newline"
+        );
+    }
 }
 
 #[test]
@@ -343,6 +351,7 @@ fn an_encrypted_ca_key_needs_its_passphrase_for_every_signature() {
     let dir = work.path().join("otel-certs");
     let ca_key = fs::read_to_string(dir.join("ca.key")).unwrap();
     assert!(ca_key.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+    assert!(!ca_key.contains('\r'));
     assert!(
         fs::read_to_string(dir.join("server.key"))
             .unwrap()

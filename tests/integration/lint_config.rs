@@ -11,7 +11,7 @@ use otel_pki::config::{Rule, Severity};
 use otel_pki::pki::{LeafProfile, LeafRequest, Passphrase, PrivateKey, Validity};
 use time::{Duration, OffsetDateTime};
 
-use crate::config::{GATEWAY, assert_golden};
+use crate::config::GATEWAY;
 use crate::support::*;
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/lint");
