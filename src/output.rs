@@ -132,6 +132,16 @@ impl Output {
         stdout.flush()
     }
 
+    /// Writes several pieces of text to stdout through one buffer, without joining them
+    /// first (a 10,000-certificate report is megabytes).
+    pub fn print_all<'a>(&self, parts: impl IntoIterator<Item = &'a str>) -> io::Result<()> {
+        let mut stdout = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+        for part in parts {
+            stdout.write_all(part.as_bytes())?;
+        }
+        stdout.flush()
+    }
+
     /// Writes `value` as pretty JSON plus a newline to stdout.
     pub fn print_json<T: Serialize + ?Sized>(&self, value: &T) -> io::Result<()> {
         let mut stdout = io::BufWriter::new(io::stdout().lock());

@@ -63,9 +63,12 @@ pub fn run(args: &InspectArgs, output: &Output) -> Result<ExitCode> {
         errors: Vec::new(),
         expiring: None,
     };
+    // Certificates are rendered (text or JSON) right after they are summarized, on the same
+    // worker thread, into one buffer per stretch of a file: `fragments`, in order.
+    let mut fragments = Vec::new();
     for path in &args.paths {
         for file in expand(path, &mut report.errors) {
-            inspect_file(&file, now, &mut report);
+            inspect_file(&file, now, output, &mut report, &mut fragments);
         }
     }
     if let Some(within) = args.expiring_within {
@@ -86,15 +89,22 @@ pub fn run(args: &InspectArgs, output: &Output) -> Result<ExitCode> {
     }
 
     if output.is_json() {
-        output.print_json(&report)?;
+        let (head, tail) = json_frame(&report, fragments.is_empty())?;
+        let separators = std::iter::once("").chain(std::iter::repeat(",\n"));
+        output.print_all(
+            std::iter::once(head.as_str())
+                .chain(
+                    separators
+                        .zip(&fragments)
+                        .flat_map(|(separator, fragment)| [separator, fragment.as_str()]),
+                )
+                .chain(std::iter::once(tail.as_str())),
+        )?;
     } else {
         for error in &report.errors {
             output.error(&format!("{}: {}", error.path, error.message));
         }
         let mut text = String::new();
-        for summary in &report.certificates {
-            render_certificate(&mut text, summary, output);
-        }
         if let Some(expiring) = &report.expiring {
             let count = expiring.certificates.len();
             let line = if count == 0 {
@@ -113,7 +123,12 @@ pub fn run(args: &InspectArgs, output: &Output) -> Result<ExitCode> {
             };
             text.push_str(&line);
         }
-        output.print(&text)?;
+        output.print_all(
+            fragments
+                .iter()
+                .map(String::as_str)
+                .chain(std::iter::once(text.as_str())),
+        )?;
     }
 
     Ok(if !report.errors.is_empty() {
@@ -180,7 +195,13 @@ fn expand(path: &Path, errors: &mut Vec<FileError>) -> Vec<PathBuf> {
     files
 }
 
-fn inspect_file(path: &Path, now: OffsetDateTime, report: &mut InspectReport) {
+fn inspect_file(
+    path: &Path,
+    now: OffsetDateTime,
+    output: &Output,
+    report: &mut InspectReport,
+    fragments: &mut Vec<String>,
+) {
     let name = if path == Path::new("-") {
         "<stdin>".to_owned()
     } else {
@@ -202,10 +223,8 @@ fn inspect_file(path: &Path, now: OffsetDateTime, report: &mut InspectReport) {
             return;
         }
     };
-    // A .pem/.key file that holds only a key is skipped when it came from a directory
-    // listing, but reported when named explicitly.
-    let certificates = match certificate::decode_certificates(&bytes, &name) {
-        Ok(certificates) => certificates,
+    let blocks = match certificate::certificate_blocks(&bytes, &name) {
+        Ok(blocks) => blocks,
         Err(error) => {
             report.errors.push(FileError {
                 path: name,
@@ -214,64 +233,154 @@ fn inspect_file(path: &Path, now: OffsetDateTime, report: &mut InspectReport) {
             return;
         }
     };
-    for (index, summary) in summarize(&certificates, &name, now).into_iter().enumerate() {
-        match summary {
-            Ok(mut summary) => {
-                if index == 0 {
-                    summary.key_file = key_beside(path, &certificates[0]);
-                }
-                report.certificates.push(summary);
+    // NAME.key beside NAME.crt belongs to the first certificate.
+    let key_file = blocks
+        .first()
+        .and_then(|block| block.decode().ok())
+        .and_then(|der| key_beside(path, &der));
+    for chunk in summarize(&blocks, &name, now, key_file, output) {
+        for result in chunk.results {
+            match result {
+                Ok(summary) => report.certificates.push(summary),
+                Err(message) => report.errors.push(FileError {
+                    path: name.clone(),
+                    message,
+                }),
             }
-            Err(error) => report.errors.push(FileError {
-                path: name.clone(),
-                message: error_reason(&error),
-            }),
+        }
+        if !chunk.rendered.is_empty() {
+            fragments.push(chunk.rendered);
         }
     }
 }
 
-/// Summaries of every certificate of one file, computed on all cores for large bundles
-/// (parsing and hashing 10,000 certificates is most of `inspect`'s time).
+/// The certificates of one stretch of a file: summaries (or why one failed) and their text or
+/// JSON, rendered into one buffer (JSON fragments joined by `,\n`).
+struct Chunk {
+    results: Vec<Result<CertSummary, String>>,
+    rendered: String,
+}
+
+/// Decodes, summarizes and renders every certificate of one file, on all cores for large
+/// bundles: for 10,000 certificates this is most of `inspect`'s time (BENCHMARKS.md). Each
+/// thread renders into one pre-sized buffer: a string per certificate made glibc grow the
+/// threads' heaps in thousands of small steps.
 fn summarize(
-    certificates: &[Vec<u8>],
+    blocks: &[certificate::Block<'_>],
     name: &str,
     now: OffsetDateTime,
-) -> Vec<Result<CertSummary, crate::pki::PkiError>> {
+    key_file: Option<KeyFileStatus>,
+    output: &Output,
+) -> Vec<Chunk> {
+    let chunk_of = |first: usize, part: &[certificate::Block<'_>]| {
+        let per_certificate = if output.is_json() { 1_500 } else { 500 };
+        let mut chunk = Chunk {
+            results: Vec::with_capacity(part.len()),
+            rendered: String::with_capacity(part.len() * per_certificate),
+        };
+        for (offset, block) in part.iter().enumerate() {
+            let index = first + offset;
+            let summary = block
+                .decode()
+                .map_err(|reason| numbered(index, reason))
+                .and_then(|der| {
+                    CertSummary::new(&der, name, index, now).map_err(|error| error_reason(&error))
+                });
+            let summary = summary.map(|mut summary| {
+                if index == 0 {
+                    summary.key_file.clone_from(&key_file);
+                }
+                if output.is_json() {
+                    if !chunk.rendered.is_empty() {
+                        chunk.rendered.push_str(",\n");
+                    }
+                    push_json_fragment(&mut chunk.rendered, &summary);
+                } else {
+                    render_certificate(&mut chunk.rendered, &summary, output);
+                }
+                summary
+            });
+            chunk.results.push(summary);
+        }
+        chunk
+    };
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    if certificates.len() < 256 || threads == 1 {
-        return certificates
-            .iter()
-            .enumerate()
-            .map(|(index, der)| CertSummary::new(der, name, index, now))
-            .collect();
+    if blocks.len() < 256 || threads == 1 {
+        return vec![chunk_of(0, blocks)];
     }
-    let chunk = certificates.len().div_ceil(threads);
+    let size = blocks.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = certificates
-            .chunks(chunk)
+        let workers: Vec<_> = blocks
+            .chunks(size)
             .enumerate()
             .map(|(number, part)| {
-                scope.spawn(move || {
-                    part.iter()
-                        .enumerate()
-                        .map(|(offset, der)| {
-                            CertSummary::new(der, name, number * chunk + offset, now)
-                        })
-                        .collect::<Vec<_>>()
-                })
+                let chunk_of = &chunk_of;
+                scope.spawn(move || chunk_of(number * size, part))
             })
             .collect();
-        handles
+        workers
             .into_iter()
-            .flat_map(|handle| {
-                handle.join().unwrap_or_else(|_| {
-                    vec![Err(crate::pki::PkiError::InvalidCertificate {
-                        path: name.to_owned(),
-                        reason: "internal error while summarizing".into(),
-                    })]
+            .map(|worker| {
+                worker.join().unwrap_or_else(|_| Chunk {
+                    results: vec![Err("internal error while reading the file".into())],
+                    rendered: String::new(),
                 })
             })
             .collect()
+    })
+}
+
+fn numbered(index: usize, reason: &str) -> String {
+    if index > 0 {
+        format!("certificate #{}: {reason}", index + 1)
+    } else {
+        reason.to_owned()
+    }
+}
+
+/// Appends one certificate as it appears inside the report's `certificates` array:
+/// serde_json's pretty form, indented by the two levels of the enclosing document.
+fn push_json_fragment(out: &mut String, summary: &CertSummary) {
+    // Serializing a plain struct of strings, numbers and vectors cannot fail.
+    let pretty = serde_json::to_string_pretty(summary).unwrap_or_default();
+    for (number, line) in pretty.lines().enumerate() {
+        if number > 0 {
+            out.push('\n');
+        }
+        out.push_str("    ");
+        out.push_str(line);
+    }
+}
+
+/// The JSON document around the certificates, which are rendered in parallel (serializing a
+/// 10,000-certificate report on one thread was a quarter of `inspect`'s time): the head up to
+/// the first certificate and the tail after the last. Head, fragments joined by `,\n`, and
+/// tail are exactly what serde_json's pretty printer writes for the report (tested).
+fn json_frame(
+    report: &InspectReport,
+    no_certificates: bool,
+) -> serde_json::Result<(String, String)> {
+    #[derive(Serialize)]
+    struct Rest<'a> {
+        errors: &'a [FileError],
+        expiring: &'a Option<ExpiringSummary>,
+    }
+    let rest = serde_json::to_string_pretty(&Rest {
+        errors: &report.errors,
+        expiring: &report.expiring,
+    })?;
+    // `rest` is `{\n  "errors": …\n}`: keep everything after its opening brace line.
+    let rest = rest.strip_prefix("{\n").unwrap_or(&rest);
+    Ok(if no_certificates {
+        (
+            "{\n  \"certificates\": [],\n".to_owned(),
+            format!("{rest}\n"),
+        )
+    } else {
+        (
+            "{\n  \"certificates\": [\n".to_owned(),
+            format!("\n  ],\n{rest}\n"),
+        )
     })
 }
 
@@ -420,4 +529,60 @@ fn validity_text(summary: &CertSummary, output: &Output) -> String {
         format(summary.not_before),
         format(summary.not_after)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::issue::{CaRequest, create_ca};
+    use crate::pki::{KeyType, Lifetime, PrivateKey, Validity};
+
+    #[test]
+    fn the_assembled_json_is_what_serde_writes() {
+        let now = OffsetDateTime::now_utc();
+        let ca = create_ca(
+            &CaRequest {
+                common_name: "T \"quoted\" CA".into(),
+                validity: Validity::starting_now(now, Lifetime::days(2)),
+            },
+            PrivateKey::generate(KeyType::EcdsaP256).unwrap(),
+        )
+        .unwrap();
+        let summary = CertSummary::new(ca.certificate_der(), "a/ca.crt", 0, now).unwrap();
+        let mut second = summary.clone();
+        second.index = 1;
+        let reports = [
+            InspectReport {
+                certificates: vec![summary, second],
+                errors: vec![FileError {
+                    path: "x".into(),
+                    message: "bad\nline".into(),
+                }],
+                expiring: Some(ExpiringSummary {
+                    within: "30d".into(),
+                    deadline: now,
+                    certificates: vec!["a/ca.crt".into()],
+                }),
+            },
+            InspectReport {
+                certificates: Vec::new(),
+                errors: Vec::new(),
+                expiring: None,
+            },
+        ];
+        for report in reports {
+            let fragments: Vec<String> = report
+                .certificates
+                .iter()
+                .map(|summary| {
+                    let mut fragment = String::new();
+                    push_json_fragment(&mut fragment, summary);
+                    fragment
+                })
+                .collect();
+            let expected = serde_json::to_string_pretty(&report).unwrap() + "\n";
+            let (head, tail) = json_frame(&report, fragments.is_empty()).unwrap();
+            assert_eq!(format!("{head}{}{tail}", fragments.join(",\n")), expected);
+        }
+    }
 }

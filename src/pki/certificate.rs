@@ -15,61 +15,84 @@ use super::PkiError;
 /// Decodes every certificate in a file: PEM with one or many `CERTIFICATE` blocks (other
 /// blocks such as keys are skipped), or a single DER certificate.
 pub fn decode_certificates(bytes: &[u8], path: &str) -> Result<Vec<Vec<u8>>, PkiError> {
-    let invalid = |reason: String| PkiError::InvalidCertificate {
-        path: path.to_owned(),
-        reason,
-    };
-    if bytes.is_empty() {
-        return Err(invalid("the file is empty".into()));
-    }
-    if bytes.first() == Some(&0x30) {
-        return Ok(vec![bytes.to_vec()]);
-    }
-    let certificates = pem_certificates(bytes).map_err(|reason| invalid(reason.into()))?;
-    if certificates.is_empty() {
-        return Err(invalid(if find(bytes, b"PRIVATE KEY-----").is_some() {
-            "it holds a private key, not a certificate".into()
-        } else {
-            "no PEM CERTIFICATE block found".into()
-        }));
-    }
-    Ok(certificates)
+    certificate_blocks(bytes, path)?
+        .iter()
+        .map(|block| {
+            block
+                .decode()
+                .map_err(|reason| PkiError::InvalidCertificate {
+                    path: path.to_owned(),
+                    reason: reason.to_owned(),
+                })
+        })
+        .collect()
 }
 
-/// PEM text of one DER object with LF line ends, e.g. `to_pem("CERTIFICATE", der)`. (The
-/// `pem` crate's default is CRLF, which tools accept but which looks like a mangled file.)
-pub fn to_pem(tag: &str, der: &[u8]) -> String {
-    pem::encode_config(
-        &pem::Pem::new(tag, der.to_vec()),
-        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
-    )
+/// One certificate of a file, not yet decoded: splitting a file is cheap, so a large bundle
+/// can be decoded (and parsed) on several threads.
+#[derive(Clone, Copy, Debug)]
+pub enum Block<'a> {
+    /// A whole DER file.
+    Der(&'a [u8]),
+    /// The base64 lines between a PEM `BEGIN CERTIFICATE` and `END CERTIFICATE`.
+    Pem(&'a [u8]),
 }
 
-/// The `CERTIFICATE` blocks of a PEM file, decoded; other blocks (a key in a combined file)
-/// are skipped. Hand-rolled on purpose: on a 10,000-certificate bundle the `pem` crate
-/// spent 35% of `inspect`'s instructions collecting characters and rustls-pki-types' base64
-/// decoder 16%; splitting on the armour lines and decoding with the `base64` crate's table
-/// decoder is several times cheaper (see BENCHMARKS.md).
-fn pem_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, &'static str> {
+impl Block<'_> {
+    /// The DER bytes.
+    pub fn decode(&self) -> Result<Vec<u8>, &'static str> {
+        match self {
+            Block::Der(der) => Ok(der.to_vec()),
+            Block::Pem(body) => {
+                let mut base64_text = Vec::with_capacity(body.len());
+                for line in body.split(|byte| *byte == b'\n') {
+                    base64_text.extend_from_slice(line.trim_ascii());
+                }
+                base64::engine::general_purpose::STANDARD
+                    .decode(&base64_text)
+                    .map_err(|_| "malformed PEM: a CERTIFICATE block is not valid base64")
+            }
+        }
+    }
+}
+
+/// Splits a file into its certificates: the `CERTIFICATE` blocks of a PEM file (other blocks,
+/// such as a key in a combined file, are skipped) or one DER certificate.
+///
+/// Hand-rolled on purpose: on a 10,000-certificate bundle the `pem` crate spent 35% of
+/// `inspect`'s instructions collecting characters and rustls-pki-types' base64 decoder 16%;
+/// splitting on the armour lines and decoding with the `base64` crate's table decoder is
+/// several times cheaper (see BENCHMARKS.md).
+pub fn certificate_blocks<'a>(bytes: &'a [u8], path: &str) -> Result<Vec<Block<'a>>, PkiError> {
     const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
     const END: &[u8] = b"-----END CERTIFICATE-----";
-    let mut certificates = Vec::new();
-    let mut base64_text = Vec::new();
+    let invalid = |reason: &str| PkiError::InvalidCertificate {
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    };
+    if bytes.is_empty() {
+        return Err(invalid("the file is empty"));
+    }
+    if bytes.first() == Some(&0x30) {
+        return Ok(vec![Block::Der(bytes)]);
+    }
+    let mut blocks = Vec::new();
     let mut rest = bytes;
     while let Some(start) = find(rest, BEGIN) {
         let body = &rest[start + BEGIN.len()..];
-        let end = find(body, END).ok_or("truncated PEM: a CERTIFICATE block has no END line")?;
-        base64_text.clear();
-        for line in body[..end].split(|byte| *byte == b'\n') {
-            base64_text.extend_from_slice(line.trim_ascii());
-        }
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(&base64_text)
-            .map_err(|_| "malformed PEM: a CERTIFICATE block is not valid base64")?;
-        certificates.push(der);
+        let end = find(body, END)
+            .ok_or_else(|| invalid("truncated PEM: a CERTIFICATE block has no END line"))?;
+        blocks.push(Block::Pem(&body[..end]));
         rest = &body[end + END.len()..];
     }
-    Ok(certificates)
+    if blocks.is_empty() {
+        return Err(invalid(if find(bytes, b"PRIVATE KEY-----").is_some() {
+            "it holds a private key, not a certificate"
+        } else {
+            "no PEM CERTIFICATE block found"
+        }));
+    }
+    Ok(blocks)
 }
 
 /// Position of `needle` in `haystack`.
@@ -84,6 +107,15 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         offset = start + 1;
     }
     None
+}
+
+/// PEM text of one DER object with LF line ends, e.g. `to_pem("CERTIFICATE", der)`. (The
+/// `pem` crate's default is CRLF, which tools accept but which looks like a mangled file.)
+pub fn to_pem(tag: &str, der: &[u8]) -> String {
+    pem::encode_config(
+        &pem::Pem::new(tag, der.to_vec()),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
 }
 
 /// Parses one DER certificate, requiring that nothing trails it.
