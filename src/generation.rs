@@ -35,7 +35,7 @@ use time::OffsetDateTime;
 
 use crate::write::{
     BACKUP_DIR, DIR_MODE, KEY_MODE, Overwrite, PlannedFile, WriteError, WriteOutcome, WrittenFile,
-    backup_stamp,
+    backup_stamp, io_error, sync_dir,
 };
 
 /// The symlink that names the current generation.
@@ -780,21 +780,6 @@ fn kept_mode(planned: u32, old: u32) -> u32 {
     } else {
         (old & 0o644) | 0o600
     }
-}
-
-fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> WriteError {
-    let path = path.to_owned();
-    move |source| WriteError::Io {
-        action,
-        path,
-        source,
-    }
-}
-
-fn sync_dir(dir: &Path) -> Result<(), WriteError> {
-    File::open(dir)
-        .and_then(|handle| handle.sync_all())
-        .map_err(io_error("sync directory", dir))
 }
 
 #[cfg(test)]

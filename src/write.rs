@@ -161,7 +161,8 @@ fn hint(error: &io::Error) -> &'static str {
     }
 }
 
-fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> WriteError {
+/// Wraps an I/O error with what was being done to which file.
+pub(crate) fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> WriteError {
     let path = path.to_owned();
     move |source| WriteError::Io {
         action,
@@ -484,7 +485,8 @@ fn rollback(committed: &[(PathBuf, bool)], backup_dir: Option<&Path>) {
     }
 }
 
-fn sync_dir(dir: &Path) -> Result<(), WriteError> {
+/// fsyncs a directory, so that renames in it are durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), WriteError> {
     File::open(dir)
         .and_then(|handle| handle.sync_all())
         .map_err(io_error("sync directory", dir))

@@ -282,24 +282,10 @@ impl Ca {
             .map(San::to_rcgen)
             .collect::<Result<_, _>>()?;
         params.use_authority_key_identifier_extension = true;
-        let issuer = Issuer::from_ca_cert_der(
-            &CertificateDer::from(self.certificate_der.as_slice()),
-            self.key.pair(),
-        )
-        .map_err(|error| PkiError::IssuerName {
-            path: self.certificate_path.clone(),
-            reason: error.to_string(),
-        })?;
-        let certificate =
-            params
-                .signed_by(key.pair(), &issuer)
-                .map_err(|error| PkiError::Generate {
-                    what: "certificate",
-                    reason: error.to_string(),
-                })?;
+        let certificate_der = self.sign(&params, &key, "certificate")?;
         let issued = Issued {
             key,
-            certificate_der: certificate.der().to_vec(),
+            certificate_der,
         };
         self.self_check(&issued, request)?;
         Ok(issued)
@@ -360,22 +346,8 @@ impl Ca {
         }
         self.check_window(request.validity)?;
         let params = ca_params(request, 0)?;
-        let issuer = Issuer::from_ca_cert_der(
-            &CertificateDer::from(self.certificate_der.as_slice()),
-            self.key.pair(),
-        )
-        .map_err(|error| PkiError::IssuerName {
-            path: self.certificate_path.clone(),
-            reason: error.to_string(),
-        })?;
-        let certificate =
-            params
-                .signed_by(key.pair(), &issuer)
-                .map_err(|error| PkiError::Generate {
-                    what: "intermediate CA certificate",
-                    reason: error.to_string(),
-                })?;
-        let intermediate = Ca::new(certificate.der().to_vec(), certificate_path, key)?;
+        let certificate_der = self.sign(&params, &key, "intermediate CA certificate")?;
+        let intermediate = Ca::new(certificate_der, certificate_path, key)?;
         intermediate.check_chain(&self.certificate_der)?;
         Ok(intermediate)
     }
@@ -451,6 +423,32 @@ impl Ca {
                 ))
             })?;
         Ok(())
+    }
+
+    /// Signs `params` for `key` with this CA; the issuer name and authority key identifier
+    /// come from the CA certificate itself.
+    fn sign(
+        &self,
+        params: &CertificateParams,
+        key: &PrivateKey,
+        what: &'static str,
+    ) -> Result<Vec<u8>, PkiError> {
+        let issuer = Issuer::from_ca_cert_der(
+            &CertificateDer::from(self.certificate_der.as_slice()),
+            self.key.pair(),
+        )
+        .map_err(|error| PkiError::IssuerName {
+            path: self.certificate_path.clone(),
+            reason: error.to_string(),
+        })?;
+        let certificate =
+            params
+                .signed_by(key.pair(), &issuer)
+                .map_err(|error| PkiError::Generate {
+                    what,
+                    reason: error.to_string(),
+                })?;
+        Ok(certificate.der().to_vec())
     }
 
     /// Checks a freshly signed leaf the way its peers will: exact issuer bytes (Go looks
