@@ -1382,7 +1382,7 @@ pub struct K8sDeploymentArgs {
     #[arg(long, value_name = "QUANTITY", default_value = "512Mi")]
     pub memory_limit: String,
 
-    /// Use the Secrets and CA bundle of `otel-pki k8s cert-manager`: NAME-server-tls,
+    /// Use the Secrets and CA bundle of `otel-pki k8s cert-manager`: SERVICE-server-tls,
     /// NAME-client-tls and the ConfigMap otel-ca-bundle.
     #[arg(long)]
     pub cert_manager: bool,
