@@ -922,3 +922,39 @@ fn deployment_mistakes_name_the_flag() {
     assert!(error.contains("invalid --cert-path"), "{error}");
     assert!(listing(work.path()).is_empty());
 }
+
+#[test]
+fn a_template_override_that_breaks_mutual_tls_is_warned_about() {
+    let work = workdir();
+    let templates = work.path().join("templates");
+    fs::create_dir(&templates).unwrap();
+    // The classic mistake: ca_file on a receiver, which verifies no client.
+    let gateway = otel_pki::render::EMBEDDED
+        .iter()
+        .find(|(name, _)| *name == "gateway.yaml.j2")
+        .unwrap()
+        .1
+        .replace("client_ca_file: {{ files.ca }}", "ca_file: {{ files.ca }}");
+    fs::write(templates.join("gateway.yaml.j2"), gateway).unwrap();
+    let output = otel_pki(work.path())
+        .args([
+            "k8s",
+            "deployment",
+            "--role",
+            "gateway",
+            "--templates",
+            "templates",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains(
+            "warning: the configuration, line 16: receivers.otlp.protocols.grpc.tls.ca_file: "
+        ) && stderr.contains("[receiver-ca-file-not-mtls]"),
+        "{stderr}"
+    );
+    let yaml = String::from_utf8(output.stdout).unwrap();
+    assert!(yaml.contains("              ca_file: /etc/otel/certs/ca.crt"));
+}
