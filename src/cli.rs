@@ -107,7 +107,8 @@ pub enum Command {
     /// Find mutual-TLS mistakes in a Collector, Jaeger v2 or Tempo configuration file.
     LintConfig(LintConfigArgs),
     // --- kubernetes: k8s ---
-    /// Kubernetes manifests from a set: Secrets, and a cert-manager + trust-manager bootstrap.
+    /// Kubernetes manifests from a set: Secrets, Collector Deployments, and a cert-manager +
+    /// trust-manager bootstrap.
     #[command(subcommand)]
     K8s(K8sCommand),
     /// Print a shell completion script.
@@ -1148,6 +1149,33 @@ pub enum K8sCommand {
         exit_codes!()
     ))]
     CertManager(K8sCertManagerArgs),
+    /// A Collector Deployment (or, with --operator, an OpenTelemetryCollector) that reads its
+    /// certificates from the Secrets and its configuration from a ConfigMap.
+    ///
+    /// The configuration is the one `otel-pki config collector|gateway` renders, checked by
+    /// the lint-config rules, with the paths of the mount: one projected volume of the
+    /// Secrets (renamed to server.crt, server.key, client.crt, client.key, ca.crt), mounted
+    /// whole and read-only (no subPath, which never receives renewed files), mode 0440, and
+    /// the pod running as the Collector image's user 10001 with fsGroup 10001.
+    #[command(after_long_help = concat!(
+        "Roles:\n",
+        "  agent    the client Secret (client.crt, client.key, ca.crt); exports to --endpoint,\n",
+        "           by default the gateway Service named in DIR/server.crt (or --k8s-service)\n",
+        "  gateway  the server Secret (server.crt, server.key, ca.crt) and, with --upstream, the\n",
+        "           client Secret for its exporter; a Service named as in its server certificate\n\n",
+        "Secrets: those `otel-pki k8s secret` makes (otel-server-tls, otel-client-tls), or\n",
+        "with --cert-manager those `otel-pki k8s cert-manager` has cert-manager make\n",
+        "(NAME-server-tls, NAME-client-tls) and ca.crt from the trust-manager bundle\n",
+        "otel-ca-bundle. The set directory is only read for names (DIR/server.crt); it may\n",
+        "be absent.\n\n",
+        "Examples:\n",
+        "  otel-pki k8s deployment --role gateway --upstream tempo-distributor.tracing.svc:4317 | kubectl apply -f -\n",
+        "  otel-pki k8s deployment --role agent -n apps --out agent.yaml\n",
+        "  otel-pki k8s deployment --role gateway --cert-manager --operator\n",
+        "  otel-pki k8s deployment --role agent --endpoint gw.example.com:443 --client-secret edge-tls\n",
+        exit_codes!()
+    ))]
+    Deployment(K8sDeploymentArgs),
 }
 
 /// Where a manifest goes.
@@ -1163,7 +1191,7 @@ pub struct ManifestOutputArgs {
     pub force: bool,
 
     /// Directory of templates that override the built-in ones by file name
-    /// (k8s-secret.yaml, k8s-configmap.yaml, k8s-certificate.yaml, …).
+    /// (k8s-secret.yaml, k8s-deployment.yaml, gateway.yaml.j2, …).
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
 }
@@ -1271,7 +1299,7 @@ pub struct K8sCertManagerArgs {
 
     /// Name of the trust-manager Bundle, and of the ConfigMap (key ca.crt) it writes into
     /// each namespace of the Certificates.
-    #[arg(long, value_name = "NAME", default_value = "otel-ca-bundle")]
+    #[arg(long, value_name = "NAME", default_value = crate::k8s::DEFAULT_BUNDLE_NAME)]
     pub bundle_name: String,
 
     /// Hand cert-manager an intermediate CA signed by the root instead of the root key.
@@ -1300,6 +1328,109 @@ pub struct K8sCertManagerArgs {
 
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
+}
+
+/// What a `k8s deployment` Collector does.
+#[derive(Clone, Copy, Debug, Eq, PartialEq, ValueEnum)]
+pub enum DeploymentRole {
+    /// Receives OTLP from applications; exports with the client certificate.
+    Agent,
+    /// Requires client certificates on its receivers (server certificate); forwards to
+    /// --upstream with the client certificate.
+    Gateway,
+}
+
+/// `otel-pki k8s deployment`.
+#[derive(Args, Debug)]
+pub struct K8sDeploymentArgs {
+    #[command(flatten)]
+    pub dir: DirArgs,
+
+    /// What the Collector does.
+    #[arg(long, value_enum)]
+    pub role: DeploymentRole,
+
+    /// Name of the Deployment (or OpenTelemetryCollector) [default: otel-collector for an
+    /// agent; for a gateway the Service's name].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Namespace [default: the gateway Service's, else observability].
+    #[arg(long, short = 'n', value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// The gateway's Service, as its server certificate names it: a gateway gets this
+    /// Service; an agent exports to NAME.NAMESPACE.svc.cluster.local [default: the first
+    /// Service named in DIR/server.crt].
+    #[arg(long = "k8s-service", value_name = "NAME.NAMESPACE")]
+    pub service: Option<String>,
+
+    /// Write an OpenTelemetryCollector (opentelemetry.io/v1beta1) for the OpenTelemetry
+    /// Operator instead of a Deployment and ConfigMap.
+    #[arg(long)]
+    pub operator: bool,
+
+    /// Container image [default: otel/opentelemetry-collector-contrib:COLLECTOR_VERSION].
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+
+    /// Number of pods.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub replicas: u32,
+
+    /// The container's memory limit; memory_limiter keeps the Collector under 80% of it.
+    #[arg(long, value_name = "QUANTITY", default_value = "512Mi")]
+    pub memory_limit: String,
+
+    /// Use the Secrets and CA bundle of `otel-pki k8s cert-manager`: SERVICE-server-tls,
+    /// NAME-client-tls and the ConfigMap otel-ca-bundle.
+    #[arg(long)]
+    pub cert_manager: bool,
+
+    /// Secret with the server certificate (tls.crt, tls.key, ca.crt) [default:
+    /// otel-server-tls; with --cert-manager SERVICE-server-tls].
+    #[arg(long, value_name = "NAME")]
+    pub server_secret: Option<String>,
+
+    /// Secret with the client certificate [default: otel-client-tls; with --cert-manager
+    /// NAME-client-tls].
+    #[arg(long, value_name = "NAME")]
+    pub client_secret: Option<String>,
+
+    /// Take ca.crt from this ConfigMap (a trust-manager Bundle target, or `k8s secret --role
+    /// ca --configmap`) instead of the certificate's Secret [default with --cert-manager:
+    /// otel-ca-bundle].
+    #[arg(long, value_name = "NAME")]
+    pub ca_configmap: Option<String>,
+
+    /// Agent: where to export, HOST[:PORT] or https://HOST[:PORT]. Gateway: the name agents
+    /// dial (checked against the server certificate) [default: the Service's name].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub endpoint: Option<String>,
+
+    /// Gateway: forward to this backend over mutual TLS, HOST[:PORT]; without it the gateway
+    /// prints what it receives (debug exporter).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub upstream: Option<String>,
+
+    /// Exporter transport.
+    #[arg(long, value_enum, default_value_t)]
+    pub protocol: ProtocolArg,
+
+    /// Collector version: component names, and the image tag.
+    #[arg(long, value_name = "VERSION", default_value = "0.159.0")]
+    pub collector_version: CollectorVersion,
+
+    /// How often the Collector re-reads its certificates (also the gRPC max_connection_age).
+    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    pub reload_interval: Lifetime,
+
+    /// Where the certificates are mounted in the container (the configuration's paths).
+    #[arg(long, value_name = "PATH", default_value = crate::config::context::DEFAULT_CERT_PATH)]
+    pub cert_path: String,
+
+    #[command(flatten)]
+    pub output: ManifestOutputArgs,
 }
 
 #[cfg(test)]

@@ -35,6 +35,14 @@ pub const CERT_MANAGER_TEMPLATE: &str = "k8s-cert-manager.yaml";
 /// Macros for a pod spec that mounts certificates ([`TlsVolume`]): `volume`,
 /// `volume_mount`, `pod_security_context`. For Deployments and `OpenTelemetryCollector`s.
 pub const TLS_VOLUME_TEMPLATE: &str = "k8s-tls-volume.yaml";
+/// A Collector as a `Deployment`, with its configuration `ConfigMap` and its `Service`;
+/// variable `workload` ([`CollectorWorkload`]).
+pub const DEPLOYMENT_TEMPLATE: &str = "k8s-deployment.yaml";
+/// A Collector as an OpenTelemetry Operator `OpenTelemetryCollector` (`v1beta1`), and the
+/// Service its server certificate names; variable `workload` ([`CollectorWorkload`]).
+pub const OPERATOR_TEMPLATE: &str = "k8s-opentelemetrycollector.yaml";
+/// One `Service`; variable `service` ([`Service`]).
+pub const SERVICE_TEMPLATE: &str = "k8s-service.yaml";
 
 /// Secret type with `tls.crt` and `tls.key` (the API server requires both).
 pub const TLS_SECRET_TYPE: &str = "kubernetes.io/tls";
@@ -51,6 +59,18 @@ pub const MOUNT_MODE: u32 = 0o440;
 /// Where [`TlsVolume`] mounts the files by default: the directory `config` templates use
 /// for `--cert-path`, so a rendered Collector config needs no change in a pod.
 pub const DEFAULT_MOUNT_PATH: &str = "/etc/otel/certs";
+/// Where a Deployment mounts its configuration ConfigMap, whole: the directory the
+/// Operator uses for its own (`--config=/conf/collector.yaml`).
+pub const CONFIG_MOUNT_PATH: &str = "/conf";
+/// The ConfigMap key of the Collector configuration (the Operator's file name too).
+pub const CONFIG_KEY: &str = "collector.yaml";
+/// The trust-manager Bundle (and the ConfigMap it writes in each namespace) of
+/// `k8s cert-manager`.
+pub const DEFAULT_BUNDLE_NAME: &str = "otel-ca-bundle";
+/// The official Collector image with every component the configurations use; the tag is
+/// the Collector version without `v` (e.g. `0.159.0`). Its entrypoint is the Collector,
+/// so `args` replace only the image's default `--config`.
+pub const COLLECTOR_IMAGE: &str = "otel/opentelemetry-collector-contrib";
 
 /// The label every object otel-pki writes carries.
 pub fn labels() -> BTreeMap<String, String> {
@@ -221,7 +241,13 @@ impl ObjectSummary {
         text
     }
 
-    fn cert_manager(kind: &str, name: &str, namespace: Option<&str>, api_version: &str) -> Self {
+    /// An object without data keys (a Deployment, a Service, a custom resource).
+    pub fn without_data(
+        kind: &str,
+        name: &str,
+        namespace: Option<&str>,
+        api_version: &str,
+    ) -> Self {
         ObjectSummary {
             api_version: api_version.to_owned(),
             kind: kind.to_owned(),
@@ -404,14 +430,14 @@ impl CertManagerManifest {
     pub fn objects(&self) -> Vec<ObjectSummary> {
         let mut objects = vec![
             self.ca_secret.summary(),
-            ObjectSummary::cert_manager(
+            ObjectSummary::without_data(
                 "ClusterIssuer",
                 &self.cluster_issuer.name,
                 None,
                 "cert-manager.io/v1",
             ),
             self.ca_certificates.summary(),
-            ObjectSummary::cert_manager(
+            ObjectSummary::without_data(
                 "Bundle",
                 &self.bundle.name,
                 None,
@@ -419,7 +445,7 @@ impl CertManagerManifest {
             ),
         ];
         objects.extend(self.certificates.iter().map(|certificate| {
-            ObjectSummary::cert_manager(
+            ObjectSummary::without_data(
                 "Certificate",
                 &certificate.name,
                 Some(&certificate.namespace),
@@ -559,6 +585,233 @@ impl TlsVolume {
     }
 }
 
+/// What a Collector workload does.
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkloadRole {
+    /// Receives OTLP from applications and exports it with a client certificate
+    /// (`otel-pki config collector`).
+    Agent,
+    /// Receives OTLP only from clients with a certificate, with its server certificate
+    /// (`otel-pki config gateway`); forwards with a client certificate when it has an
+    /// upstream.
+    Gateway,
+}
+
+impl WorkloadRole {
+    /// `agent` or `gateway`.
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkloadRole::Agent => "agent",
+            WorkloadRole::Gateway => "gateway",
+        }
+    }
+}
+
+/// A named TCP port of a container or Service.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct NamedPort {
+    /// e.g. `otlp-grpc`.
+    pub name: String,
+    /// e.g. 4317.
+    pub port: u16,
+}
+
+impl NamedPort {
+    /// The two OTLP ports every Collector configuration of otel-pki listens on.
+    pub fn otlp() -> Vec<NamedPort> {
+        vec![
+            NamedPort {
+                name: "otlp-grpc".into(),
+                port: 4317,
+            },
+            NamedPort {
+                name: "otlp-http".into(),
+                port: 4318,
+            },
+        ]
+    }
+}
+
+/// A `Service` (`v1`, ClusterIP). Context of [`SERVICE_TEMPLATE`].
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct Service {
+    /// `metadata.name`: for a gateway, the name in its server certificate.
+    pub name: String,
+    /// `metadata.namespace`: the pods' namespace (a Service selects only there).
+    pub namespace: String,
+    /// `metadata.labels`.
+    pub labels: BTreeMap<String, String>,
+    /// Comment lines above it, without `# `.
+    pub comments: Vec<String>,
+    /// `spec.selector`: the pod labels.
+    pub selector: BTreeMap<String, String>,
+    /// `spec.ports`, each to the same container port.
+    pub ports: Vec<NamedPort>,
+}
+
+impl Service {
+    /// What reports say about it.
+    pub fn summary(&self) -> ObjectSummary {
+        ObjectSummary::without_data("Service", &self.name, Some(&self.namespace), "v1")
+    }
+
+    /// Renders it with [`SERVICE_TEMPLATE`].
+    pub fn render(&self, templates: &Templates) -> Result<String, RenderError> {
+        #[derive(Serialize)]
+        struct ServiceContext<'a> {
+            service: &'a Service,
+        }
+        templates.render(SERVICE_TEMPLATE, &ServiceContext { service: self })
+    }
+}
+
+/// A Collector that runs in a cluster with the certificates of a [`TlsVolume`] and a
+/// configuration rendered by `otel-pki config` for that volume's paths. Rendered as a
+/// `ConfigMap` + `Deployment` (+ `Service`) by [`DEPLOYMENT_TEMPLATE`], or, with
+/// `operator`, as an `OpenTelemetryCollector` (+ `Service`) by [`OPERATOR_TEMPLATE`].
+/// Context of both, as the variable `workload`.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct CollectorWorkload {
+    /// `agent` or `gateway`.
+    pub role: WorkloadRole,
+    /// True: an `OpenTelemetryCollector` for the Operator instead of a Deployment.
+    pub operator: bool,
+    /// `metadata.name` of the Deployment (or the `OpenTelemetryCollector`).
+    pub name: String,
+    /// `metadata.namespace` of every object.
+    pub namespace: String,
+    /// `metadata.labels` of every object.
+    pub labels: BTreeMap<String, String>,
+    /// The Deployment's `spec.selector.matchLabels`, also on its pods.
+    pub selector: BTreeMap<String, String>,
+    /// Comment lines at the top of the manifest, without `# `.
+    pub comments: Vec<String>,
+    /// Container image.
+    pub image: String,
+    /// `spec.replicas`.
+    pub replicas: u32,
+    /// The container's memory limit (a Kubernetes quantity such as `512Mi`): the
+    /// configurations' `memory_limiter` sets its limit as a percentage of it.
+    pub memory_limit: String,
+    /// The Collector configuration, exactly as `otel-pki config collector|gateway` prints
+    /// it for the same options (its paths are the volume's).
+    pub config: String,
+    /// SHA-256 of `config` (hex), a pod annotation: a changed configuration rolls the pods,
+    /// because the Collector does not re-read its configuration file.
+    pub config_sha256: String,
+    /// Name of the ConfigMap holding `config` (Deployment only).
+    pub config_map_name: String,
+    /// Its key, [`CONFIG_KEY`].
+    pub config_key: String,
+    /// Where the ConfigMap is mounted, whole and read-only, [`CONFIG_MOUNT_PATH`].
+    pub config_mount_path: String,
+    /// `config_mount_path/config_key`: the container's `--config`.
+    pub config_file: String,
+    /// The certificates: one projected volume, mounted at the configuration's cert path.
+    pub volume: TlsVolume,
+    /// Container ports.
+    pub ports: Vec<NamedPort>,
+    /// The Service clients dial, if one is written.
+    pub service: Option<Service>,
+}
+
+impl CollectorWorkload {
+    /// The objects, in the order they are rendered.
+    pub fn objects(&self) -> Vec<ObjectSummary> {
+        let mut objects = if self.operator {
+            vec![ObjectSummary::without_data(
+                "OpenTelemetryCollector",
+                &self.name,
+                Some(&self.namespace),
+                "opentelemetry.io/v1beta1",
+            )]
+        } else {
+            vec![
+                ObjectSummary {
+                    keys: vec![self.config_key.clone()],
+                    ..ObjectSummary::without_data(
+                        "ConfigMap",
+                        &self.config_map_name,
+                        Some(&self.namespace),
+                        "v1",
+                    )
+                },
+                ObjectSummary::without_data(
+                    "Deployment",
+                    &self.name,
+                    Some(&self.namespace),
+                    "apps/v1",
+                ),
+            ]
+        };
+        objects.extend(self.service.iter().map(Service::summary));
+        objects
+    }
+
+    /// Renders it with [`DEPLOYMENT_TEMPLATE`] or, with `operator`, [`OPERATOR_TEMPLATE`].
+    pub fn render(&self, templates: &Templates) -> Result<String, RenderError> {
+        #[derive(Serialize)]
+        struct WorkloadContext<'a> {
+            workload: &'a CollectorWorkload,
+        }
+        let template = if self.operator {
+            OPERATOR_TEMPLATE
+        } else {
+            DEPLOYMENT_TEMPLATE
+        };
+        templates.render(template, &WorkloadContext { workload: self })
+    }
+}
+
+/// The labels the OpenTelemetry Operator puts on the pods of an `OpenTelemetryCollector`
+/// and selects them by (its `manifestutils.SelectorLabels`): a Service of our own can
+/// select them with these. `None` when `NAMESPACE.NAME` is longer than a label value may
+/// be (63), where the Operator truncates it.
+pub fn operator_selector(name: &str, namespace: &str) -> Option<BTreeMap<String, String>> {
+    let instance = format!("{namespace}.{name}");
+    (instance.len() <= 63).then(|| {
+        BTreeMap::from(
+            [
+                ("app.kubernetes.io/component", "opentelemetry-collector"),
+                ("app.kubernetes.io/instance", instance.as_str()),
+                ("app.kubernetes.io/managed-by", "opentelemetry-operator"),
+                ("app.kubernetes.io/part-of", "opentelemetry"),
+            ]
+            .map(|(key, value)| (key.to_owned(), value.to_owned())),
+        )
+    })
+}
+
+/// The name of the Service the Operator makes for an `OpenTelemetryCollector` NAME.
+pub fn operator_service_name(name: &str) -> String {
+    format!("{name}-collector")
+}
+
+/// Checks a Kubernetes resource quantity such as `512Mi`, `1Gi` or `1.5G`.
+pub fn is_quantity(input: &str) -> bool {
+    let number_end = input
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(input.len());
+    let (number, suffix) = input.split_at(number_end);
+    let mut parts = number.split('.');
+    let digits = |part: Option<&str>| {
+        part.is_some_and(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    };
+    let whole = digits(parts.next());
+    let fraction = match parts.next() {
+        None => true,
+        part => digits(part),
+    };
+    whole
+        && fraction
+        && parts.next().is_none()
+        && [
+            "", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "k", "M", "G", "T", "P", "E",
+        ]
+        .contains(&suffix)
+}
+
 /// The comment lines above a Secret that holds the private key of `what` (e.g. `the CA
 /// "OTel Telemetry CA" (otel-certs/ca.key)`).
 pub fn ca_key_comments(what: &str, namespace: &str, intermediate: bool) -> Vec<String> {
@@ -635,6 +888,31 @@ mod tests {
         assert_eq!(
             PrivateKeySpec::for_key_type(KeyType::Rsa3072).size,
             Some(3072)
+        );
+    }
+
+    #[test]
+    fn quantities_are_checked_the_way_kubernetes_writes_them() {
+        for good in ["512Mi", "1Gi", "1.5G", "1000", "250k"] {
+            assert!(is_quantity(good), "{good}");
+        }
+        for bad in ["", "Mi", "512MB", "1..5Gi", "-1Gi", "1 Gi", ".5Gi"] {
+            assert!(!is_quantity(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_operators_pods_are_selected_by_its_labels() {
+        let selector = operator_selector("otel-gateway", "observability").unwrap();
+        assert_eq!(
+            selector["app.kubernetes.io/instance"],
+            "observability.otel-gateway"
+        );
+        assert_eq!(selector.len(), 4);
+        assert!(operator_selector(&"a".repeat(40), &"b".repeat(30)).is_none());
+        assert_eq!(
+            operator_service_name("otel-gateway"),
+            "otel-gateway-collector"
         );
     }
 

@@ -58,6 +58,18 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "k8s-tls-volume.yaml",
         include_str!("../templates/k8s-tls-volume.yaml"),
     ),
+    (
+        "k8s-deployment.yaml",
+        include_str!("../templates/k8s-deployment.yaml"),
+    ),
+    (
+        "k8s-opentelemetrycollector.yaml",
+        include_str!("../templates/k8s-opentelemetrycollector.yaml"),
+    ),
+    (
+        "k8s-service.yaml",
+        include_str!("../templates/k8s-service.yaml"),
+    ),
 ];
 
 /// Errors from loading or rendering a template.

@@ -1,7 +1,10 @@
-//! `otel-pki k8s secret|cert-manager`: Kubernetes manifests from a set's real files. The
-//! files are read and checked here (roles, key match, chain, no stray private key), turned
-//! into the contexts of [`crate::k8s`], rendered, and printed or written with `--out`.
+//! `otel-pki k8s secret|cert-manager|deployment`: Kubernetes manifests from a set's real
+//! files. The files are read and checked here (roles, key match, chain, no stray private
+//! key), turned into the contexts of [`crate::k8s`], rendered, and printed or written with
+//! `--out`. `k8s deployment` renders its Collector configuration with [`crate::config`],
+//! the code of `otel-pki config`, for the paths of the volume it mounts.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -10,10 +13,18 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::support;
-use crate::cli::{K8sCertManagerArgs, K8sCommand, K8sSecretArgs, ManifestOutputArgs, SecretRole};
+use crate::cli::{
+    DeploymentRole, K8sCertManagerArgs, K8sCommand, K8sDeploymentArgs, K8sSecretArgs,
+    ManifestOutputArgs, SecretRole,
+};
+use crate::config::context::go_duration;
+use crate::config::{
+    self, ConfigContext, ConfigOptions, Endpoint, FileNames, Protocol, Severity, Target,
+};
 use crate::k8s::{
-    self, Bundle, CertManagerManifest, Certificate, ClusterIssuer, IssuerRef, ObjectSummary,
-    PemEntry, PemObject, PrivateKeySpec, Purpose,
+    self, Bundle, CertManagerManifest, Certificate, ClusterIssuer, CollectorWorkload, IssuerRef,
+    NamedPort, ObjectSummary, PemEntry, PemObject, PrivateKeySpec, Purpose, Service, TlsVolume,
+    WorkloadRole,
 };
 use crate::output::Output;
 use crate::pki::certificate::{self, Role};
@@ -47,6 +58,7 @@ pub fn run(command: &K8sCommand, output: &Output) -> Result<ExitCode> {
     match command {
         K8sCommand::Secret(args) => secret(args, output),
         K8sCommand::CertManager(args) => cert_manager(args, output),
+        K8sCommand::Deployment(args) => deployment(args, output),
     }
 }
 
@@ -57,6 +69,8 @@ struct Manifest {
     contains_ca_key: bool,
     set_files: Vec<write::WrittenFile>,
     warnings: Vec<String>,
+    /// Status lines after the object lines.
+    notes: Vec<String>,
 }
 
 fn secret(args: &K8sSecretArgs, output: &Output) -> Result<ExitCode> {
@@ -178,6 +192,7 @@ fn secret(args: &K8sSecretArgs, output: &Output) -> Result<ExitCode> {
         contains_ca_key,
         set_files: Vec::new(),
         warnings,
+        notes: Vec::new(),
     };
     emit(manifest, &args.output, output)
 }
@@ -343,10 +358,505 @@ fn cert_manager(args: &K8sCertManagerArgs, output: &Output) -> Result<ExitCode> 
             contains_ca_key: true,
             set_files,
             warnings,
+            notes: Vec::new(),
         },
         &args.output,
         output,
     )
+}
+
+fn deployment(args: &K8sDeploymentArgs, output: &Output) -> Result<ExitCode> {
+    let role = match args.role {
+        DeploymentRole::Agent => WorkloadRole::Agent,
+        DeploymentRole::Gateway => WorkloadRole::Gateway,
+    };
+    let gateway = role == WorkloadRole::Gateway;
+    if !gateway && args.upstream.is_some() {
+        bail!("--upstream is for --role gateway; an agent exports to --endpoint");
+    }
+    if !gateway && args.server_secret.is_some() {
+        bail!("--server-secret is for --role gateway; an agent has no server certificate");
+    }
+    if gateway && args.upstream.is_none() && args.client_secret.is_some() {
+        bail!(
+            "--client-secret is for a gateway's --upstream exporter; give --upstream HOST:PORT too"
+        );
+    }
+    if !k8s::is_quantity(&args.memory_limit) {
+        bail!(
+            "invalid --memory-limit `{}`: expected a Kubernetes quantity such as `512Mi` or `1Gi`",
+            args.memory_limit
+        );
+    }
+    let image = match &args.image {
+        Some(image)
+            if image.is_empty() || image.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+        {
+            bail!(
+                "invalid --image `{image}`: expected an image reference such as `otel/opentelemetry-collector-contrib:0.159.0`"
+            )
+        }
+        Some(image) => image.clone(),
+        None => format!("{}:{}", k8s::COLLECTOR_IMAGE, args.collector_version),
+    };
+    let templates = Templates::new(args.output.templates.as_deref())?;
+    let mut warnings = Vec::new();
+
+    // The set is read for names only: the gateway Service in DIR/server.crt. With
+    // cert-manager there may be no set here at all.
+    let server = config::read_server_certificate(&args.dir.dir.join("server.crt")).ok();
+    let placement = Placement::new(args, role, server.as_ref())?;
+    let (context, config_text) = collector_config(
+        args,
+        role,
+        &placement,
+        server.as_ref(),
+        &templates,
+        &mut warnings,
+    )?;
+    let volume = certificate_volume(args, role, &placement, &context)?;
+
+    let name = &placement.name;
+    let namespace = &placement.namespace;
+    let mut labels = k8s::labels();
+    labels.insert("app.kubernetes.io/name".into(), name.clone());
+    labels.insert("app.kubernetes.io/component".into(), role.name().into());
+    let selector = BTreeMap::from([("app.kubernetes.io/name".to_owned(), name.clone())]);
+    let service = workload_service(args, role, &placement, &labels, &selector)?;
+    let sources = describe_sources(&volume);
+    let workload = CollectorWorkload {
+        role,
+        operator: args.operator,
+        name: name.clone(),
+        namespace: namespace.clone(),
+        comments: workload_comments(role, name, namespace, &volume, args.cert_manager),
+        labels,
+        selector,
+        image,
+        replicas: args.replicas,
+        memory_limit: args.memory_limit.clone(),
+        config_sha256: sha256_hex(config_text.as_bytes()),
+        config: config_text,
+        config_map_name: format!("{name}-config"),
+        config_key: k8s::CONFIG_KEY.to_owned(),
+        config_mount_path: k8s::CONFIG_MOUNT_PATH.to_owned(),
+        config_file: format!("{}/{}", k8s::CONFIG_MOUNT_PATH, k8s::CONFIG_KEY),
+        volume,
+        ports: NamedPort::otlp(),
+        service,
+    };
+    let manifest = Manifest {
+        yaml: workload.render(&templates)?,
+        objects: workload.objects(),
+        contains_ca_key: false,
+        set_files: Vec::new(),
+        warnings,
+        notes: vec![format!(
+            "mounts {sources} read-only at {}",
+            workload.volume.mount_path
+        )],
+    };
+    emit(manifest, &args.output, output)
+}
+
+/// Where a `k8s deployment` Collector runs and what it is called.
+struct Placement {
+    /// The Deployment's (or OpenTelemetryCollector's) name.
+    name: String,
+    namespace: String,
+    /// The gateway's Service, NAME and NAMESPACE: from --k8s-service or DIR/server.crt.
+    gateway_service: Option<(String, String)>,
+    /// The Service a gateway gets: the certificate's name, else the Deployment's.
+    service_name: String,
+    /// The cluster domain of the certificate's Service names (`cluster.local`).
+    domain: String,
+}
+
+impl Placement {
+    fn new(
+        args: &K8sDeploymentArgs,
+        role: WorkloadRole,
+        server: Option<&config::ServerCertificate>,
+    ) -> Result<Self> {
+        let gateway = role == WorkloadRole::Gateway;
+        let (services, domain, _) = server
+            .map(|server| services_in(&server.sans.dns))
+            .unwrap_or_default();
+        let gateway_service = match &args.service {
+            Some(text) => Some(san::kubernetes_service("--k8s-service", text)?),
+            None => {
+                let named = services
+                    .iter()
+                    .filter_map(|service| san::kubernetes_service("--k8s-service", service).ok());
+                // A gateway in --namespace: the Service the certificate names there.
+                match (gateway, &args.namespace) {
+                    (true, Some(wanted)) => {
+                        named.into_iter().find(|(_, namespace)| namespace == wanted)
+                    }
+                    _ => named.into_iter().next(),
+                }
+            }
+        };
+        let own_service = gateway_service.as_ref().filter(|_| gateway);
+        let namespace = namespace(
+            "--namespace",
+            args.namespace
+                .as_deref()
+                .or(own_service.map(|(_, namespace)| namespace.as_str())),
+            "observability",
+        )?;
+        if let Some((service, service_namespace)) = own_service
+            && *service_namespace != namespace
+        {
+            bail!(
+                "the Service {service}.{service_namespace} must be in the gateway's namespace (a Service selects pods of its own namespace only); drop --namespace or give --k8s-service {service}.{namespace}"
+            );
+        }
+        let default_name = match (role, own_service) {
+            (WorkloadRole::Agent, _) => "otel-collector",
+            (WorkloadRole::Gateway, Some((service, _))) => service.as_str(),
+            (WorkloadRole::Gateway, None) => "otel-gateway",
+        };
+        let name = workload_name("--name", args.name.as_deref().unwrap_or(default_name))?;
+        Ok(Placement {
+            service_name: own_service.map_or_else(|| name.clone(), |(service, _)| service.clone()),
+            name,
+            namespace,
+            domain: domain.unwrap_or_else(|| "cluster.local".to_owned()),
+            gateway_service,
+        })
+    }
+}
+
+/// The Collector configuration: the same options and the same code as `otel-pki config
+/// collector|gateway`, linted with the `lint-config` rules (findings become warnings).
+fn collector_config(
+    args: &K8sDeploymentArgs,
+    role: WorkloadRole,
+    placement: &Placement,
+    server: Option<&config::ServerCertificate>,
+    templates: &Templates,
+    warnings: &mut Vec<String>,
+) -> Result<(ConfigContext, String)> {
+    let protocol = Protocol::from(args.protocol);
+    let grpc = Protocol::Grpc.default_port();
+    let endpoint = match (&args.endpoint, role) {
+        (Some(text), WorkloadRole::Agent) => {
+            Endpoint::parse(text, protocol.default_port()).context("invalid --endpoint")?
+        }
+        (Some(text), WorkloadRole::Gateway) => {
+            Endpoint::parse(text, grpc).context("invalid --endpoint")?
+        }
+        (None, WorkloadRole::Gateway) => Endpoint::new(
+            &format!(
+                "{}.{}.svc.{}",
+                placement.service_name, placement.namespace, placement.domain
+            ),
+            grpc,
+        )?,
+        (None, WorkloadRole::Agent) => {
+            // Only a Service name: the first name of a set made for a laptop is localhost.
+            let Some((service, namespace)) = &placement.gateway_service else {
+                bail!(
+                    "an agent needs --endpoint HOST:PORT or --k8s-service NAME.NAMESPACE (the gateway it exports to); `{}` names no Service to default to",
+                    args.dir.dir.join("server.crt").display()
+                );
+            };
+            Endpoint::new(
+                &format!("{service}.{namespace}.svc.{}", placement.domain),
+                protocol.default_port(),
+            )?
+        }
+    };
+    if let Some(server) = server {
+        warnings.extend(config::endpoint_warning(&endpoint, server));
+    }
+    let target = match role {
+        WorkloadRole::Agent => Target::Collector,
+        WorkloadRole::Gateway => Target::Gateway,
+    };
+    let mut options = ConfigOptions::new(target);
+    options.cert_path = args.cert_path.clone();
+    options.file_names = FileNames::from_stems("server", "client");
+    options.endpoint = Some(endpoint);
+    options.upstream = args
+        .upstream
+        .as_deref()
+        .map(|text| Endpoint::parse(text, protocol.default_port()))
+        .transpose()
+        .context("invalid --upstream")?;
+    options.protocol = protocol;
+    options.collector_version = args.collector_version;
+    options.reload_interval = go_duration(args.reload_interval.duration());
+    let context = ConfigContext::new(&options)?;
+    let text = config::render(templates, &context)?;
+    let lint = config::lint_rendered(&text, &context).with_context(|| {
+        format!(
+            "the `{}` template did not produce valid YAML",
+            target.template()
+        )
+    })?;
+    for finding in lint
+        .findings
+        .iter()
+        .filter(|finding| finding.severity != Severity::Info)
+    {
+        warnings.push(format!(
+            "the configuration, line {}: {}: {} [{}]",
+            finding.line, finding.path, finding.message, finding.rule
+        ));
+    }
+    Ok((context, text))
+}
+
+/// The certificates: one projected volume at the configuration's cert path whose file
+/// names are the configuration's. A gateway: the server Secret (and the client Secret for
+/// --upstream); an agent: the client Secret. `ca.crt` from the first Secret, or from
+/// --ca-configmap.
+fn certificate_volume(
+    args: &K8sDeploymentArgs,
+    role: WorkloadRole,
+    placement: &Placement,
+    context: &ConfigContext,
+) -> Result<TlsVolume> {
+    let gateway = role == WorkloadRole::Gateway;
+    let ca_config_map = match (&args.ca_configmap, args.cert_manager) {
+        (Some(given), _) => Some(object_name("--ca-configmap", Some(given), "")?),
+        (None, true) => Some(k8s::DEFAULT_BUNDLE_NAME.to_owned()),
+        (None, false) => None,
+    };
+    // The names `k8s secret` gives, or those of `k8s cert-manager`'s Certificates.
+    let secret = |flag: &'static str, given: Option<&str>, stem: &str, owner: &str| {
+        let default = if args.cert_manager {
+            format!("{owner}-{stem}-tls")
+        } else {
+            format!("otel-{stem}-tls")
+        };
+        object_name(flag, given, &default)
+    };
+    let server_secret = gateway
+        .then(|| {
+            secret(
+                "--server-secret",
+                args.server_secret.as_deref(),
+                "server",
+                &placement.service_name,
+            )
+        })
+        .transpose()?;
+    let client_secret = (!gateway || context.upstream.is_some())
+        .then(|| {
+            secret(
+                "--client-secret",
+                args.client_secret.as_deref(),
+                "client",
+                &placement.name,
+            )
+        })
+        .transpose()?;
+    let mut volume = TlsVolume::new(&context.cert_path);
+    let mut ca_from_secret = ca_config_map.is_none();
+    let mut wanted = vec![context.files.ca.clone()];
+    for (secret, stem) in [(&server_secret, "server"), (&client_secret, "client")] {
+        if let Some(secret) = secret {
+            let files = volume.add_tls_secret(secret, stem, ca_from_secret);
+            ca_from_secret = false;
+            wanted.extend([files.cert_file, files.key_file]);
+        }
+    }
+    if let Some(config_map) = &ca_config_map {
+        volume.add_ca_config_map(config_map);
+    }
+    check_mount(&volume, context, &wanted)?;
+    Ok(volume)
+}
+
+/// The Service: a gateway's has the name its server certificate has; an agent's is where
+/// applications send. With the Operator, which makes `NAME-collector` itself, only a
+/// gateway whose certificate names another Service gets one, selecting the Operator's pods.
+fn workload_service(
+    args: &K8sDeploymentArgs,
+    role: WorkloadRole,
+    placement: &Placement,
+    labels: &BTreeMap<String, String>,
+    selector: &BTreeMap<String, String>,
+) -> Result<Option<Service>> {
+    let Placement {
+        name,
+        namespace,
+        service_name,
+        domain,
+        ..
+    } = placement;
+    let mut comments = Vec::new();
+    match role {
+        WorkloadRole::Gateway => {
+            comments.push(format!(
+                "Agents dial {service_name}.{namespace}.svc.{domain}, ports 4317 (OTLP/gRPC) and 4318"
+            ));
+            comments.push("(OTLP/HTTP): a name the gateway's server certificate must have.".into());
+            if args.operator {
+                comments.push(format!(
+                    "The Operator's own Service is {}; this one selects the same pods.",
+                    k8s::operator_service_name(name)
+                ));
+            }
+        }
+        WorkloadRole::Agent => comments.push(format!(
+            "Applications in the cluster send OTLP to {service_name}.{namespace}.svc, ports 4317 (gRPC) and 4318 (HTTP)."
+        )),
+    }
+    let selector = match (args.operator, role) {
+        (false, _) => selector.clone(),
+        (true, WorkloadRole::Agent) => return Ok(None),
+        (true, WorkloadRole::Gateway) if *service_name == k8s::operator_service_name(name) => {
+            return Ok(None);
+        }
+        (true, WorkloadRole::Gateway) => k8s::operator_selector(name, namespace).with_context(|| {
+            format!(
+                "`{namespace}.{name}` is longer than 63 characters, and the Operator shortens its pod labels; choose a shorter --name"
+            )
+        })?,
+    };
+    Ok(Some(Service {
+        name: service_name.clone(),
+        namespace: namespace.clone(),
+        labels: labels.clone(),
+        comments,
+        selector,
+        ports: NamedPort::otlp(),
+    }))
+}
+
+/// Refuses a volume whose files are not exactly the ones the configuration reads: each file
+/// it names is mounted, and nothing else (no key of another role).
+fn check_mount(volume: &TlsVolume, context: &ConfigContext, wanted: &[String]) -> Result<()> {
+    let mut mounted: Vec<String> = volume
+        .sources
+        .iter()
+        .flat_map(|source| source.items.iter().map(|item| volume.path(&item.path)))
+        .collect();
+    let mut wanted = wanted.to_vec();
+    mounted.sort();
+    wanted.sort();
+    let read = [
+        &context.files.ca,
+        &context.files.server_cert,
+        &context.files.server_key,
+        &context.files.client_cert,
+        &context.files.client_key,
+    ];
+    if mounted != wanted || wanted.iter().any(|file| !read.contains(&file)) {
+        bail!(
+            "the volume would mount {} but the configuration reads {}; this is a bug in otel-pki",
+            mounted.join(", "),
+            wanted.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// `Secret otel-server-tls (server.crt, server.key, ca.crt), ConfigMap otel-ca-bundle (ca.crt)`.
+fn describe_sources(volume: &TlsVolume) -> String {
+    volume
+        .sources
+        .iter()
+        .map(|source| {
+            let items: Vec<&str> = source.items.iter().map(|item| item.path.as_str()).collect();
+            format!(
+                "{} {} ({})",
+                source_kind(&source.kind),
+                source.name,
+                items.join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The comment lines at the top of a `k8s deployment` manifest.
+fn workload_comments(
+    role: WorkloadRole,
+    name: &str,
+    namespace: &str,
+    volume: &TlsVolume,
+    cert_manager: bool,
+) -> Vec<String> {
+    let mut comments = vec![
+        format!(
+            "OpenTelemetry Collector {} \"{name}\" (namespace {namespace}), by otel-pki k8s deployment.",
+            role.name()
+        ),
+        format!(
+            "Certificates, mounted at {} as one projected volume, whole and read-only (no",
+            volume.mount_path
+        ),
+        "subPath: renewed Secrets replace the files in place, and reload_interval picks them up),"
+            .to_owned(),
+        format!(
+            "mode {} with fsGroup {}, the Collector image's user:",
+            volume.default_mode_octal, volume.fs_group
+        ),
+    ];
+    for source in &volume.sources {
+        let items: Vec<&str> = source.items.iter().map(|item| item.path.as_str()).collect();
+        comments.push(format!(
+            "  {} {}: {}",
+            source_kind(&source.kind),
+            source.name,
+            items.join(", ")
+        ));
+    }
+    if cert_manager {
+        comments.push(
+            "cert-manager writes the Secrets and trust-manager the ConfigMap (otel-pki k8s cert-manager).".to_owned(),
+        );
+    } else {
+        comments.push("Create them first:".to_owned());
+        for source in &volume.sources {
+            let command = match (source.kind.as_str(), source.items[0].path.as_str()) {
+                ("configMap", _) => "--role ca --configmap",
+                (_, "server.crt") => "--role server",
+                _ => "--role client",
+            };
+            comments.push(format!(
+                "  otel-pki k8s secret {command} --name {} -n {namespace} | kubectl apply -f -",
+                source.name
+            ));
+        }
+    }
+    comments
+}
+
+/// `Secret` or `ConfigMap`, for a projected source's kind.
+fn source_kind(kind: &str) -> &'static str {
+    if kind == "secret" {
+        "Secret"
+    } else {
+        "ConfigMap"
+    }
+}
+
+/// Lower-case hex SHA-256.
+fn sha256_hex(bytes: &[u8]) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// A workload name: an RFC 1035 label, because it also names the Service and is a label
+/// value.
+fn workload_name(flag: &'static str, input: &str) -> Result<String> {
+    san::kubernetes_label(input, true).map_err(|reason| {
+        pki::PkiError::InvalidKubernetesName {
+            flag,
+            input: input.to_owned(),
+            reason,
+        }
+        .into()
+    })
 }
 
 /// Prints the manifest (or writes `--out`) and reports.
@@ -390,6 +900,9 @@ fn emit(manifest: Manifest, out: &ManifestOutputArgs, output: &Output) -> Result
     }
     for object in &report.objects {
         output.status(&object.describe());
+    }
+    for note in &manifest.notes {
+        output.status(note);
     }
     if let Some(path) = &out.out {
         output.status(&format!(

@@ -3,7 +3,8 @@
 //! rules in [`check_rules`]; Secrets and ConfigMaps are also validated against the
 //! Kubernetes OpenAPI schemas with `kubernetes-validate` (offline, installed by `.ci/run`).
 //! Templates are golden-tested with fixed contexts (tests/golden/k8s/; bless changes with
-//! `UPDATE_GOLDEN=1 cargo test --test integration k8s`).
+//! `OTEL_PKI_UPDATE_GOLDEN=1 cargo test --test integration k8s`). `k8s deployment` is
+//! tested in `k8s_deployment.rs` with these helpers.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -89,6 +90,7 @@ const API_VERSIONS: &[(&str, &str)] = &[
     ("OpenTelemetryCollector", "opentelemetry.io/v1beta1"),
     ("Pod", "v1"),
     ("Secret", "v1"),
+    ("Service", "v1"),
 ];
 
 /// Whether the PEM in the manifests is real (checked with crypto) or golden placeholders.
@@ -101,7 +103,8 @@ pub enum Pem {
 /// Parses a manifest and asserts the rules; returns its documents.
 ///
 /// - apiVersion as in the reference for every kind; metadata.name everywhere;
-/// - no `subPath` anywhere (subPath mounts never receive rotated certificates);
+/// - no `subPath` (or `subPathExpr`) key anywhere: subPath mounts never receive rotated
+///   certificates;
 /// - a private key only under a `*.key` data key of a Secret, never in a ConfigMap or
 ///   another key, and (real PEM) it matches the Secret's certificate; a Secret whose
 ///   certificate is a CA carries the WARNING comment;
@@ -116,8 +119,8 @@ pub enum Pem {
 pub fn check_rules(yaml: &str, pem: Pem) -> Vec<Value> {
     let docs = documents(yaml);
     assert!(!docs.is_empty(), "empty manifest");
-    assert!(!yaml.contains("subPath"), "subPath in:\n{yaml}");
     for doc in &docs {
+        assert_no_sub_path(doc);
         let kind = text(doc, "/kind");
         let expected = API_VERSIONS
             .iter()
@@ -135,7 +138,8 @@ pub fn check_rules(yaml: &str, pem: Pem) -> Vec<Value> {
                         !value.contains("PRIVATE KEY"),
                         "private key in ConfigMap key {key}"
                     );
-                    if pem == Pem::Real {
+                    // A Collector configuration (k8s deployment) holds no PEM.
+                    if pem == Pem::Real && value.contains("-----BEGIN") {
                         let ders = certificate::decode_certificates(value.as_bytes(), key)
                             .expect("certificates in the ConfigMap");
                         for der in ders {
@@ -167,11 +171,29 @@ pub fn check_rules(yaml: &str, pem: Pem) -> Vec<Value> {
                 assert!(doc["spec"]["target"]["configMap"]["key"].is_string());
                 assert!(doc["metadata"].get("namespace").is_none(), "cluster-scoped");
             }
-            "Pod" | "Deployment" => check_pod_volumes(doc),
+            "Pod" | "Deployment" | "OpenTelemetryCollector" => check_pod_volumes(doc),
             _ => {}
         }
     }
     docs
+}
+
+/// No `subPath` or `subPathExpr` key anywhere in the object (comments and the text of a
+/// configuration may say "no subPath").
+fn assert_no_sub_path(value: &Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                assert!(
+                    key != "subPath" && key != "subPathExpr",
+                    "{key}: {value} (subPath mounts never receive rotated files)"
+                );
+                assert_no_sub_path(value);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(assert_no_sub_path),
+        _ => {}
+    }
 }
 
 fn check_secret(doc: &Value, yaml: &str, pem: Pem) {
@@ -279,20 +301,41 @@ fn check_certificate(doc: &Value) {
     }
 }
 
+/// Pods (and the Operator's `OpenTelemetryCollector`, whose spec carries the pod fields as
+/// `podSecurityContext`, `volumes`, `volumeMounts`): fsGroup 10001, projected volumes with
+/// defaultMode 0440, every mount read-only.
 fn check_pod_volumes(doc: &Value) {
+    let operator = doc["kind"] == "OpenTelemetryCollector";
     let spec = doc
         .pointer("/spec/template/spec")
         .unwrap_or_else(|| &doc["spec"]);
-    assert_eq!(spec["securityContext"]["fsGroup"], 10001);
+    let security = if operator {
+        &spec["podSecurityContext"]
+    } else {
+        &spec["securityContext"]
+    };
+    assert_eq!(security["fsGroup"], 10001);
     for volume in spec["volumes"].as_array().expect("volumes") {
         if let Some(projected) = volume.get("projected") {
             assert_eq!(projected["defaultMode"], 0o440, "defaultMode 0440");
         }
     }
-    for container in spec["containers"].as_array().expect("containers") {
-        for mount in container["volumeMounts"].as_array().into_iter().flatten() {
-            assert_eq!(mount["readOnly"], true);
-        }
+    let mounts: Vec<&Value> = if operator {
+        spec["volumeMounts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .collect()
+    } else {
+        spec["containers"]
+            .as_array()
+            .expect("containers")
+            .iter()
+            .flat_map(|container| container["volumeMounts"].as_array().into_iter().flatten())
+            .collect()
+    };
+    for mount in mounts {
+        assert_eq!(mount["readOnly"], true);
     }
 }
 
@@ -321,19 +364,19 @@ pub fn kubernetes_validate(yaml: &str) {
     assert!(!report.contains("ERROR"), "{report}");
 }
 
-/// Compares `actual` with tests/golden/k8s/NAME; `UPDATE_GOLDEN=1` rewrites the file.
+/// Compares `actual` with tests/golden/k8s/NAME; `OTEL_PKI_UPDATE_GOLDEN=1` rewrites the file.
 pub fn golden(name: &str, actual: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden/k8s")
         .join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+    if std::env::var_os("OTEL_PKI_UPDATE_GOLDEN").is_some() {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, actual).unwrap();
         return;
     }
     let expected = fs::read_to_string(&path).unwrap_or_else(|_| {
         panic!(
-            "missing golden file {}; run with UPDATE_GOLDEN=1",
+            "missing golden file {}; run with OTEL_PKI_UPDATE_GOLDEN=1",
             path.display()
         )
     });
@@ -344,7 +387,7 @@ pub fn golden(name: &str, actual: &str) {
             .position(|(a, b)| a != b)
             .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
         panic!(
-            "{} differs from the output at line {} (UPDATE_GOLDEN=1 to bless):\n--- expected\n{}\n--- actual\n{}",
+            "{} differs from the output at line {} (OTEL_PKI_UPDATE_GOLDEN=1 to bless):\n--- expected\n{}\n--- actual\n{}",
             path.display(),
             line + 1,
             expected
@@ -364,7 +407,7 @@ pub fn golden(name: &str, actual: &str) {
 }
 
 /// Runs `otel-pki ARGS` in `dir`, asserts success, returns stdout.
-fn stdout(dir: &Path, args: &[&str]) -> String {
+pub fn stdout(dir: &Path, args: &[&str]) -> String {
     let output = otel_pki(dir).args(args).output().unwrap();
     assert!(
         output.status.success(),
@@ -375,7 +418,7 @@ fn stdout(dir: &Path, args: &[&str]) -> String {
 }
 
 /// Runs `otel-pki ARGS` in `dir`, asserts exit 2, returns stderr.
-fn failure(dir: &Path, args: &[&str]) -> String {
+pub fn failure(dir: &Path, args: &[&str]) -> String {
     let output = otel_pki(dir).args(args).output().unwrap();
     assert_eq!(output.status.code(), Some(2), "{args:?} should fail");
     assert!(

@@ -28,6 +28,10 @@ mod issue;
 /// `k8s secret` and `k8s cert-manager` (manifests parsed, checked, schema-validated,
 /// golden files), and the Kubernetes Service names of `init` and `issue server`.
 mod k8s;
+/// `k8s deployment`: Deployments and OpenTelemetryCollectors whose mounts, configuration
+/// and Services agree (parsed, checked, schema-validated, linted, golden files), and a
+/// handshake through the mounted paths.
+mod k8s_deployment;
 /// `lint-config`: one broken file per rule, exit codes, stdin, JSON.
 mod lint_config;
 /// `probe`: rustls and `openssl s_server` endpoints, refused connections, DNS failures.
