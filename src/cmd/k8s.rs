@@ -1042,7 +1042,11 @@ impl CaCertificates {
     fn canonical_entry(&self, key: &str) -> PemEntry {
         PemEntry {
             key: key.to_owned(),
-            content: self.ders.iter().map(|der| pem_lf(der)).collect(),
+            content: self
+                .ders
+                .iter()
+                .map(|der| certificate::to_pem("CERTIFICATE", der))
+                .collect(),
             description: self.description.clone(),
             private_key: false,
         }
@@ -1154,7 +1158,11 @@ fn ca_issuer_secret(
     let ca_name = k8s::comment_text(summary.common_name.as_deref().unwrap_or(&summary.subject));
     // Verbatim files where they are what cert-manager needs, so the data decodes to them.
     let cert_text = match root_der {
-        Some(root) => format!("{}{}", pem_lf(ca.certificate_der()), pem_lf(root)),
+        Some(root) => format!(
+            "{}{}",
+            certificate::to_pem("CERTIFICATE", ca.certificate_der()),
+            certificate::to_pem("CERTIFICATE", root)
+        ),
         None => {
             let text = read_pem_text(cert_path, "CA certificate")?;
             if certificate::decode_certificates(text.as_bytes(), &support::display(cert_path))?
@@ -1163,7 +1171,7 @@ fn ca_issuer_secret(
             {
                 text
             } else {
-                pem_lf(ca.certificate_der())
+                certificate::to_pem("CERTIFICATE", ca.certificate_der())
             }
         }
     };
@@ -1304,7 +1312,7 @@ fn intermediate_ca(
             PlannedFile::key(format!("{INTERMEDIATE_STEM}.key"), key_pem),
             PlannedFile::public(
                 format!("{INTERMEDIATE_STEM}.crt"),
-                pem_lf(intermediate.certificate_der()),
+                certificate::to_pem("CERTIFICATE", intermediate.certificate_der()),
             ),
         ],
         write::Overwrite::Refuse,
@@ -1456,14 +1464,6 @@ fn read_pem_text(path: &Path, what: &str) -> Result<String> {
                 path.display()
             )
         })
-}
-
-/// One certificate as PEM with LF line ends.
-fn pem_lf(der: &[u8]) -> String {
-    pem::encode_config(
-        &pem::Pem::new("CERTIFICATE", der.to_vec()),
-        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
-    )
 }
 
 /// `server certificate CN=otel-gateway (serverAuth), expires 2027-11-28`.

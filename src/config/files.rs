@@ -241,11 +241,13 @@ pub(super) fn key(
             Rule::KeyPermissions,
             path.clone(),
             at,
-            format!(
-                "{name} has mode {:04o}: other users can read the private key",
-                facts.mode.unwrap_or_default()
-            ),
-            format!("`chmod 600 {}`", file.display()),
+            match facts.mode.unwrap_or_default() {
+                mode if mode & 0o004 == 0 => format!(
+                    "{name} has mode {mode:04o}: members of its group can read the private key (intended only in a Kubernetes pod whose fsGroup is the Collector's group, with defaultMode 0440)"
+                ),
+                mode => format!("{name} has mode {mode:04o}: every user can read the private key"),
+            },
+            format!("`chmod 600 {}` (outside a pod)", file.display()),
         );
     }
     if facts.encrypted {
