@@ -58,35 +58,34 @@ const CERTIFICATE_EXTENSIONS: [&str; 4] = ["crt", "pem", "cer", "der"];
 /// Runs `inspect`.
 pub fn run(args: &InspectArgs, output: &Output) -> Result<ExitCode> {
     let now = OffsetDateTime::now_utc();
-    let mut report = InspectReport {
-        certificates: Vec::new(),
-        errors: Vec::new(),
-        expiring: None,
-    };
-    // Certificates are rendered (text or JSON) right after they are summarized, on the same
-    // worker thread, into one buffer per stretch of a file: `fragments`, in order.
-    let mut fragments = Vec::new();
+    // The report's `certificates` are rendered (text or JSON) right after they are
+    // summarized, on the worker thread that summarized them, into one buffer per stretch of a
+    // file: `found.fragments`, in order. Only what `--expiring-within` needs is kept.
+    let mut errors = Vec::new();
+    let mut found = Found::default();
     for path in &args.paths {
-        for file in expand(path, &mut report.errors) {
-            inspect_file(&file, now, output, &mut report, &mut fragments);
+        for file in expand(path, &mut errors) {
+            inspect_file(&file, now, output, &mut found, &mut errors);
         }
     }
-    if let Some(within) = args.expiring_within {
-        let deadline = now + within.duration();
-        report.expiring = Some(ExpiringSummary {
-            within: within.to_string(),
-            deadline,
-            certificates: report
-                .certificates
-                .iter()
-                .filter(|summary| summary.not_after < deadline)
-                .map(|summary| match summary.index {
-                    0 => summary.path.clone(),
-                    index => format!("{}#{index}", summary.path),
-                })
-                .collect(),
-        });
-    }
+    let fragments = found.fragments;
+    let report = InspectReport {
+        certificates: Vec::new(),
+        errors,
+        expiring: args.expiring_within.map(|within| {
+            let deadline = now + within.duration();
+            ExpiringSummary {
+                within: within.to_string(),
+                deadline,
+                certificates: found
+                    .expiries
+                    .into_iter()
+                    .filter(|(_, not_after)| *not_after < deadline)
+                    .map(|(label, _)| label)
+                    .collect(),
+            }
+        }),
+    };
 
     if output.is_json() {
         let (head, tail) = json_frame(&report, fragments.is_empty())?;
@@ -195,12 +194,21 @@ fn expand(path: &Path, errors: &mut Vec<FileError>) -> Vec<PathBuf> {
     files
 }
 
+/// What `inspect` keeps of the certificates it has read and rendered.
+#[derive(Default)]
+struct Found {
+    /// Rendered certificates, in order (see [`summarize`]).
+    fragments: Vec<String>,
+    /// `path` (or `path#index`) and notAfter of every certificate.
+    expiries: Vec<(String, OffsetDateTime)>,
+}
+
 fn inspect_file(
     path: &Path,
     now: OffsetDateTime,
     output: &Output,
-    report: &mut InspectReport,
-    fragments: &mut Vec<String>,
+    found: &mut Found,
+    errors: &mut Vec<FileError>,
 ) {
     let name = if path == Path::new("-") {
         "<stdin>".to_owned()
@@ -216,7 +224,7 @@ fn inspect_file(
     let bytes = match bytes {
         Ok(bytes) => bytes,
         Err(error) => {
-            report.errors.push(FileError {
+            errors.push(FileError {
                 path: name,
                 message: format!("cannot read: {error}"),
             });
@@ -226,7 +234,7 @@ fn inspect_file(
     let blocks = match certificate::certificate_blocks(&bytes, &name) {
         Ok(blocks) => blocks,
         Err(error) => {
-            report.errors.push(FileError {
+            errors.push(FileError {
                 path: name,
                 message: error_reason(&error),
             });
@@ -241,23 +249,31 @@ fn inspect_file(
     for chunk in summarize(&blocks, &name, now, key_file, output) {
         for result in chunk.results {
             match result {
-                Ok(summary) => report.certificates.push(summary),
-                Err(message) => report.errors.push(FileError {
+                Ok((index, not_after)) => {
+                    let label = match index {
+                        0 => name.clone(),
+                        index => format!("{name}#{index}"),
+                    };
+                    found.expiries.push((label, not_after));
+                }
+                Err(message) => errors.push(FileError {
                     path: name.clone(),
                     message,
                 }),
             }
         }
         if !chunk.rendered.is_empty() {
-            fragments.push(chunk.rendered);
+            found.fragments.push(chunk.rendered);
         }
     }
 }
 
-/// The certificates of one stretch of a file: summaries (or why one failed) and their text or
-/// JSON, rendered into one buffer (JSON fragments joined by `,\n`).
+/// The certificates of one stretch of a file: index and notAfter of each (or why it failed),
+/// and their text or JSON rendered into one buffer (JSON fragments joined by `,\n`). The
+/// summaries themselves are dropped on the thread that made them, so its heap is reused
+/// instead of growing by the size of the whole report.
 struct Chunk {
-    results: Vec<Result<CertSummary, String>>,
+    results: Vec<Result<(usize, OffsetDateTime), String>>,
     rendered: String,
 }
 
@@ -298,7 +314,7 @@ fn summarize(
                 } else {
                     render_certificate(&mut chunk.rendered, &summary, output);
                 }
-                summary
+                (index, summary.not_after)
             });
             chunk.results.push(summary);
         }
