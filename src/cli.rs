@@ -80,7 +80,13 @@ pub enum Command {
     /// Create a CA, a server certificate and a client certificate (six PEM files).
     Init(InitArgs),
     /// Sign another server or client certificate with the CA of a set.
-    #[command(subcommand)]
+    #[command(subcommand, after_long_help = concat!(
+        "Examples:\n",
+        "  otel-pki issue server --san otel-gateway.observability.svc.cluster.local\n",
+        "  otel-pki issue client --cn collector-eu-1 --name collector-eu-1\n",
+        "  otel-pki issue client --count 100 --name-prefix collector-\n",
+        exit_codes!()
+    ))]
     Issue(IssueCommand),
     /// Show certificates: role, names, usages, expiry, fingerprints, key match.
     Inspect(InspectArgs),
@@ -97,19 +103,38 @@ pub enum Command {
     /// Renew the certificates that are due, all at once, keeping the previous ones.
     Renew(RenewArgs),
     /// The CA: a staged rollover to a new CA that never breaks a running fleet.
-    #[command(subcommand)]
+    #[command(subcommand, after_long_help = concat!(
+        "Examples:\n",
+        "  otel-pki ca rotate --status\n",
+        "  otel-pki ca rotate --stage      # then distribute ca.crt (now old + next CA)\n",
+        "  otel-pki ca rotate --promote    # the next CA signs; every leaf is re-issued\n",
+        "  otel-pki ca rotate --finish     # drop the old CA once nothing uses it\n",
+        exit_codes!()
+    ))]
     Ca(CaCommand),
     // --- configuration: config, lint-config ---
     /// Print a ready-to-use configuration for the set: collector, gateway, jaeger, tempo,
     /// sdk-env.
-    #[command(subcommand)]
+    #[command(subcommand, after_long_help = concat!(
+        "Examples:\n",
+        "  otel-pki config collector --endpoint otel-gateway.observability.svc:4317 --out collector.yaml\n",
+        "  otel-pki config gateway --upstream tempo-distributor.tracing.svc:4317 --out gateway.yaml\n",
+        "  otel-pki config sdk-env --shell\n",
+        exit_codes!()
+    ))]
     Config(ConfigCommand),
     /// Find mutual-TLS mistakes in a Collector, Jaeger v2 or Tempo configuration file.
     LintConfig(LintConfigArgs),
     // --- kubernetes: k8s ---
     /// Kubernetes manifests from a set: Secrets, Collector Deployments, and a cert-manager +
     /// trust-manager bootstrap.
-    #[command(subcommand)]
+    #[command(subcommand, after_long_help = concat!(
+        "Examples:\n",
+        "  otel-pki k8s secret --role server -n observability | kubectl apply -f -\n",
+        "  otel-pki k8s deployment --role gateway -n observability --out gateway.yaml\n",
+        "  otel-pki k8s cert-manager --k8s-service otel-gateway.observability --out cert-manager.yaml\n",
+        exit_codes!()
+    ))]
     K8s(K8sCommand),
     /// Print a shell completion script.
     Completions(CompletionsArgs),

@@ -14,10 +14,27 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) if otel_pki::output::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", one_line(&error));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes on one line, joined by `: ` like anyhow's `{:#}`, but without a
+/// cause whose text the line already holds (a typed error often names its cause itself).
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// Prints a clap error. A bad value gets exactly one line (clap's own line names the flag

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 pub const KEY_MODE: u32 = 0o600;
 /// Mode of certificate and configuration files.
 pub const PUBLIC_MODE: u32 = 0o644;
-/// Mode of directories otel-pki creates (they hold keys).
+/// Mode of directories otel-pki creates for keys (others get 0755).
 pub const DIR_MODE: u32 = 0o700;
 /// Name of the directory, inside a set, that keeps replaced files.
 pub const BACKUP_DIR: &str = "backup";
@@ -108,7 +108,7 @@ pub struct WriteOutcome {
 #[non_exhaustive]
 pub enum WriteError {
     /// Targets exist and `--force` was not given.
-    #[error("{} already exist{}; nothing was written. Use --force to replace (the old files are kept in `{}/{BACKUP_DIR}/`), or choose another --dir", list(.paths), if .paths.len() == 1 { "s" } else { "" }, .dir.display())]
+    #[error("{} already exist{}; nothing was written: use --force to replace {} (the old version is kept in `{}/{BACKUP_DIR}/`)", list(.paths), if .paths.len() == 1 { "s" } else { "" }, if .paths.len() == 1 { "it" } else { "them" }, .dir.display())]
     Exists {
         /// The directory.
         dir: PathBuf,
@@ -128,7 +128,7 @@ pub enum WriteError {
     },
 
     /// The target directory path is a file.
-    #[error("`{}` exists and is not a directory; choose another --dir", .0.display())]
+    #[error("`{}` exists and is not a directory; choose another directory", .0.display())]
     NotADirectory(PathBuf),
 }
 
@@ -152,11 +152,11 @@ fn list(paths: &[PathBuf]) -> String {
 
 fn hint(error: &io::Error) -> &'static str {
     match error.kind() {
-        io::ErrorKind::PermissionDenied => {
-            "; check the directory's permissions or choose another --dir"
+        io::ErrorKind::PermissionDenied => " (check its permissions, or choose another directory)",
+        io::ErrorKind::ReadOnlyFilesystem => {
+            " (the file system is read-only: choose another directory)"
         }
-        io::ErrorKind::ReadOnlyFilesystem => "; the file system is read-only, choose another --dir",
-        io::ErrorKind::StorageFull => "; the disk is full",
+        io::ErrorKind::StorageFull => " (the disk is full)",
         _ => "",
     }
 }
@@ -233,7 +233,10 @@ pub fn write_set(
     if crate::generation::manages(dir, files) {
         return crate::generation::write_set(dir, files, overwrite);
     }
-    let created_dirs = ensure_dir(dir)?;
+    // A directory created for keys is private; one for configuration or manual pages is not
+    // (a Collector's service account must read its configuration).
+    let holds_keys = files.iter().any(|file| file.mode & 0o077 == 0);
+    let created_dirs = ensure_dir(dir, if holds_keys { DIR_MODE } else { 0o755 })?;
     let result = write_set_in(dir, files, overwrite);
     if result.is_err() {
         for created in created_dirs.iter().rev() {
@@ -303,8 +306,8 @@ fn write_set_in(
     })
 }
 
-/// Creates `dir` and missing parents with mode 0700; returns the directories it created.
-fn ensure_dir(dir: &Path) -> Result<Vec<PathBuf>, WriteError> {
+/// Creates `dir` and missing parents with `mode`; returns the directories it created.
+fn ensure_dir(dir: &Path, mode: u32) -> Result<Vec<PathBuf>, WriteError> {
     match dir.metadata() {
         Ok(metadata) if metadata.is_dir() => return Ok(Vec::new()),
         Ok(_) => return Err(WriteError::NotADirectory(dir.to_owned())),
@@ -321,7 +324,7 @@ fn ensure_dir(dir: &Path) -> Result<Vec<PathBuf>, WriteError> {
     }
     fs::DirBuilder::new()
         .recursive(true)
-        .mode(DIR_MODE)
+        .mode(mode)
         .create(dir)
         .map_err(io_error("create directory", dir))?;
     missing.reverse();

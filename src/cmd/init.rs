@@ -93,12 +93,23 @@ pub fn run(args: &InitArgs, output: &Output) -> Result<ExitCode> {
             args.ca_validity
         );
     }
+    if !args.encrypt_ca_key && args.passphrase.passphrase_file.is_some() {
+        bail!(
+            "--passphrase-file is only used with --encrypt-ca-key: add --encrypt-ca-key to store ca.key encrypted"
+        );
+    }
     let passphrase = support::passphrase(&args.passphrase)?;
     if args.encrypt_ca_key && passphrase.is_none() {
         bail!(
             "--encrypt-ca-key needs a passphrase: give --passphrase-file FILE or set {}",
             support::PASSPHRASE_ENV
         );
+    }
+    if !args.encrypt_ca_key && passphrase.is_some() {
+        output.warn(&format!(
+            "{} is set but ca.key is written unencrypted; add --encrypt-ca-key to encrypt it",
+            support::PASSPHRASE_ENV
+        ));
     }
 
     let leaf_type = KeyType::from(args.key_type);

@@ -64,8 +64,9 @@ pub fn run(args: &InspectArgs, output: &Output) -> Result<ExitCode> {
     let mut errors = Vec::new();
     let mut found = Found::default();
     for path in &args.paths {
+        let listed = path.is_dir();
         for file in expand(path, &mut errors) {
-            inspect_file(&file, now, output, &mut found, &mut errors);
+            inspect_file(&file, listed, now, output, &mut found, &mut errors);
         }
     }
     let fragments = found.fragments;
@@ -101,7 +102,7 @@ pub fn run(args: &InspectArgs, output: &Output) -> Result<ExitCode> {
         )?;
     } else {
         for error in &report.errors {
-            output.error(&format!("{}: {}", error.path, error.message));
+            output.error(&format!("`{}`: {}", error.path, error.message));
         }
         let mut text = String::new();
         if let Some(expiring) = &report.expiring {
@@ -149,12 +150,19 @@ fn expand(path: &Path, errors: &mut Vec<FileError>) -> Vec<PathBuf> {
     if path == Path::new("-") {
         return vec![path.to_owned()];
     }
-    let Ok(metadata) = fs::metadata(path) else {
-        errors.push(FileError {
-            path: support::display(path),
-            message: "no such file or directory".into(),
-        });
-        return Vec::new();
+    let metadata = match fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) => {
+            errors.push(FileError {
+                path: support::display(path),
+                message: match error.kind() {
+                    std::io::ErrorKind::NotFound => "no such file or directory".into(),
+                    std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+                    _ => format!("cannot read: {error}"),
+                },
+            });
+            return Vec::new();
+        }
     };
     if !metadata.is_dir() {
         return vec![path.to_owned()];
@@ -203,8 +211,11 @@ struct Found {
     expiries: Vec<(String, OffsetDateTime)>,
 }
 
+/// Inspects one file; `listed` when it was found in a directory rather than named (then a
+/// file holding only a key, such as cfssl's `server-key.pem`, is skipped, not an error).
 fn inspect_file(
     path: &Path,
+    listed: bool,
     now: OffsetDateTime,
     output: &Output,
     found: &mut Found,
@@ -233,6 +244,11 @@ fn inspect_file(
     };
     let blocks = match certificate::certificate_blocks(&bytes, &name) {
         Ok(blocks) => blocks,
+        Err(crate::pki::PkiError::InvalidCertificate { reason, .. })
+            if listed && reason == certificate::HOLDS_A_KEY =>
+        {
+            return;
+        }
         Err(error) => {
             errors.push(FileError {
                 path: name,

@@ -187,7 +187,15 @@ pub struct FleetReport {
 /// plain file name, unique, and not `ca`.
 fn fleet_names(args: &IssueClientArgs) -> Result<Vec<String>> {
     let raw: Vec<String> = match (&args.count, &args.name_prefix, &args.names_from) {
-        (Some(count), Some(prefix), _) => (1..=*count).map(|i| format!("{prefix}{i}")).collect(),
+        (Some(count), Some(prefix), _) => {
+            // Check the prefix as typed, so that the message names it, not `PREFIX1`.
+            support::file_stem(&format!("{prefix}1"), "--name-prefix").map_err(|_| {
+                anyhow::anyhow!(
+                    "invalid --name-prefix `{prefix}`: use letters, digits, `-`, `_` and `.` only (names become PREFIX1.crt, PREFIX1.key, …)"
+                )
+            })?;
+            (1..=*count).map(|i| format!("{prefix}{i}")).collect()
+        }
         (_, _, Some(path)) => {
             let bytes = support::read(path, "--names-from file")?;
             let text = String::from_utf8(bytes)

@@ -18,15 +18,17 @@ pub const PASSPHRASE_ENV: &str = "OTEL_PKI_CA_PASSPHRASE";
 
 /// Reads a file, naming it in the error.
 pub fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
-    fs::read(path).with_context(|| match fs::metadata(path) {
-        Err(_) => format!(
-            "cannot read {what} `{}`: the file does not exist",
-            path.display()
-        ),
-        Ok(metadata) if metadata.is_dir() => {
-            format!("cannot read {what} `{}`: it is a directory", path.display())
+    fs::read(path).map_err(|error| {
+        if error.kind() == std::io::ErrorKind::NotFound {
+            anyhow::anyhow!(
+                "cannot read {what} `{}`: the file does not exist",
+                path.display()
+            )
+        } else if path.is_dir() {
+            anyhow::anyhow!("cannot read {what} `{}`: it is a directory", path.display())
+        } else {
+            anyhow::Error::new(error).context(format!("cannot read {what} `{}`", path.display()))
         }
-        Ok(_) => format!("cannot read {what} `{}`", path.display()),
     })
 }
 

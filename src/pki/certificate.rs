@@ -28,6 +28,9 @@ pub fn decode_certificates(bytes: &[u8], path: &str) -> Result<Vec<Vec<u8>>, Pki
         .collect()
 }
 
+/// Why [`certificate_blocks`] refused a file that holds a private key and no certificate.
+pub const HOLDS_A_KEY: &str = "it holds a private key, not a certificate";
+
 /// One certificate of a file, not yet decoded: splitting a file is cheap, so a large bundle
 /// can be decoded (and parsed) on several threads.
 #[derive(Clone, Copy, Debug)]
@@ -87,7 +90,7 @@ pub fn certificate_blocks<'a>(bytes: &'a [u8], path: &str) -> Result<Vec<Block<'
     }
     if blocks.is_empty() {
         return Err(invalid(if find(bytes, b"PRIVATE KEY-----").is_some() {
-            "it holds a private key, not a certificate"
+            HOLDS_A_KEY
         } else {
             "no PEM CERTIFICATE block found"
         }));
@@ -123,7 +126,17 @@ pub fn parse(der: &[u8]) -> Result<X509Certificate<'_>, String> {
     match X509Certificate::from_der(der) {
         Ok(([], certificate)) => Ok(certificate),
         Ok(_) => Err("trailing data after the certificate".into()),
-        Err(error) => Err(format!("not a valid X.509 certificate ({error})")),
+        Err(error) => {
+            // x509-parser's text for a short or garbled structure is a parser-internal
+            // `Parsing Error: NomError(Eof)`; say what it means instead.
+            let detail = error.to_string();
+            let detail = if detail.contains("NomError") || detail.contains("Incomplete") {
+                "truncated or corrupt DER".to_owned()
+            } else {
+                detail
+            };
+            Err(format!("not a valid X.509 certificate ({detail})"))
+        }
     }
 }
 

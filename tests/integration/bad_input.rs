@@ -69,6 +69,10 @@ const CASES: &[(&[&str], &str)] = &[
         "--encrypt-ca-key needs a passphrase",
     ),
     (
+        &["init", "--passphrase-file", "empty.txt"],
+        "--passphrase-file is only used with --encrypt-ca-key",
+    ),
+    (
         &[
             "init",
             "--encrypt-ca-key",

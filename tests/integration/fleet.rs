@@ -184,7 +184,7 @@ fn a_fleet_is_all_or_nothing_and_never_clobbers() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         String::from_utf8(output.stderr).unwrap(),
-        "error: `./otel-certs/collector-7.crt` already exists; nothing was written. Use --force to replace (the old files are kept in `./otel-certs/backup/`), or choose another --dir\n"
+        "error: `./otel-certs/collector-7.crt` already exists; nothing was written: use --force to replace it (the old version is kept in `./otel-certs/backup/`)\n"
     );
     assert_eq!(listing(&dir).len(), 7, "not one of the 20 was written");
     assert_eq!(

@@ -426,3 +426,33 @@ fn otel_pki_dir_selects_the_set() {
     assert_eq!(listing(&work.path().join("from-env")).len(), 6);
     assert!(!work.path().join("otel-certs").exists());
 }
+
+#[test]
+fn a_passphrase_without_encrypt_ca_key_is_not_silently_ignored() {
+    let work = workdir();
+    let assert = otel_pki(work.path())
+        .env("OTEL_PKI_CA_PASSPHRASE", "secret")
+        .arg("init")
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("warning: OTEL_PKI_CA_PASSPHRASE is set but ca.key is written unencrypted"),
+        "{stderr}"
+    );
+    let ca_key = fs::read_to_string(work.path().join("otel-certs/ca.key")).unwrap();
+    assert!(ca_key.starts_with("-----BEGIN PRIVATE KEY-----"));
+}
+
+#[test]
+fn directories_for_keys_are_private_and_others_are_not() {
+    let work = workdir();
+    init(work.path(), &["-q", "--dir", "deep/set"]);
+    assert_eq!(mode(&work.path().join("deep")), 0o700);
+    otel_pki(work.path())
+        .args(["man", "--out-dir", "share/man1", "-q"])
+        .assert()
+        .success();
+    assert_eq!(mode(&work.path().join("share")), 0o755);
+    assert_eq!(mode(&work.path().join("share/man1")), 0o755);
+}

@@ -178,7 +178,7 @@ fn inspect_keeps_going_past_bad_files_and_exits_2() {
         .unwrap();
     assert_eq!(text.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&text.stderr);
-    assert!(stderr.starts_with("error: garbage.crt: "), "{stderr}");
+    assert!(stderr.starts_with("error: `garbage.crt`: "), "{stderr}");
     assert!(String::from_utf8_lossy(&text.stdout).contains("otel-certs/ca.crt  ca"));
 }
 
@@ -216,5 +216,93 @@ fn inspect_marks_short_lived_certificates() {
     assert!(
         stdout.contains("(9 days left)") || stdout.contains("(10 days left)"),
         "{stdout}"
+    );
+}
+
+#[test]
+fn a_directory_listing_skips_key_only_pem_files_but_a_named_one_is_an_error() {
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    let dir = work.path().join("otel-certs");
+    // cfssl names keys NAME-key.pem beside NAME.pem.
+    fs::copy(dir.join("server.key"), dir.join("server-key.pem")).unwrap();
+    let (code, report) = inspect_json(work.path(), &["otel-certs"]);
+    assert_eq!(code, 0, "{:?}", report.errors);
+    assert_eq!(report.certificates.len(), 3);
+    let (code, report) = inspect_json(work.path(), &["otel-certs/server-key.pem"]);
+    assert_eq!(code, 2);
+    assert!(
+        report.errors[0].message.contains("private key"),
+        "{:?}",
+        report.errors
+    );
+}
+
+#[test]
+fn expiry_stands_out_in_colour_on_request() {
+    use otel_pki::pki::issue::{CaRequest, LeafProfile, LeafRequest, create_ca};
+    use otel_pki::pki::{KeyType, Lifetime, PrivateKey, San, Validity};
+    let now = time::OffsetDateTime::now_utc();
+    let ca = create_ca(
+        &CaRequest {
+            common_name: "Colour CA".into(),
+            validity: Validity::between(
+                now - time::Duration::days(30),
+                now + time::Duration::days(30),
+            ),
+        },
+        PrivateKey::generate(KeyType::EcdsaP256).unwrap(),
+    )
+    .unwrap();
+    let expired = ca
+        .issue(
+            &LeafRequest {
+                profile: LeafProfile::Server,
+                common_name: "old".into(),
+                sans: vec![San::parse("old.example").unwrap()],
+                validity: Validity::between(
+                    now - time::Duration::days(20),
+                    now - time::Duration::days(3),
+                ),
+            },
+            PrivateKey::generate(KeyType::EcdsaP256).unwrap(),
+        )
+        .unwrap();
+    let soon = ca
+        .issue(
+            &LeafRequest {
+                profile: LeafProfile::Server,
+                common_name: "soon".into(),
+                sans: vec![San::parse("soon.example").unwrap()],
+                validity: Validity::starting_now(now, Lifetime::days(5)),
+            },
+            PrivateKey::generate(KeyType::EcdsaP256).unwrap(),
+        )
+        .unwrap();
+    let work = workdir();
+    fs::write(work.path().join("old.crt"), expired.certificate_pem()).unwrap();
+    fs::write(work.path().join("soon.crt"), soon.certificate_pem()).unwrap();
+    let coloured = otel_pki(work.path())
+        .args(["inspect", "--color", "always", "old.crt", "soon.crt"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&coloured.stdout);
+    assert!(
+        text.contains("\u{1b}[1;31mEXPIRED 3 days ago\u{1b}[0m"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\u{1b}[33m4 days left\u{1b}[0m")
+            || text.contains("\u{1b}[33m5 days left\u{1b}[0m"),
+        "{text}"
+    );
+    let plain = otel_pki(work.path())
+        .args(["inspect", "old.crt"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&plain.stdout);
+    assert!(
+        text.contains("(EXPIRED 3 days ago)") && !text.contains('\u{1b}'),
+        "{text}"
     );
 }
