@@ -1,7 +1,8 @@
 //! A certificate set on disk: which `NAME.crt`/`NAME.key` pairs a directory holds, and the
 //! facts about each file that `check`, `lint-config`, `renew` and `k8s` judge (readable,
-//! parsed, permissions, encrypted, key matches). Facts only: the verdicts belong to the
-//! commands.
+//! parsed, permissions, encrypted, key matches). Facts, plus the one judgement both
+//! `check` and `lint-config` make the same way: who may read a private key
+//! ([`judge_key_mode`]). The other verdicts belong to the commands.
 
 use std::fs;
 use std::io;
@@ -103,7 +104,7 @@ pub fn examine_key(path: &Path, certificate_der: Option<&[u8]>) -> KeyFacts {
         return facts;
     };
     facts.exists = true;
-    let mode = metadata.permissions().mode() & 0o7777;
+    let mode = mode_bits(&metadata);
     facts.mode = Some(mode);
     facts.group_or_other_readable = mode & 0o044 != 0;
     let bytes = match fs::read(path) {
@@ -124,9 +125,170 @@ pub fn examine_key(path: &Path, certificate_der: Option<&[u8]>) -> KeyFacts {
     facts
 }
 
+/// Who may read a private key besides its owner.
+#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyReaders {
+    /// Its owner only (no read bit for group or others).
+    Owner,
+    /// Its owner and its group (`0640`, `0440`).
+    Group,
+    /// Every user (a read bit for others).
+    Everyone,
+}
+
+impl KeyReaders {
+    /// From permission bits.
+    pub fn of(mode: u32) -> Self {
+        if mode & 0o004 != 0 {
+            KeyReaders::Everyone
+        } else if mode & 0o040 != 0 {
+            KeyReaders::Group
+        } else {
+            KeyReaders::Owner
+        }
+    }
+}
+
+/// How bad a key's permissions are: `check` prints PASS, WARN or FAIL from it; `lint-config`
+/// reports anything but [`Verdict::Ok`] under its `key-permissions` rule.
+#[derive(Clone, Copy, Debug, Deserialize, Eq, Ord, PartialEq, PartialOrd, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Fine.
+    Ok,
+    /// Right in one deployment, wrong elsewhere: say so.
+    Warn,
+    /// Insecure.
+    Fail,
+}
+
+/// The judgement on a private key's permission bits.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct KeyModeJudgement {
+    /// Who may read it.
+    pub readers: KeyReaders,
+    /// How bad that is.
+    pub verdict: Verdict,
+    /// What was found, starting with the mode: `mode 0644: every user can read the private
+    /// key`.
+    pub message: String,
+    /// The command that keeps the key to its owner, when the verdict is not `Ok`.
+    pub command: Option<String>,
+    /// When the command applies (a group-readable leaf key is right when the group is the
+    /// Collector's).
+    pub condition: Option<&'static str>,
+}
+
+impl KeyModeJudgement {
+    /// The fix as one line; `quote` puts the command in backticks (lint-config's style).
+    pub fn fix(&self, quote: bool) -> Option<String> {
+        let command = self.command.as_deref()?;
+        let command = if quote {
+            format!("`{command}`")
+        } else {
+            command.to_owned()
+        };
+        Some(match self.condition {
+            Some(condition) => format!("{command} {condition}"),
+            None => command,
+        })
+    }
+}
+
+/// Judges a private key's mode — the one rule `check` and `lint-config` share:
+///
+/// - readable by others: `Fail`, every user on the machine can read it;
+/// - readable by its group only: `Warn` for a leaf key — that is how a Collector reads its
+///   key in a Kubernetes pod (`defaultMode: 0440` with `fsGroup`, as `k8s deployment`
+///   mounts it) or under a service group (`chmod 640`, kept across renewals), and wrong
+///   anywhere else; `Fail` for a CA key (`is_ca`), which no Collector reads;
+/// - owner only: `Ok`.
+pub fn judge_key_mode(mode: u32, path: &Path, is_ca: bool) -> KeyModeJudgement {
+    let readers = KeyReaders::of(mode);
+    let command = Some(format!(
+        "chmod 600 {}",
+        shell_word(&path.display().to_string())
+    ));
+    match readers {
+        KeyReaders::Owner => KeyModeJudgement {
+            readers,
+            verdict: Verdict::Ok,
+            message: format!("mode {mode:04o}"),
+            command: None,
+            condition: None,
+        },
+        KeyReaders::Everyone => KeyModeJudgement {
+            readers,
+            verdict: Verdict::Fail,
+            message: format!("mode {mode:04o}: every user can read the private key"),
+            command,
+            condition: None,
+        },
+        KeyReaders::Group if is_ca => KeyModeJudgement {
+            readers,
+            verdict: Verdict::Fail,
+            message: format!(
+                "mode {mode:04o}: members of its group can read the CA key, which no Collector needs, and sign certificates every peer trusts"
+            ),
+            command,
+            condition: None,
+        },
+        KeyReaders::Group => KeyModeJudgement {
+            readers,
+            verdict: Verdict::Warn,
+            message: format!(
+                "mode {mode:04o}: members of its group can read the private key; right when that group is the Collector's (a Kubernetes pod's fsGroup with defaultMode 0440, or a `chmod 640` for the Collector's service group), wrong anywhere else"
+            ),
+            command,
+            condition: Some("unless its group is the Collector's"),
+        },
+    }
+}
+
+/// The command that decrypts a key in place for the Collector (it has no passphrase
+/// option): the plaintext file is created under `umask 077`, so it is 0600 from the start,
+/// and replaces the encrypted one. `openssl` asks for the passphrase.
+pub fn decrypt_key_command(path: &Path) -> String {
+    let key = shell_word(&path.display().to_string());
+    let plain = shell_word(&format!("{}.plain", path.display()));
+    format!("(umask 077 && openssl pkey -in {key} -out {plain} && mv {plain} {key})")
+}
+
+/// The permission bits of a file (symbolic links followed), if it exists.
+pub fn mode(path: &Path) -> Option<u32> {
+    fs::metadata(path).ok().map(|metadata| mode_bits(&metadata))
+}
+
+fn mode_bits(metadata: &fs::Metadata) -> u32 {
+    metadata.permissions().mode() & 0o7777
+}
+
 /// True when others may write to `dir` (anyone could swap the files).
 pub fn world_writable(dir: &Path) -> bool {
-    fs::metadata(dir).is_ok_and(|metadata| metadata.permissions().mode() & 0o002 != 0)
+    mode(dir).is_some_and(|mode| mode & 0o002 != 0)
+}
+
+/// ` --dir DIR` for a suggested command, unless DIR is the default `./otel-certs`.
+pub fn dir_flag(dir: &Path) -> String {
+    if dir == Path::new("./otel-certs") || dir == Path::new("otel-certs") {
+        String::new()
+    } else {
+        format!(" --dir {}", shell_word(&dir.display().to_string()))
+    }
+}
+
+/// A word as a POSIX shell reads it back: as is when it is safe, else single-quoted.
+pub fn shell_word(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.,/:@=+".contains(c))
+    {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }
 
 fn read_reason(error: &io::Error) -> String {
@@ -179,5 +341,51 @@ mod tests {
         assert!(!facts.encrypted);
         let missing = examine_key(&dir.path().join("none.key"), None);
         assert!(!missing.exists && missing.error.is_some());
+    }
+
+    #[test]
+    fn key_modes_others_fail_group_warns_for_leaves_only() {
+        let path = Path::new("./otel-certs/client.key");
+        let judge = |mode, is_ca| judge_key_mode(mode, path, is_ca);
+        assert_eq!(judge(0o600, false).verdict, Verdict::Ok);
+        assert_eq!(judge(0o400, true).fix(false), None);
+        let everyone = judge(0o644, false);
+        assert_eq!(everyone.verdict, Verdict::Fail);
+        assert_eq!(
+            everyone.message,
+            "mode 0644: every user can read the private key"
+        );
+        assert_eq!(
+            everyone.fix(false).as_deref(),
+            Some("chmod 600 ./otel-certs/client.key")
+        );
+        assert_eq!(judge(0o604, false).readers, KeyReaders::Everyone);
+        let pod = judge(0o440, false);
+        assert_eq!(
+            (pod.readers, pod.verdict),
+            (KeyReaders::Group, Verdict::Warn)
+        );
+        assert!(pod.message.contains("fsGroup"), "{}", pod.message);
+        assert_eq!(
+            pod.fix(true).as_deref(),
+            Some("`chmod 600 ./otel-certs/client.key` unless its group is the Collector's")
+        );
+        assert_eq!(judge(0o640, true).verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn suggested_commands_quote_what_the_shell_would_split() {
+        assert_eq!(shell_word("otel-collector"), "otel-collector");
+        assert_eq!(shell_word("OTel Telemetry CA"), "'OTel Telemetry CA'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(dir_flag(Path::new("./otel-certs")), "");
+        assert_eq!(
+            dir_flag(Path::new("/etc/otel tls")),
+            " --dir '/etc/otel tls'"
+        );
+        assert_eq!(
+            decrypt_key_command(Path::new("certs/a.key")),
+            "(umask 077 && openssl pkey -in certs/a.key -out certs/a.key.plain && mv certs/a.key.plain certs/a.key)"
+        );
     }
 }

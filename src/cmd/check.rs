@@ -3,7 +3,6 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -11,12 +10,11 @@ use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::support;
 use crate::cli::CheckArgs;
 use crate::output::{Output, Style};
 use crate::pki::verify::{self, Problem, Purpose, TrustedCa};
 use crate::pki::{CertSummary, Role};
-use crate::set::{self, Pair};
+use crate::set::{self, Pair, Verdict, dir_flag, shell_word};
 
 /// Result of `check`. Field names are the JSON contract.
 #[derive(Debug, Deserialize, Serialize)]
@@ -200,7 +198,7 @@ impl Checker<'_> {
     }
 
     fn directory(&mut self) {
-        let mode = fs::metadata(self.dir).map_or(0, |m| m.permissions().mode() & 0o777);
+        let mode = set::mode(self.dir).unwrap_or_default() & 0o777;
         if set::world_writable(self.dir) {
             self.push(
                 Status::Fail,
@@ -474,7 +472,7 @@ impl Checker<'_> {
         if let Some(bundle) = bundle {
             self.chains(&leaf, BUNDLE, Some(bundle));
         }
-        self.expiry(&cert_file, &leaf.summary, &self.reissue(&leaf, &[]));
+        self.expiry(&cert_file, &leaf.summary, &self.renew(&leaf, trusted));
         self.outlives_ca(&leaf, trusted);
         let key_name = format!("{}.key", leaf.pair.name);
         if leaf.pair.key.exists() {
@@ -817,16 +815,19 @@ impl Checker<'_> {
         let display = path.display().to_string();
         let mut fine = Vec::new();
         if let Some(mode) = facts.mode {
-            if facts.group_or_other_readable {
-                self.push(
-                    Status::Fail,
-                    name,
-                    "key_mode",
-                    format!("mode {mode:04o}: group or others can read the private key"),
-                    Some(format!("chmod 600 {display}")),
-                );
-            } else {
-                fine.push(format!("mode {mode:04o}"));
+            // The rule `lint-config` applies too.
+            let judgement = set::judge_key_mode(mode, path, is_ca);
+            let status = match judgement.verdict {
+                Verdict::Ok => None,
+                Verdict::Warn => Some(Status::Warn),
+                Verdict::Fail => Some(Status::Fail),
+            };
+            match status {
+                None => fine.push(judgement.message),
+                Some(status) => {
+                    let fix = judgement.fix(false);
+                    self.push(status, name, "key_mode", judgement.message, fix);
+                }
             }
         }
         if !facts.readable {
@@ -852,8 +853,9 @@ impl Checker<'_> {
                     Status::Fail,
                     name,
                     "key_encrypted",
-                    "is encrypted: the Collector has no passphrase option and cannot read it".into(),
-                    Some(format!("openssl pkey -in {display} -out {display}.plain && mv {display}.plain {display}")),
+                    "is encrypted: the Collector has no passphrase option and cannot read it"
+                        .into(),
+                    Some(set::decrypt_key_command(path)),
                 );
                 return;
             }
@@ -894,7 +896,25 @@ impl Checker<'_> {
         }
     }
 
-    /// The command that re-issues this leaf with the same names, plus `extra_hosts`.
+    /// The command that renews this leaf: `renew` keeps its names, purpose, key type and
+    /// lifetime and replaces certificate and key together; when `ca.crt` did not sign it,
+    /// `renew` cannot, so the re-issue.
+    fn renew(&self, leaf: &Leaf, trusted: Option<&[TrustedCa]>) -> String {
+        let signed_by_ca = trusted
+            .is_some_and(|trusted| trusted.iter().any(|ca| ca.subject() == leaf.summary.issuer));
+        if signed_by_ca {
+            format!(
+                "otel-pki renew --name {}{}",
+                shell_word(&leaf.pair.name),
+                dir_flag(self.dir)
+            )
+        } else {
+            self.reissue(leaf, &[])
+        }
+    }
+
+    /// The command that re-issues this leaf with the same names, plus `extra_hosts`: for
+    /// what `renew` would carry over unchanged (a wrong purpose, a missing name).
     fn reissue(&self, leaf: &Leaf, extra_hosts: &[String]) -> String {
         let summary = &leaf.summary;
         let mut command = String::from("otel-pki issue ");
@@ -974,26 +994,6 @@ impl Checker<'_> {
     }
 }
 
-/// ` --dir DIR` unless DIR is the default.
-fn dir_flag(dir: &Path) -> String {
-    if dir == Path::new("./otel-certs") || dir == Path::new("otel-certs") {
-        String::new()
-    } else {
-        format!(" --dir {}", shell_word(&support::display(dir)))
-    }
-}
-
-fn shell_word(word: &str) -> String {
-    if word
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_.,/:@=+".contains(c))
-    {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
 fn render(report: &CheckReport, output: &Output) -> String {
     let width = report
         .results
@@ -1038,20 +1038,4 @@ fn render(report: &CheckReport, output: &Output) -> String {
         }
     );
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fixes_quote_what_the_shell_would_split() {
-        assert_eq!(shell_word("otel-collector"), "otel-collector");
-        assert_eq!(shell_word("OTel Telemetry CA"), "'OTel Telemetry CA'");
-        assert_eq!(dir_flag(Path::new("./otel-certs")), "");
-        assert_eq!(
-            dir_flag(Path::new("/etc/otel tls")),
-            " --dir '/etc/otel tls'"
-        );
-    }
 }

@@ -172,7 +172,15 @@ fn render(request: &Request<'_>, output: &Output) -> Result<ExitCode> {
             Endpoint::parse(text, default_port).with_context(|| "invalid --endpoint".to_owned())?,
         ),
         None if target.is_client() => match server.as_ref().and_then(|s| s.sans.hosts().next()) {
-            Some(host) => Some(Endpoint::new(host, default_port)?),
+            Some(host) => {
+                let endpoint = Endpoint::new(host, default_port)?;
+                if let (Target::Collector, Some(server_args), Some(server)) =
+                    (target, request.server, &server)
+                {
+                    refuse_own_receiver(&endpoint, &server_args.listen, &server.path)?;
+                }
+                Some(endpoint)
+            }
             None => return Err(config::ConfigError::MissingEndpoint { target }.into()),
         },
         None => None,
@@ -253,6 +261,35 @@ fn render(request: &Request<'_>, output: &Output) -> Result<ExitCode> {
         output.print(&report.content)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An agent's default endpoint comes from the server certificate; on a set made for one
+/// machine (`localhost`, `127.0.0.1`) it would be the agent's own receiver, the same port on
+/// the same host. No default is better than that one: `lint-config` would call the file an
+/// `exporter-loop`. An explicit --endpoint is taken as given (the rendered file's findings
+/// say so).
+fn refuse_own_receiver(endpoint: &Endpoint, listen: &str, certificate: &str) -> Result<()> {
+    let listen = listen.trim();
+    let listen_host = listen
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .unwrap_or(listen);
+    if !config::lint::reaches(listen_host, &endpoint.host) {
+        return Ok(());
+    }
+    let listen = if listen_host.contains(':') {
+        format!("[{listen_host}]:{}", endpoint.port)
+    } else {
+        format!("{listen_host}:{}", endpoint.port)
+    };
+    Err(config::ConfigError::LoopbackEndpoint {
+        certificate: certificate.to_owned(),
+        host: endpoint.host.clone(),
+        address: endpoint.address.clone(),
+        listen,
+        port: endpoint.port,
+    }
+    .into())
 }
 
 /// Lints the rendered YAML; with the set present, its files are checked where the program

@@ -251,6 +251,9 @@ fn cert_manager(args: &K8sCertManagerArgs, output: &Output) -> Result<ExitCode> 
         certificate.common_name = Some(pki::issue::common_name("--client", &name)?);
         certificates.push(certificate);
     }
+    if args.clients.is_empty() && !certificates.is_empty() {
+        warnings.push(no_client_warning(dir, now));
+    }
     if certificates.is_empty() {
         bail!(
             "nothing to issue: give --k8s-service NAME.NAMESPACE for gateways and backends and --client NAME.NAMESPACE for collectors (`{}` has no Kubernetes Service names to reuse)",
@@ -362,6 +365,29 @@ fn cert_manager(args: &K8sCertManagerArgs, output: &Output) -> Result<ExitCode> 
         },
         &args.output,
         output,
+    )
+}
+
+/// Without --client, cert-manager rotates the servers only; the collectors' client
+/// certificates (the set's, from `k8s secret --role client`) still expire on their date.
+fn no_client_warning(dir: &Path, now: OffsetDateTime) -> String {
+    let client = dir.join("client.crt");
+    let expiry = crate::set::read_certificates(&client)
+        .ok()
+        .and_then(|ders| ders.into_iter().next())
+        .and_then(|der| {
+            certificate::CertSummary::new(&der, &support::display(&client), 0, now).ok()
+        })
+        .map(|summary| {
+            format!(
+                " (`{}` expires {})",
+                client.display(),
+                summary.not_after.date()
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "no --client: the manifest has no client Certificate, so cert-manager neither issues nor rotates any collector's client certificate; the ones collectors have now{expiry} are never renewed, and gateways reject them once they expire. Add --client NAME.NAMESPACE for each collector (and for a gateway that exports over mutual TLS); `k8s deployment --cert-manager` mounts the Secret NAME-client-tls it creates"
     )
 }
 

@@ -491,6 +491,23 @@ pub enum ConfigError {
         /// The target.
         target: Target,
     },
+    /// `config collector` without --endpoint, on a set whose server certificate's first name
+    /// is a loopback one: the default would be the Collector's own receiver.
+    #[error(
+        "`config collector` needs --endpoint HOST:PORT here: its default, the first name of `{certificate}`, is `{host}`, and `{address}` is this Collector's own OTLP receiver (listening on {listen}): it would export to itself, and its TLS handshake with that plain-text receiver could never succeed. Give the gateway's or backend's name, e.g. --endpoint otel-gateway.observability.svc:{port}"
+    )]
+    LoopbackEndpoint {
+        /// The server certificate the default came from.
+        certificate: String,
+        /// Its first name, e.g. `localhost`.
+        host: String,
+        /// The default endpoint, `localhost:4317`.
+        address: String,
+        /// The receiver's address, `0.0.0.0:4317`.
+        listen: String,
+        /// The port.
+        port: u16,
+    },
     /// A bad `--endpoint`/`--upstream`.
     #[error("invalid endpoint `{input}`: {reason}")]
     InvalidEndpoint {

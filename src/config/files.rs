@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::lint::{At, Checker, FileChecks, Rule};
 use super::yaml::{Entry, join};
 use crate::pki::{CertSummary, lifetime};
-use crate::set;
+use crate::set::{self, Verdict};
 
 /// What a certificate file is for.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -103,12 +103,40 @@ pub(super) fn certificate(
         } else {
             name.clone()
         };
-        validity(checker, checks, &path, at, &which, &summary);
+        // Certificates after the first are the CAs of the chain.
+        let renewal = renewal(&file, if index == 0 { expect } else { Expect::Ca });
+        validity(checker, checks, &path, at, &which, &summary, &renewal);
         if index == 0 {
             purpose(checker, &path, at, &which, &summary, expect);
         }
     }
     certificates.into_iter().next()
+}
+
+/// How to replace a certificate file that expires: `otel-pki renew` for a leaf of an
+/// otel-pki set (it keeps names, purpose, key type and lifetime), a CA rotation for a CA.
+fn renewal(file: &Path, expect: Expect) -> String {
+    let dir = match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let stem = file
+        .file_name()
+        .and_then(|name| name.to_str())
+        .and_then(|name| name.strip_suffix(".crt"));
+    let in_set = dir.join("ca.crt").is_file();
+    let dir_flag = set::dir_flag(dir);
+    match (expect, stem) {
+        (Expect::Ca, _) if in_set => format!(
+            "rotate the CA: `otel-pki ca rotate --stage{dir_flag}`, or start over with `otel-pki init{dir_flag} --force` (re-issues everything)"
+        ),
+        (Expect::Ca, _) => "replace it with the current CA certificate".into(),
+        (_, Some(stem)) if in_set && stem != "ca" => format!(
+            "renew it: `otel-pki renew --name {}{dir_flag}`",
+            set::shell_word(stem)
+        ),
+        _ => "replace it with a new certificate from the same CA".into(),
+    }
 }
 
 fn validity(
@@ -118,6 +146,7 @@ fn validity(
     at: At,
     which: &str,
     summary: &CertSummary,
+    renewal: &str,
 ) {
     let date = |time: time::OffsetDateTime| crate::pki::issue::rfc3339(time);
     if summary.expired {
@@ -130,7 +159,7 @@ fn validity(
                 date(summary.not_after),
                 lifetime::humanize(checks.now - summary.not_after)
             ),
-            "renew it (`otel-pki issue … --force`)".into(),
+            renewal.to_owned(),
         );
     } else if summary.not_yet_valid {
         checker.add(
@@ -153,7 +182,7 @@ fn validity(
                 date(summary.not_after),
                 lifetime::humanize(summary.not_after - checks.now)
             ),
-            "renew it soon; with `reload_interval` set the Collector picks the new file up".into(),
+            format!("{renewal}; with `reload_interval` set the Collector picks the new file up"),
         );
     }
 }
@@ -236,18 +265,18 @@ pub(super) fn key(
         );
         return;
     }
-    if facts.group_or_other_readable {
+    // The rule `check` applies too; here both cases are warnings (the Collector starts).
+    let judgement = facts
+        .mode
+        .map(|mode| set::judge_key_mode(mode, &file, false))
+        .filter(|judgement| judgement.verdict != Verdict::Ok);
+    if let Some(judgement) = judgement {
         checker.add(
             Rule::KeyPermissions,
             path.clone(),
             at,
-            match facts.mode.unwrap_or_default() {
-                mode if mode & 0o004 == 0 => format!(
-                    "{name} has mode {mode:04o}: members of its group can read the private key (intended only in a Kubernetes pod whose fsGroup is the Collector's group, with defaultMode 0440)"
-                ),
-                mode => format!("{name} has mode {mode:04o}: every user can read the private key"),
-            },
-            format!("`chmod 600 {}` (outside a pod)", file.display()),
+            format!("{name} has {}", judgement.message),
+            judgement.fix(true).unwrap_or_default(),
         );
     }
     if facts.encrypted {
@@ -258,10 +287,7 @@ pub(super) fn key(
             format!(
                 "{name} is encrypted: the Collector has no passphrase option and fails to start"
             ),
-            format!(
-                "decrypt it: `openssl pkey -in {0} -out {0}.plain`",
-                file.display()
-            ),
+            format!("decrypt it: `{}`", set::decrypt_key_command(&file)),
         );
     } else if let Some(error) = facts.error {
         checker.add(

@@ -153,6 +153,8 @@ rules! {
     ExporterNameTooNew = "exporter-name-too-new", Error;
     /// A receiver listens on `localhost` (explicitly or by default): unreachable from other containers.
     LocalhostListener = "localhost-listener", Warning;
+    /// An exporter whose endpoint is a receiver of the same file: it sends to itself, and with TLS to a plain-text receiver it never connects.
+    ExporterLoop = "exporter-loop", Error;
     /// A key under `tls:` that configtls does not have (e.g. Tempo's `client_auth_type`).
     UnknownTlsKey = "unknown-tls-key", Error;
     /// `insecure_skip_verify: true`: the server certificate is not verified.
@@ -183,7 +185,7 @@ rules! {
     KeyEncrypted = "key-encrypted", Error;
     /// A key that does not belong to the certificate next to it.
     KeyMismatch = "key-mismatch", Error;
-    /// A private key readable by group or others.
+    /// A private key readable by every user, or by its group (right only when that group is the Collector's).
     KeyPermissions = "key-permissions", Warning;
     /// A certificate that has expired or is not valid yet.
     CertificateNotValid = "certificate-not-valid", Error;
@@ -323,6 +325,7 @@ pub fn lint_document(document: &Document, options: &LintOptions) -> Lint {
     let mut checker = Checker {
         options,
         findings: Vec::new(),
+        listeners: Vec::new(),
     };
     for duplicate in &document.duplicates {
         checker.add(
@@ -413,6 +416,21 @@ const COLLECTOR_SECTIONS: &[&str] = &[
 pub(super) struct Checker<'a> {
     pub(super) options: &'a LintOptions,
     findings: Vec<Finding>,
+    /// The receivers' listen addresses, for [`Rule::ExporterLoop`].
+    listeners: Vec<Listener>,
+}
+
+/// Where a receiver of the file listens.
+struct Listener {
+    /// YAML path of the receiver (protocol).
+    path: String,
+    /// `0.0.0.0:4317`, or `localhost:4317 (the default)`.
+    shown: String,
+    /// The host as written (`0.0.0.0`, `localhost`, `${env:MY_POD_IP}`; empty: all).
+    host: String,
+    port: u16,
+    /// It has a `tls:` block.
+    tls: bool,
 }
 
 fn code(text: &str) -> String {
@@ -527,18 +545,100 @@ impl Checker<'_> {
             match body.get("protocols") {
                 Some(protocols) if protocols.is_mapping() => {
                     for protocol in protocols.entries() {
-                        self.listener(&join(&join(&path, "protocols"), &protocol.key), protocol);
+                        let protocol_path = join(&join(&path, "protocols"), &protocol.key);
+                        self.remember_listener(&protocol_path, protocol);
+                        self.listener(&protocol_path, protocol);
                     }
                 }
                 // A receiver that listens itself (zipkin…); a `tls:` beside `brokers:` (kafka)
                 // is a client's.
                 _ => {
+                    self.remember_listener(&path, receiver);
                     if body.get("tls").is_some() && body.get("endpoint").is_some() {
                         self.listener(&path, receiver);
                     }
                 }
             }
         }
+    }
+
+    /// Notes where a receiver (protocol) listens: its `endpoint`, or the OTLP default
+    /// `localhost:4317`/`localhost:4318`.
+    fn remember_listener(&mut self, path: &str, entry: &Entry) {
+        let body = &entry.value;
+        let default_port = match entry.key.as_str() {
+            "grpc" => Some(4317),
+            "http" => Some(4318),
+            _ => None,
+        };
+        let (host, port, shown) = match body.get("endpoint").and_then(Node::text) {
+            Some(text) => match address(text) {
+                Some((host, Some(port))) => (host.to_owned(), port, code(text)),
+                _ => return,
+            },
+            None => match default_port {
+                Some(port) if body.get("endpoint").is_none_or(Node::is_null) => (
+                    "localhost".to_owned(),
+                    port,
+                    format!("`localhost:{port}` (the default)"),
+                ),
+                _ => return,
+            },
+        };
+        self.listeners.push(Listener {
+            path: path.to_owned(),
+            shown,
+            host,
+            port,
+            tls: body.get("tls").is_some_and(Node::is_mapping),
+        });
+    }
+
+    /// An exporter whose endpoint is one of the file's own receivers.
+    fn exporter_loop(&mut self, exporter_path: &str, body: &Node) {
+        let Some(entry) = body.entry("endpoint") else {
+            return;
+        };
+        let Some(endpoint) = entry.value.text() else {
+            return;
+        };
+        let Some((host, Some(port))) = address(endpoint) else {
+            return;
+        };
+        let Some(listener) = self
+            .listeners
+            .iter()
+            .find(|listener| listener.port == port && reaches(&listener.host, host))
+        else {
+            return;
+        };
+        let plain = endpoint.to_ascii_lowercase().starts_with("http://")
+            || body
+                .get("tls")
+                .and_then(|tls| tls.get("insecure"))
+                .is_some_and(Node::is_true);
+        let consequence = match (plain, listener.tls) {
+            (false, false) => {
+                "the exporter speaks TLS to a plain-text receiver, so no export ever succeeds (`tls: first record does not look like a TLS handshake`)"
+            }
+            (true, true) => {
+                "the exporter speaks plain text to a TLS receiver, so no export ever succeeds (`error reading server preface: EOF`)"
+            }
+            _ => "what the Collector exports comes back in: a loop that never reaches a backend",
+        };
+        let message = format!(
+            "{} is this Collector's own receiver {} (listening on {}): {consequence}",
+            code(endpoint),
+            code(&listener.path),
+            listener.shown
+        );
+        self.add(
+            Rule::ExporterLoop,
+            join(exporter_path, "endpoint"),
+            (entry.line, entry.column),
+            message,
+            "point `endpoint` at the gateway or backend, e.g. `otel-gateway.observability.svc:4317` (`otel-pki config collector --endpoint HOST:PORT` renders it)".into(),
+        );
     }
 
     /// A receiver protocol (`receivers.otlp.protocols.grpc`) or a receiver with its own
@@ -871,6 +971,9 @@ impl Checker<'_> {
                 _ => {}
             }
             let body = &exporter.value;
+            if kind != "prometheus" {
+                self.exporter_loop(&path, body);
+            }
             let endpoint = body
                 .get("endpoint")
                 .and_then(Node::text)
@@ -1190,6 +1293,57 @@ fn host_of(endpoint: &str) -> &str {
     rest.rsplit_once(':').map_or(rest, |(host, _)| host)
 }
 
+/// The host and port of an endpoint: `host:port`, `[v6]:port`, `scheme://host[:port]/…`
+/// (`https` 443, `http` 80 when no port is given); `None` for a port that is not a number.
+fn address(endpoint: &str) -> Option<(&str, Option<u16>)> {
+    let (scheme, rest) = match endpoint.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme.to_ascii_lowercase()), rest),
+        None => (None, endpoint),
+    };
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(bracketed) => {
+            let (host, after) = bracketed.split_once(']')?;
+            (host, after.strip_prefix(':'))
+        }
+        None => match authority.rsplit_once(':') {
+            // `${env:MY_POD_IP}` has a colon inside its braces.
+            Some((host, port)) if !port.contains('}') => (host, Some(port)),
+            _ => (authority, None),
+        },
+    };
+    let port = match port {
+        Some(port) => Some(port.parse().ok()?),
+        None => match scheme.as_deref() {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
+        },
+    };
+    Some((host, port))
+}
+
+/// True when dialing host `dial` reaches a listener on host `listen` of the same machine
+/// (both without brackets or port): a loopback name reaches a wildcard or loopback
+/// listener, any other host only the same host as written.
+pub fn reaches(listen: &str, dial: &str) -> bool {
+    let loopback = |host: &str| {
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
+    };
+    let wildcard = listen.is_empty()
+        || listen
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_unspecified());
+    if loopback(dial) {
+        wildcard || loopback(listen)
+    } else {
+        !dial.is_empty() && listen.eq_ignore_ascii_case(dial)
+    }
+}
+
 fn port_of(endpoint: &str) -> Option<&str> {
     endpoint
         .rsplit_once(':')
@@ -1288,5 +1442,70 @@ mod tests {
         assert_eq!(host_of("[::1]:4317"), "::1");
         assert_eq!(host_of("http://127.0.0.1:4318/x"), "127.0.0.1");
         assert_eq!(port_of("localhost:4318"), Some("4318"));
+        assert_eq!(address("localhost:4317"), Some(("localhost", Some(4317))));
+        assert_eq!(address("https://[::1]/v1"), Some(("::1", Some(443))));
+        assert_eq!(
+            address("${env:MY_POD_IP}:4317"),
+            Some(("${env:MY_POD_IP}", Some(4317)))
+        );
+        assert_eq!(
+            address("${env:MY_POD_IP}"),
+            Some(("${env:MY_POD_IP}", None))
+        );
+        assert_eq!(address("gateway"), Some(("gateway", None)));
+        assert_eq!(address("gateway:x"), None);
+    }
+
+    #[test]
+    fn an_exporter_to_its_own_receiver_is_a_loop() {
+        let file = |listen: &str, export: &str| {
+            format!(
+                "receivers:\n  otlp:\n    protocols:\n      grpc:\n{listen}      http:\n        endpoint: 0.0.0.0:4318\nexporters:\n  otlp_grpc/gateway:\n    endpoint: {export}\n    tls:\n      ca_file: /c/ca.crt\n"
+            )
+        };
+        let grpc = |endpoint: &str| format!("        endpoint: {endpoint}\n");
+        let loops = |text: &str| {
+            lint(text, &LintOptions::default())
+                .unwrap()
+                .findings
+                .into_iter()
+                .filter(|finding| finding.rule == Rule::ExporterLoop)
+                .collect::<Vec<_>>()
+        };
+        let found = loops(&file(&grpc("0.0.0.0:4317"), "localhost:4317"));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].path, "exporters.otlp_grpc/gateway.endpoint");
+        assert!(
+            found[0]
+                .message
+                .contains("`receivers.otlp.protocols.grpc` (listening on `0.0.0.0:4317`)"),
+            "{}",
+            found[0].message
+        );
+        assert!(
+            found[0]
+                .message
+                .contains("first record does not look like a TLS handshake")
+        );
+        for (listen, export) in [
+            (grpc("127.0.0.1:4317"), "127.0.0.1:4317"),
+            (grpc(":4317"), "\"[::1]:4317\""),
+            (String::new(), "localhost:4317"),
+            (grpc("${env:MY_POD_IP}:4317"), "${env:MY_POD_IP}:4317"),
+            (grpc("0.0.0.0:4317"), "https://localhost:4318"),
+        ] {
+            assert_eq!(loops(&file(&listen, export)).len(), 1, "{listen} {export}");
+        }
+        for (listen, export) in [
+            (grpc("0.0.0.0:4317"), "otel-gateway:4317"),
+            (grpc("0.0.0.0:4317"), "localhost:14317"),
+            (grpc("${env:MY_POD_IP}:4317"), "localhost:4317"),
+            (grpc("10.0.0.5:4317"), "localhost:4317"),
+        ] {
+            assert!(
+                loops(&file(&listen, export)).is_empty(),
+                "{listen} {export}"
+            );
+        }
     }
 }

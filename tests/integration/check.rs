@@ -126,9 +126,10 @@ fn expiry_fails_when_expired_and_warns_within_the_window() {
         warnings[0].message.starts_with("expires in 19 days ("),
         "{text}"
     );
+    // `renew` keeps the names, purpose, key type and lifetime; `issue --force` would not.
     assert_eq!(
         warnings[0].fix.as_deref(),
-        Some("otel-pki issue client --cn otel-collector --force")
+        Some("otel-pki renew --name client")
     );
     let (code, report, text) = check(work.path(), &["--strict"]);
     assert_eq!(code, 1, "--strict turns warnings into failures");
@@ -177,10 +178,65 @@ fn expiry_fails_when_expired_and_warns_within_the_window() {
             .any(|r| r.check == "expiry" && r.message.starts_with("is not valid until ")),
         "{text}"
     );
+    assert!(
+        expired
+            .iter()
+            .any(|r| r.fix.as_deref() == Some("otel-pki renew --name server --dir fixture")),
+        "{text}"
+    );
     // ca.key is not in the fixture: a warning, not a failure.
     let missing = lines(&report, Status::Warn, "ca.key");
     assert!(
         missing[0].message.starts_with("ca.key is not here"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_fix_for_an_expired_leaf_renews_it_in_place() {
+    let work = workdir();
+    init(work.path(), &["-q", "--dir", "certs"]);
+    let dir = work.path().join("certs");
+    let ca =
+        otel_pki::cmd::support::load_ca(&dir.join("ca.crt"), &dir.join("ca.key"), None).unwrap();
+    let agent = make_leaf(
+        &ca,
+        LeafProfile::Client,
+        "",
+        -Duration::days(40),
+        -Duration::days(1),
+        KeyType::EcdsaP384,
+    );
+    write_pair(&dir, "agent-1", &agent);
+    let (code, report, text) = check(work.path(), &["--dir", "certs"]);
+    assert_eq!(code, 1);
+    let expired = lines(&report, Status::Fail, "agent-1.crt");
+    assert_eq!(expired.len(), 1, "{text}");
+    assert_eq!(expired[0].check, "expiry");
+    let fix = expired[0].fix.clone().unwrap();
+    assert_eq!(fix, "otel-pki renew --name agent-1 --dir certs");
+    let words: Vec<&str> = fix.split(' ').skip(1).collect();
+    otel_pki(work.path())
+        .args(&words)
+        .arg("-q")
+        .assert()
+        .success();
+    let (code, report, text) = check(work.path(), &["--dir", "certs"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        lines(&report, Status::Warn, "agent-1.crt").is_empty(),
+        "{text}"
+    );
+    // The same key type and the same 39-day lifetime as before.
+    let inspect = otel_pki(work.path())
+        .args(["inspect", "certs/agent-1.crt"])
+        .output()
+        .unwrap();
+    let inspect = String::from_utf8_lossy(&inspect.stdout);
+    assert!(inspect.contains("ECDSA P-384"), "{inspect}");
+    assert!(text.contains("PASS  agent-1.crt  valid until"), "{text}");
+    assert!(
+        text.contains("(38 days left)") || text.contains("(39 days left)"),
         "{text}"
     );
 }
@@ -304,7 +360,7 @@ fn key_problems_fail_mismatch_permissions_encryption() {
     let client_key = lines(&report, Status::Fail, "client.key");
     assert_eq!(
         client_key[0].message,
-        "mode 0644: group or others can read the private key"
+        "mode 0644: every user can read the private key"
     );
     let fix = client_key[0].fix.clone().unwrap();
     assert_eq!(fix, "chmod 600 ./otel-certs/client.key");
@@ -340,6 +396,28 @@ fn key_problems_fail_mismatch_permissions_encryption() {
     let encrypted = lines(&report, Status::Fail, "client.key");
     assert_eq!(encrypted[0].check, "key_encrypted", "{text}");
     assert!(encrypted[0].message.contains("cannot read it"), "{text}");
+    // The fix writes the plaintext key 0600 from the start, whatever the umask.
+    let fix = encrypted[0].fix.clone().unwrap();
+    assert_eq!(
+        fix,
+        "(umask 077 && openssl pkey -in ./otel-certs/client.key -out ./otel-certs/client.key.plain && mv ./otel-certs/client.key.plain ./otel-certs/client.key)"
+    );
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "umask 022 && {}",
+            fix.replace("openssl pkey", "openssl pkey -passin pass:x")
+        ))
+        .current_dir(work.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(mode(&dir.join("client.key")), 0o600);
+    let (_, report, text) = check(work.path(), &[]);
+    assert!(
+        lines(&report, Status::Fail, "client.key").is_empty(),
+        "{text}"
+    );
 }
 
 #[test]
@@ -487,13 +565,61 @@ fn symlinked_files_are_followed_and_hidden_generations_skipped() {
         "{text}"
     );
     // The mode that counts is the target's, not the link's (links are 0777).
-    fs::set_permissions(data.join("server.key"), fs::Permissions::from_mode(0o640)).unwrap();
+    fs::set_permissions(data.join("server.key"), fs::Permissions::from_mode(0o604)).unwrap();
     let (code, report, text) = check(work.path(), &[]);
     assert_eq!(code, 1);
     assert_eq!(
         lines(&report, Status::Fail, "server.key")[0].message,
-        "mode 0640: group or others can read the private key",
+        "mode 0604: every user can read the private key",
         "{text}"
+    );
+}
+
+#[test]
+fn a_key_for_the_collectors_group_warns_and_a_ca_key_for_a_group_fails() {
+    // 0440 is what `k8s deployment` mounts (defaultMode 0440 with fsGroup), 0640 what a
+    // `chmod` for the Collector's service group gives: right there, wrong elsewhere.
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    let dir = work.path().join("otel-certs");
+    for (file, mode) in [("server.key", 0o440), ("client.key", 0o640)] {
+        fs::set_permissions(dir.join(file), fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let (code, report, text) = check(work.path(), &[]);
+    assert_eq!(code, 0, "{text}");
+    for (file, mode) in [("server.key", "0440"), ("client.key", "0640")] {
+        let warned = lines(&report, Status::Warn, file);
+        assert_eq!(warned.len(), 1, "{text}");
+        assert_eq!(warned[0].check, "key_mode");
+        assert!(
+            warned[0].message.starts_with(&format!(
+                "mode {mode}: members of its group can read the private key; right when that group is the Collector's (a Kubernetes pod's fsGroup with defaultMode 0440"
+            )),
+            "{text}"
+        );
+        assert_eq!(
+            warned[0].fix.as_deref(),
+            Some(
+                format!("chmod 600 ./otel-certs/{file} unless its group is the Collector's")
+                    .as_str()
+            )
+        );
+    }
+    let (code, _, _) = check(work.path(), &["--strict"]);
+    assert_eq!(code, 1);
+    // No Collector reads the CA key: for a group it fails.
+    fs::set_permissions(dir.join("ca.key"), fs::Permissions::from_mode(0o640)).unwrap();
+    let (code, report, text) = check(work.path(), &[]);
+    assert_eq!(code, 1);
+    let ca_key = lines(&report, Status::Fail, "ca.key");
+    assert_eq!(ca_key.len(), 1, "{text}");
+    assert!(
+        ca_key[0].message.contains("which no Collector needs"),
+        "{text}"
+    );
+    assert_eq!(
+        ca_key[0].fix.as_deref(),
+        Some("chmod 600 ./otel-certs/ca.key")
     );
 }
 

@@ -278,6 +278,95 @@ fn without_a_set_servers_render_with_a_warning_and_clients_need_an_endpoint() {
 }
 
 #[test]
+fn an_agent_never_defaults_to_its_own_receiver() {
+    // `init` without --san names localhost: the default endpoint would be the agent's own
+    // plain-text receiver on 0.0.0.0:4317, a TLS handshake that can never succeed.
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    for (protocol, address, listen) in [
+        ("grpc", "localhost:4317", "0.0.0.0:4317"),
+        ("http", "localhost:4318", "0.0.0.0:4318"),
+    ] {
+        otel_pki(work.path())
+            .args(["config", "collector", "--protocol", protocol])
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(format!(
+                "error: `config collector` needs --endpoint HOST:PORT here: its default, the first name of `./otel-certs/server.crt`, is `localhost`, and `{address}` is this Collector's own OTLP receiver (listening on {listen}): it would export to itself, and its TLS handshake with that plain-text receiver could never succeed. Give the gateway's or backend's name, e.g. --endpoint otel-gateway.observability.svc:{}\n",
+                &address[10..]
+            ));
+    }
+    // Receivers on another address: localhost is somebody else (a gateway on the host).
+    otel_pki(work.path())
+        .args(["config", "collector", "--listen", "10.0.0.5"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("endpoint: localhost:4317\n"))
+        .stderr("");
+    // Asked for explicitly, it renders, and the lint-config rule says what is wrong.
+    let output = otel_pki(work.path())
+        .args([
+            "config",
+            "collector",
+            "--endpoint",
+            "127.0.0.1:4317",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let report: ConfigReport = serde_json::from_slice(&output.stdout).unwrap();
+    let loops: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|finding| finding.rule == config::Rule::ExporterLoop)
+        .collect();
+    assert_eq!(loops.len(), 1, "{:#?}", report.findings);
+    assert_eq!(loops[0].path, "exporters.otlp_grpc/gateway.endpoint");
+    assert!(
+        report.warnings.iter().any(|warning| warning.contains(
+            "`127.0.0.1:4317` is this Collector's own receiver `receivers.otlp.protocols.grpc` (listening on `0.0.0.0:4317`): the exporter speaks TLS to a plain-text receiver"
+        )),
+        "{:#?}",
+        report.warnings
+    );
+    // A gateway forwarding to its own receiver: TLS both ways, so a loop.
+    let output = otel_pki(work.path())
+        .args([
+            "config",
+            "gateway",
+            "--upstream",
+            "localhost:4317",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let report: ConfigReport = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|finding| finding.rule == config::Rule::ExporterLoop
+                && finding
+                    .message
+                    .contains("a loop that never reaches a backend")),
+        "{:#?}",
+        report.findings
+    );
+    // sdk-env is for an application: a Collector on its own host is a normal destination.
+    otel_pki(work.path())
+        .args(["config", "sdk-env"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "OTEL_EXPORTER_OTLP_ENDPOINT=https://localhost:4317\n",
+        ));
+}
+
+#[test]
 fn out_writes_atomically_and_refuses_to_replace_without_force() {
     let work = set_with_gateway_name();
     otel_pki(work.path())
@@ -520,7 +609,10 @@ fn sdk_env_as_dotenv_and_as_shell_exports() {
 #[test]
 fn ed25519_keys_are_a_warning_for_grpc_sdks_only() {
     let work = workdir();
-    init(work.path(), &["--key-type", "ed25519", "-q"]);
+    init(
+        work.path(),
+        &["--key-type", "ed25519", "--san", GATEWAY, "-q"],
+    );
     otel_pki(work.path())
         .args(["config", "sdk-env"])
         .assert()

@@ -1253,6 +1253,7 @@ fn cert_manager_bootstrap_is_complete_and_valid() {
         stderr.contains("warning: the manifest holds the private key of the CA"),
         "{stderr}"
     );
+    assert!(!stderr.contains("no --client"), "{stderr}");
     let docs = check_rules(&yaml, Pem::Real);
     let kinds: Vec<&str> = docs.iter().map(|doc| text(doc, "/kind")).collect();
     assert_eq!(
@@ -1503,6 +1504,61 @@ fn cert_manager_server_names_follow_the_service_flags_or_the_server_certificate(
             .last()
             .unwrap(),
         "jaeger.tracing.svc.cluster.local"
+    );
+}
+
+#[test]
+fn cert_manager_without_clients_says_the_collectors_certificates_will_not_rotate() {
+    let work = workdir();
+    init(
+        work.path(),
+        &["--k8s-service", "otel-gateway.observability", "-q"],
+    );
+    let output = otel_pki(work.path())
+        .args(["k8s", "cert-manager", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let report: ManifestReport = serde_json::from_slice(&output.stdout).unwrap();
+    let warning = report
+        .warnings
+        .iter()
+        .find(|warning| warning.starts_with("no --client:"))
+        .unwrap_or_else(|| panic!("{:#?}", report.warnings));
+    assert!(
+        warning
+            .contains("cert-manager neither issues nor rotates any collector's client certificate"),
+        "{warning}"
+    );
+    // When the set's client certificate stops working, in its own words.
+    let not_after = otel_pki::set::read_certificates(&work.path().join("otel-certs/client.crt"))
+        .map(|ders| {
+            otel_pki::pki::CertSummary::new(
+                &ders[0],
+                "client.crt",
+                0,
+                time::OffsetDateTime::now_utc(),
+            )
+            .unwrap()
+            .not_after
+            .date()
+        })
+        .unwrap();
+    assert!(
+        warning.contains(&format!("(`./otel-certs/client.crt` expires {not_after})")),
+        "{warning}"
+    );
+    assert!(
+        warning.contains("Add --client NAME.NAMESPACE for each collector"),
+        "{warning}"
+    );
+    let objects: Vec<&str> = report.objects.iter().map(|o| o.kind.as_str()).collect();
+    assert_eq!(
+        objects
+            .iter()
+            .filter(|kind| **kind == "Certificate")
+            .count(),
+        1
     );
 }
 

@@ -151,6 +151,62 @@ fn every_rule_has_a_corpus_file_and_every_corpus_file_its_finding() {
 }
 
 #[test]
+fn key_permissions_follow_checks_rule_word_for_word() {
+    // A key for the Collector's group (a pod's defaultMode 0440 with fsGroup): `check`
+    // warns, and `lint-config` says the same sentence under `key-permissions`.
+    let work = crate::config::set_with_gateway_name();
+    otel_pki(work.path())
+        .args(["config", "gateway", "--out", "gateway.yaml", "-q"])
+        .assert()
+        .success();
+    let key = work.path().join("otel-certs/server.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o440)).unwrap();
+    let output = otel_pki(work.path())
+        .args(["check", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "a warning, not a failure");
+    let check: otel_pki::cmd::check::CheckReport = serde_json::from_slice(&output.stdout).unwrap();
+    let line = check
+        .results
+        .iter()
+        .find(|result| result.check == "key_mode")
+        .unwrap();
+    assert_eq!(line.status, otel_pki::cmd::check::Status::Warn);
+    let output = otel_pki(work.path())
+        .args([
+            "lint-config",
+            "gateway.yaml",
+            "--mount",
+            "/etc/otel/certs=otel-certs",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let lint: LintConfigReport = serde_json::from_slice(&output.stdout).unwrap();
+    let finding = lint.files[0]
+        .findings
+        .iter()
+        .find(|finding| finding.rule == Rule::KeyPermissions)
+        .unwrap();
+    assert_eq!(finding.severity, Severity::Warning);
+    assert_eq!(
+        finding.message,
+        format!(
+            "`/etc/otel/certs/server.key` (here `otel-certs/server.key`) has {}",
+            line.message
+        )
+    );
+    assert!(line.message.starts_with("mode 0440: members of its group can read the private key; right when that group is the Collector's (a Kubernetes pod's fsGroup"));
+    assert_eq!(
+        finding.fix,
+        "`chmod 600 otel-certs/server.key` unless its group is the Collector's"
+    );
+}
+
+#[test]
 fn the_guides_gateway_is_refused_for_its_undeclared_batch() {
     let work = workdir();
     std::fs::copy(
