@@ -490,9 +490,11 @@ pub enum ConfigCommand {
     /// certificate to --endpoint.
     #[command(after_long_help = concat!(
         "--endpoint defaults to the first name of DIR/server.crt, port 4317 (4318 with\n",
-        "--protocol http). A warning says when the endpoint's host is not in that certificate.\n\n",
+        "--protocol http), unless that is a loopback name the agent's own receivers listen on\n",
+        "(then --endpoint is required: the agent would export to itself). A warning says when\n",
+        "the endpoint's host is not in that certificate.\n\n",
         "Examples:\n",
-        "  otel-pki config collector > collector.yaml\n",
+        "  otel-pki config collector --endpoint otel-gateway.observability.svc > collector.yaml\n",
         "  otel-pki config collector --endpoint otel-gateway.observability.svc:4317 --out collector.yaml\n",
         "  otel-pki config collector --protocol http --collector-version 0.143.0   # otlphttp exporter\n",
         "  otel-pki config collector --cert-path /etc/otel/tls --client-cert agent-1\n",
@@ -612,7 +614,7 @@ pub struct ConfigCollectorArgs {
     pub server: ConfigServerArgs,
 
     /// Where to export: HOST[:PORT] or https://HOST[:PORT] [default: the first name of
-    /// DIR/server.crt].
+    /// DIR/server.crt, unless it is a loopback name the agent itself listens on].
     #[arg(long, value_name = "HOST:PORT")]
     pub endpoint: Option<String>,
 
