@@ -926,8 +926,10 @@ pub struct CaRotateArgs {
     #[arg(long, value_enum, value_name = "TYPE", requires = "stage")]
     pub key_type: Option<KeyTypeArg>,
 
-    /// With --stage: lifetime of the next CA, e.g. 10y [default: the current CA's].
-    #[arg(long, value_name = "DURATION", requires = "stage")]
+    /// With --stage: lifetime of the next CA, e.g. 10y [default: the current CA's]. With
+    /// --promote: lifetime of the re-issued leaves [default: the one each was issued with,
+    /// or asked for when it was cut short to end with its CA].
+    #[arg(long, value_name = "DURATION", conflicts_with_all = ["finish", "status"])]
     pub validity: Option<Lifetime>,
 
     /// With --promote: keep the leaves' private keys.

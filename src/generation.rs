@@ -42,6 +42,12 @@ use crate::write::{
 pub const DATA: &str = "..data";
 /// The file in a backup directory that says which change made it and what it created.
 pub const MANIFEST: &str = ".otel-pki-backup.json";
+/// A file in each generation beside the certificates and keys, with what their contents
+/// cannot say (the lifetimes certificates cut short by their CA were asked for, see
+/// [`crate::pki::renewal::RequestedLifetimes`]). It has no link in the set directory and is
+/// carried from generation to generation unless a change gives a new one; read it with
+/// [`read_meta`].
+pub const META: &str = ".otel-pki-meta.json";
 /// How long a replaced generation is kept for readers that resolved `..data` just before
 /// the switch (its successor's age). The previous generation is always kept.
 pub const GRACE: Duration = Duration::from_secs(60);
@@ -128,6 +134,8 @@ pub struct Change<'a> {
     pub keep_modes: bool,
     /// What made the change, recorded in the backup (`renew`, `ca rotate --stage`).
     pub command: &'a str,
+    /// A new [`META`] document for the new generation; `None` keeps the current one.
+    pub meta: Option<&'a [u8]>,
 }
 
 /// What a commit did.
@@ -190,6 +198,9 @@ pub fn commit(lock: &Lock, change: &Change<'_>) -> Result<Committed, WriteError>
     };
     let current_dir = dir.join(&current);
     let next_counter = counter(&current).unwrap_or(0) + 1;
+    let meta = change
+        .meta
+        .map(|contents| PlannedFile::public(META, contents));
 
     let mut sources: BTreeMap<String, Source<'_>> = scan
         .entries
@@ -227,6 +238,19 @@ pub fn commit(lock: &Lock, change: &Change<'_>) -> Result<Committed, WriteError>
             created.push(file.name.clone());
         }
         sources.insert(file.name.clone(), Source::New { file, mode, group });
+    }
+    match &meta {
+        Some(file) => {
+            sources.insert(
+                META.to_owned(),
+                Source::New {
+                    file,
+                    mode: file.mode,
+                    group: None,
+                },
+            );
+        }
+        None => carry_meta(&current_dir, &mut sources),
     }
 
     let generation = build_generation(dir, next_counter, &sources)?;
@@ -313,12 +337,18 @@ pub fn write_set(
             removals: &[],
             keep_modes: false,
             command: "write",
+            meta: None,
         },
     )?;
     Ok(WriteOutcome {
         files: committed.files,
         backup_dir: committed.backup_dir,
     })
+}
+
+/// The current generation's [`META`] document, if the set has one.
+pub fn read_meta(dir: &Path) -> Option<Vec<u8>> {
+    fs::read(dir.join(DATA).join(META)).ok()
 }
 
 /// The newest backup of a set: the most recent `DIR/backup/<UTC time>[-N]/`.
@@ -551,6 +581,9 @@ fn migrate(dir: &Path, scan: Scan) -> Result<Scan, WriteError> {
         };
         sources.insert(name.clone(), source);
     }
+    if let Some(current_dir) = &current_dir {
+        carry_meta(current_dir, &mut sources);
+    }
     let next = scan.current.as_deref().and_then(counter).unwrap_or(0) + 1;
     let generation = build_generation(dir, next, &sources)?;
     switch(dir, &generation)?;
@@ -559,6 +592,14 @@ fn migrate(dir: &Path, scan: Scan) -> Result<Scan, WriteError> {
     }
     sync_dir(dir)?;
     self::scan(dir)
+}
+
+/// Hard-links the current generation's [`META`] into the next one, if there is one.
+fn carry_meta(current_dir: &Path, sources: &mut BTreeMap<String, Source<'_>>) {
+    let path = current_dir.join(META);
+    if path.is_file() {
+        sources.insert(META.to_owned(), Source::Existing { path, link: true });
+    }
 }
 
 fn build_generation(
@@ -804,6 +845,7 @@ mod tests {
                 removals,
                 keep_modes: true,
                 command: "test",
+                meta: None,
             },
         )
         .unwrap()
@@ -976,6 +1018,54 @@ mod tests {
                 .to_string_lossy()
                 .starts_with('.')
         }));
+    }
+
+    #[test]
+    fn the_meta_document_travels_with_the_generations() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path();
+        plain_set(dir);
+        assert_eq!(read_meta(dir), None);
+        let with_meta = |contents: &[u8]| {
+            let lock = Lock::acquire(dir).unwrap();
+            commit(
+                &lock,
+                &Change {
+                    writes: &[PlannedFile::public("b.crt", contents)],
+                    removals: &[],
+                    keep_modes: true,
+                    command: "test",
+                    meta: Some(contents),
+                },
+            )
+            .unwrap()
+        };
+        with_meta(b"one");
+        assert_eq!(read_meta(dir).as_deref(), Some(&b"one"[..]));
+        // Not a file of the set: no link, nothing for a rollback to restore or remove.
+        assert!(dir.join(META).symlink_metadata().is_err());
+        commit_files(dir, &[PlannedFile::public("a.crt", "cert 2")], &[]);
+        assert_eq!(read_meta(dir).as_deref(), Some(&b"one"[..]));
+        write_plain(dir, &[PlannedFile::public("c.crt", "c")], Overwrite::Refuse).unwrap();
+        assert_eq!(read_meta(dir).as_deref(), Some(&b"one"[..]));
+        let committed = with_meta(b"two");
+        assert_eq!(read_meta(dir).as_deref(), Some(&b"two"[..]));
+        let backup = committed.backup_dir.unwrap();
+        assert_eq!(listing_of(&backup), [MANIFEST, "b.crt"]);
+        // A plain file added by hand is moved into a generation that keeps the document.
+        fs::write(dir.join("d.crt"), "d").unwrap();
+        commit_files(dir, &[PlannedFile::public("a.crt", "cert 3")], &[]);
+        assert_eq!(read_meta(dir).as_deref(), Some(&b"two"[..]));
+        assert!(dir.join("d.crt").is_symlink());
+    }
+
+    fn listing_of(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
     }
 
     #[test]

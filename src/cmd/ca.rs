@@ -29,7 +29,7 @@ use crate::cli::{CaCommand, CaRotateArgs};
 use crate::generation::{self, Change, Lock};
 use crate::output::Output;
 use crate::pki::key::{KeyFile, classify_key_file};
-use crate::pki::renewal::{self, LeafTemplate};
+use crate::pki::renewal::LeafTemplate;
 use crate::pki::{self, CaRequest, CertSummary, KeyType, Lifetime, Validity, certificate};
 use crate::set;
 use crate::write::{self, PlannedFile};
@@ -135,6 +135,9 @@ fn rotate(args: &CaRotateArgs, output: &Output) -> Result<ExitCode> {
     }
     if output.is_json() {
         output.print_json(&report)?;
+    } else if args.status {
+        // A question: the answer goes to stdout.
+        output.print(&status_text(&report))?;
     } else {
         print_status(&report, output);
     }
@@ -193,7 +196,7 @@ fn stage(dir: &Path, args: &CaRotateArgs, lock: &Lock, output: &Output) -> Resul
     let key_type = args
         .key_type
         .map(KeyType::from)
-        .unwrap_or_else(|| renewal::key_type_of(&current_summary.public_key).unwrap_or_default());
+        .unwrap_or_else(|| KeyType::of_public_key(&current_summary.public_key).unwrap_or_default());
     support::warn_key_types(&[key_type], output);
     let lifetime = match args.validity {
         Some(lifetime) => lifetime,
@@ -231,6 +234,7 @@ fn stage(dir: &Path, args: &CaRotateArgs, lock: &Lock, output: &Output) -> Resul
             removals: &[],
             keep_modes: true,
             command: "ca rotate --stage",
+            meta: None,
         },
     )?;
     let mut report = report_for(dir, "stage", Stage::Staged, now)?;
@@ -256,10 +260,23 @@ fn promote(
     if current_stage != Stage::Staged {
         return Err(out_of_order(dir, "promote", current_stage));
     }
+    // The next CA must be what peers were given with the staged ca.crt; after e.g.
+    // `init --force` ca.crt holds another CA, and certificates from ca-next would fail.
+    if let Some(problem) = ca_file_problems(dir, Stage::Staged)?.ca_file {
+        bail!(
+            "cannot promote: {problem}; peers given this ca.crt would reject certificates from the next CA; {}",
+            repair_hint(dir, Stage::Staged)
+        );
+    }
     let now = OffsetDateTime::now_utc();
     let ca_file = dir.join("ca.crt");
     let old_der = first_certificate(&ca_file)?;
     let old_subject = subject_of(&old_der)?;
+    let old_not_after = certificate::parse(&old_der)
+        .map_err(anyhow::Error::msg)?
+        .validity()
+        .not_after
+        .to_datetime();
     let passphrase = support::passphrase(&args.passphrase)?;
     let next = support::load_ca(
         &dir.join(NEXT_CERT),
@@ -269,10 +286,11 @@ fn promote(
     let next_subject = subject_of(next.certificate_der())?;
 
     let mut warnings = Vec::new();
+    let recorded = renew::recorded_lifetimes(dir, &mut warnings);
     let mut due = Vec::new();
     for (pair, der) in renew::leaves(dir)? {
         let path = support::display(&pair.certificate);
-        let template = match LeafTemplate::of(&der, &path) {
+        let mut template = match LeafTemplate::of(&der, &path) {
             Ok(template) => template,
             Err(error) => {
                 warnings.push(format!("not re-issued: {error}"));
@@ -289,13 +307,27 @@ fn promote(
             ));
             continue;
         }
+        template.remember(&recorded);
+        if args.validity.is_none() && template.cut_short_unrecorded(old_not_after) {
+            warnings.push(format!(
+                "`{path}` ends with the old CA on {}: its lifetime was cut short to {} and the one it was asked for is not recorded, so its successor gets the same; give the lifetime with --validity, or renew it afterwards with `otel-pki renew --name {} --validity DURATION`",
+                old_not_after.date(),
+                pki::lifetime::humanize(template.lifetime.duration()),
+                pair.name
+            ));
+        }
         due.push(Due {
             pair,
             template,
             der,
         });
     }
-    let reissued = renew::reissue(&due, &next, None, args.reuse_key, now, output)?;
+    let options = renew::ReissueOptions {
+        validity: args.validity,
+        reuse_key: args.reuse_key,
+        must_extend: false,
+    };
+    let reissued = renew::reissue(&due, &next, options, now, output)?;
     if let Some(failure) = reissued.failed.first() {
         bail!(
             "cannot promote: `{}` cannot be re-issued: {}; nothing was changed",
@@ -322,6 +354,7 @@ fn promote(
     ];
     writes.extend(reissued.files);
     let removals = [NEXT_CERT.to_owned(), NEXT_KEY.to_owned()];
+    let meta = renew::lifetimes_after(dir, &recorded, &reissued.cut_short)?;
     let committed = generation::commit(
         lock,
         &Change {
@@ -329,6 +362,7 @@ fn promote(
             removals: &removals,
             keep_modes: true,
             command: "ca rotate --promote",
+            meta: meta.as_deref(),
         },
     )?;
     let mut report = report_for(dir, "promote", Stage::Promoted, now)?;
@@ -394,6 +428,7 @@ fn finish(dir: &Path, lock: &Lock) -> Result<CaRotateReport> {
             removals: &removals,
             keep_modes: true,
             command: "ca rotate --finish",
+            meta: None,
         },
     )?;
     report.trusted = trusted(&dir.join("ca.crt"));
@@ -412,8 +447,145 @@ fn finish(dir: &Path, lock: &Lock) -> Result<CaRotateReport> {
 fn status(dir: &Path) -> Result<CaRotateReport> {
     let stage = stage_of(dir)?;
     let mut report = report_for(dir, "status", stage, OffsetDateTime::now_utc())?;
-    report.next_steps = next_steps(dir, stage, "status");
+    let problems = ca_file_problems(dir, stage)?.all();
+    report.next_steps = if problems.is_empty() {
+        next_steps(dir, stage, "status")
+    } else {
+        vec![repair_hint(dir, stage)]
+    };
+    report.warnings = problems;
     Ok(report)
+}
+
+/// The files of a CA rollover in a set directory.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Rollover {
+    /// The stage the files say the set is in; `None` when they are in no consistent stage
+    /// (e.g. `ca-next.crt` without `ca-next.key`).
+    pub stage: Option<Stage>,
+    /// The names of the files `ca rotate` made that exist in the set: `ca-next.crt` and
+    /// `.key` (staged), `ca-previous.crt` and `.key` (promoted), and `ca-bundle.crt`, which
+    /// holds what `ca.crt` holds from `--stage` on, and still after `--finish`.
+    pub files: Vec<String>,
+}
+
+impl Rollover {
+    /// True while a rollover is under way (staged, promoted, or inconsistent): the files
+    /// belong to the current CA, and replacing `ca.crt` or `ca.key` leaves them behind.
+    pub fn in_progress(&self) -> bool {
+        self.stage != Some(Stage::Idle)
+    }
+}
+
+/// What `ca rotate` left in `dir`, for commands that replace the CA (`init --force`): a
+/// rollover they leave behind would continue with files from a CA that is gone.
+pub fn rollover(dir: &Path) -> Rollover {
+    Rollover {
+        stage: stage_of(dir).ok(),
+        files: [NEXT_CERT, NEXT_KEY, PREVIOUS_CERT, PREVIOUS_KEY, BUNDLE]
+            .into_iter()
+            .filter(|name| dir.join(name).symlink_metadata().is_ok())
+            .map(str::to_owned)
+            .collect(),
+    }
+}
+
+/// What is wrong with `ca.crt` and `ca-bundle.crt` for a stage.
+#[derive(Debug, Default)]
+struct FileProblems {
+    /// Staged, `ca.crt` must hold the next CA; promoted, the old one.
+    ca_file: Option<String>,
+    /// `ca-bundle.crt` must hold what `ca.crt` holds.
+    bundle: Option<String>,
+}
+
+impl FileProblems {
+    fn all(self) -> Vec<String> {
+        self.ca_file.into_iter().chain(self.bundle).collect()
+    }
+}
+
+/// Checks `ca.crt` and `ca-bundle.crt` against `stage`.
+fn ca_file_problems(dir: &Path, stage: Stage) -> Result<FileProblems> {
+    let ca_file = dir.join("ca.crt");
+    let held = set::read_certificates(&ca_file)?;
+    let mut problems = FileProblems::default();
+    let expected = match stage {
+        Stage::Idle => None,
+        Stage::Staged => Some((NEXT_CERT, "the next CA")),
+        Stage::Promoted => Some((PREVIOUS_CERT, "the old CA")),
+    };
+    if let Some((name, what)) = expected {
+        let der = first_certificate(&dir.join(name))?;
+        if !held.contains(&der) {
+            let subject = certificate::parse(&der)
+                .map(|parsed| parsed.subject().to_string())
+                .unwrap_or_default();
+            problems.ca_file = Some(format!(
+                "ca.crt does not hold {what} `{subject}` ({name}) that `ca rotate --{}` put in it: it holds {}",
+                if stage == Stage::Staged {
+                    "stage"
+                } else {
+                    "promote"
+                },
+                described(&held)
+            ));
+        }
+    }
+    let bundle = dir.join(BUNDLE);
+    if bundle.is_file() && set::read_certificates(&bundle).ok().as_ref() != Some(&held) {
+        problems.bundle = Some(format!(
+            "{BUNDLE} does not hold what ca.crt holds (it holds {}), so peers given one trust other CAs than peers given the other",
+            set::read_certificates(&bundle).map_or_else(
+                |_| "no readable certificate".to_owned(),
+                |ders| described(&ders)
+            )
+        ));
+    }
+    Ok(problems)
+}
+
+/// How to get out of a set whose rollover files disagree with `ca.crt`.
+fn repair_hint(dir: &Path, stage: Stage) -> String {
+    let flag = dir_flag(dir);
+    match stage {
+        Stage::Staged => format!(
+            "if ca.crt was replaced by mistake, `otel-pki renew --rollback{flag}` undoes the last change otel-pki made; to abandon this rollover instead, remove {NEXT_CERT}, {NEXT_KEY} and {BUNDLE} from `{}` and start again with `otel-pki ca rotate --stage{flag}`",
+            dir.display()
+        ),
+        Stage::Promoted => format!(
+            "if ca.crt was replaced by mistake, `otel-pki renew --rollback{flag}` undoes the last change otel-pki made; otherwise `otel-pki ca rotate --finish{flag}` removes the old CA's files and rewrites {BUNDLE}"
+        ),
+        Stage::Idle => format!(
+            "remove {BUNDLE} from `{}` (the next `otel-pki ca rotate --stage{flag}` writes it again), or give peers ca.crt instead",
+            dir.display()
+        ),
+    }
+}
+
+/// The subjects of `certificates`, `; `-separated.
+fn described(certificates: &[Vec<u8>]) -> String {
+    let subjects: Vec<String> = certificates
+        .iter()
+        .map(|der| {
+            certificate::parse(der)
+                .map(|parsed| format!("`{}`", parsed.subject()))
+                .unwrap_or_else(|_| "an unreadable certificate".to_owned())
+        })
+        .collect();
+    if subjects.is_empty() {
+        "no certificate".to_owned()
+    } else {
+        subjects.join("; ")
+    }
+}
+
+fn dir_flag(dir: &Path) -> String {
+    if dir == Path::new("./otel-certs") {
+        String::new()
+    } else {
+        format!(" --dir {}", dir.display())
+    }
 }
 
 /// The report skeleton: the CAs of the set as they are on disk now.
@@ -451,11 +623,7 @@ fn report_for(
 }
 
 fn next_steps(dir: &Path, stage: Stage, action: &str) -> Vec<String> {
-    let flag = if dir == Path::new("./otel-certs") {
-        String::new()
-    } else {
-        format!(" --dir {}", dir.display())
-    };
+    let flag = dir_flag(dir);
     match (stage, action) {
         (Stage::Idle, "finish") => vec![
             "distribute ca.crt (now the new CA only) to every Collector and backend: receivers with client_ca_file_reload: true stop trusting the old CA by themselves, clients at their next restart".to_owned(),
@@ -479,19 +647,64 @@ fn next_steps(dir: &Path, stage: Stage, action: &str) -> Vec<String> {
     }
 }
 
-fn print_status(report: &CaRotateReport, output: &Output) {
-    let ca_line = |summary: &CertSummary| {
+/// `CN=… (ECDSA P-256), valid until 2036-01-01`.
+fn ca_line(summary: &CertSummary) -> String {
+    format!(
+        "{} ({}), valid until {}",
+        summary.subject,
+        summary.public_key.description,
+        summary.not_after.date()
+    )
+}
+
+/// `--status`: the stage, the CAs, what ca.crt really holds, and what to do next.
+fn status_text(report: &CaRotateReport) -> String {
+    let mut lines = vec![
         format!(
-            "{} ({}), valid until {}",
-            summary.subject,
-            summary.public_key.description,
-            summary.not_after.date()
-        )
+            "{}: rollover stage {}",
+            report.dir.display(),
+            report.stage.name()
+        ),
+        format!("  signing CA   {}", ca_line(&report.current_ca)),
+    ];
+    if let Some(next) = &report.next_ca {
+        lines.push(format!("  next CA      {}", ca_line(next)));
+    }
+    if let Some(previous) = &report.previous_ca {
+        lines.push(format!("  previous CA  {}", ca_line(previous)));
+    }
+    let role = |subject: &String| {
+        let is = |summary: Option<&CertSummary>| summary.is_some_and(|s| &s.subject == subject);
+        if is(Some(&report.current_ca)) {
+            "the signing CA"
+        } else if is(report.next_ca.as_ref()) {
+            "the next CA"
+        } else if is(report.previous_ca.as_ref()) {
+            "the previous CA"
+        } else {
+            "not a CA of this rollover"
+        }
     };
+    let held: Vec<String> = report
+        .trusted
+        .iter()
+        .map(|subject| format!("{subject} ({})", role(subject)))
+        .collect();
+    lines.push(format!("  ca.crt holds {}", held.join("; ")));
+    for (index, step) in report.next_steps.iter().enumerate() {
+        let label = if index == 0 { "next:" } else { "     " };
+        lines.push(format!("{label} {step}"));
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text
+}
+
+fn print_status(report: &CaRotateReport, output: &Output) {
     match report.action.as_str() {
         "stage" => {
             if let Some(next) = &report.next_ca {
-                let lifetime = next.not_after - next.not_before - pki::lifetime::BACKDATE;
+                let lifetime = Validity::between(next.not_before, next.not_after).issued_span();
                 output.status(&format!(
                     "staged the next CA {} ({}), valid {} until {}",
                     next.subject,
@@ -539,21 +752,8 @@ fn print_status(report: &CaRotateReport, output: &Output) {
                 output.status(&format!("archived its key in {}", archived.display()));
             }
         }
-        _ => {
-            output.status(&format!(
-                "{}: rollover stage {}",
-                report.dir.display(),
-                report.stage.name()
-            ));
-            output.status(&format!("  signing CA   {}", ca_line(&report.current_ca)));
-            if let Some(next) = &report.next_ca {
-                output.status(&format!("  next CA      {}", ca_line(next)));
-            }
-            if let Some(previous) = &report.previous_ca {
-                output.status(&format!("  previous CA  {}", ca_line(previous)));
-            }
-            output.status(&format!("  ca.crt holds {}", report.trusted.join("; ")));
-        }
+        // `--status` is answered on stdout (`status_text`).
+        _ => {}
     }
     if let Some(generation) = &report.generation {
         output.status(&format!(
@@ -619,11 +819,12 @@ fn mode_of(path: &Path) -> u32 {
 
 /// The lifetime a CA was created with (notAfter − notBefore − the back-date).
 fn original_lifetime(summary: &CertSummary) -> Result<Lifetime> {
-    let span = summary.not_after - summary.not_before - pki::lifetime::BACKDATE;
-    Lifetime::from_duration(span.min(Lifetime::MAX.duration())).with_context(|| {
-        format!(
-            "`{}` has no usable lifetime; give the next CA one with --validity",
-            summary.path
-        )
-    })
+    Validity::between(summary.not_before, summary.not_after)
+        .issued_lifetime()
+        .with_context(|| {
+            format!(
+                "`{}` has no usable lifetime; give the next CA one with --validity",
+                summary.path
+            )
+        })
 }

@@ -12,7 +12,7 @@ use super::support;
 use crate::cli::RenewArgs;
 use crate::generation::{self, Change, Lock};
 use crate::output::Output;
-use crate::pki::renewal::{self, LeafTemplate};
+use crate::pki::renewal::{self, LeafTemplate, RequestedLifetime, RequestedLifetimes};
 use crate::pki::{Ca, Lifetime, PrivateKey, certificate, issue::rfc3339};
 use crate::set::{self, Pair};
 use crate::write::PlannedFile;
@@ -128,6 +128,8 @@ pub struct Reissued {
     pub failed: Vec<Failure>,
     /// Warnings (lifetimes cut short).
     pub warnings: Vec<String>,
+    /// The lifetimes asked for the successors cut short to end with the CA, to record.
+    pub cut_short: Vec<RequestedLifetime>,
 }
 
 /// Runs `renew`.
@@ -203,10 +205,16 @@ pub fn run(args: &RenewArgs, output: &Output) -> Result<ExitCode> {
             passphrase.as_ref(),
         )
         .context("cannot renew: the set's CA is needed to sign")?;
-        let reissued = reissue(&plan.due, &ca, args.validity, args.reuse_key, now, output)?;
+        let options = ReissueOptions {
+            validity: args.validity,
+            reuse_key: args.reuse_key,
+            must_extend: true,
+        };
+        let reissued = reissue(&plan.due, &ca, options, now, output)?;
         report.failed.extend(reissued.failed);
         report.warnings.extend(reissued.warnings);
         if !reissued.files.is_empty() {
+            let meta = lifetimes_after(dir, &plan.recorded, &reissued.cut_short)?;
             let committed = generation::commit(
                 &lock,
                 &Change {
@@ -214,6 +222,7 @@ pub fn run(args: &RenewArgs, output: &Output) -> Result<ExitCode> {
                     removals: &[],
                     keep_modes: true,
                     command: "renew",
+                    meta: meta.as_deref(),
                 },
             )?;
             report.generation = Some(committed.generation);
@@ -224,22 +233,44 @@ pub fn run(args: &RenewArgs, output: &Output) -> Result<ExitCode> {
     finish(&report, args.exit_code, output)
 }
 
+/// How leaves are re-issued.
+#[derive(Clone, Copy, Debug)]
+pub struct ReissueOptions {
+    /// The lifetime of the new certificates (default: the one each was issued with or
+    /// asked for).
+    pub validity: Option<Lifetime>,
+    /// Keep the private keys.
+    pub reuse_key: bool,
+    /// Refuse a successor cut short by the CA that would not end later than the
+    /// certificate it replaces (a renewal that extends nothing); `ca rotate --promote`
+    /// re-issues from the new CA whatever the dates.
+    pub must_extend: bool,
+}
+
 /// Re-issues `due` leaves from `ca`: same subject, names, purpose and key type, the
-/// lifetime each was issued with (or `validity`), never beyond the CA; new keys unless
-/// `reuse_key`. A leaf that cannot be re-issued is reported in `failed`, the others go on.
+/// lifetime each was issued with or asked for (or `options.validity`), never beyond the
+/// CA; new keys unless `options.reuse_key`. A leaf that cannot be re-issued is reported in
+/// `failed`, the others go on.
 pub fn reissue(
     due: &[Due],
     ca: &Ca,
-    validity: Option<Lifetime>,
-    reuse_key: bool,
+    options: ReissueOptions,
     now: OffsetDateTime,
     output: &Output,
 ) -> Result<Reissued> {
+    let ReissueOptions {
+        validity,
+        reuse_key,
+        must_extend,
+    } = options;
     let mut reissued = Reissued::default();
     let mut ready = Vec::new();
     for item in due {
         let successor = item.template.successor(now, validity, ca.not_after());
-        if successor.clamped && successor.request.validity.not_after <= item.template.not_after {
+        if must_extend
+            && successor.clamped
+            && successor.request.validity.not_after <= item.template.not_after
+        {
             reissued.failed.push(Failure {
                 name: item.pair.name.clone(),
                 reason: format!(
@@ -253,7 +284,7 @@ pub fn reissue(
         if successor.clamped {
             reissued
                 .warnings
-                .push(item.template.clamp_warning(&item.pair.name, ca.not_after()));
+                .push(successor.clamp_warning(&item.pair.name));
         }
         let key = if reuse_key {
             let bytes = support::read(&item.pair.key, "key")?;
@@ -300,6 +331,16 @@ pub fn reissue(
         };
         let issued = ca.issue(&successor.request, key)?;
         let name = &item.pair.name;
+        let serial = certificate::parse(&issued.certificate_der)
+            .ok()
+            .map(|parsed| certificate::hex(parsed.raw_serial(), ":"));
+        if let (true, Some(serial)) = (successor.clamped, &serial) {
+            reissued.cut_short.push(RequestedLifetime {
+                serial: serial.clone(),
+                name: name.clone(),
+                lifetime: successor.requested,
+            });
+        }
         if new_key {
             reissued.files.push(PlannedFile::key(
                 format!("{name}.key"),
@@ -312,9 +353,7 @@ pub fn reissue(
         ));
         reissued.renewals.push(renewal_entry(
             item,
-            certificate::parse(&issued.certificate_der)
-                .ok()
-                .map(|parsed| certificate::hex(parsed.raw_serial(), ":")),
+            serial,
             new_key,
             successor.request.validity.not_after,
             successor.clamped,
@@ -348,6 +387,48 @@ pub fn leaves(dir: &Path) -> Result<Vec<(Pair, Vec<u8>)>> {
     Ok(leaves)
 }
 
+/// The lifetimes recorded in `dir` for certificates cut short by their CA (see
+/// [`RequestedLifetimes`]). A record that cannot be read is a warning: without it, such a
+/// certificate's successor gets the shortened lifetime unless `--validity` says otherwise.
+pub fn recorded_lifetimes(dir: &Path, warnings: &mut Vec<String>) -> RequestedLifetimes {
+    let Some(bytes) = generation::read_meta(dir) else {
+        return RequestedLifetimes::default();
+    };
+    RequestedLifetimes::from_json(&bytes).unwrap_or_else(|error| {
+        warnings.push(format!(
+            "ignored `{}`: {error}; a certificate cut short to end with its CA keeps its shortened lifetime unless --validity says otherwise",
+            dir.join(generation::DATA).join(generation::META).display()
+        ));
+        RequestedLifetimes::default()
+    })
+}
+
+/// The record of requested lifetimes for the generation a change creates: `recorded`
+/// without the certificates no longer in the set, plus `cut_short`. The certificates the
+/// change replaces keep theirs, for the rollback that would restore them. `None` when the
+/// record stays as it is.
+pub fn lifetimes_after(
+    dir: &Path,
+    recorded: &RequestedLifetimes,
+    cut_short: &[RequestedLifetime],
+) -> Result<Option<Vec<u8>>> {
+    if recorded.requested_lifetimes.is_empty() && cut_short.is_empty() {
+        return Ok(None);
+    }
+    // The leaves in the set now: they stay, or go to the backup a rollback restores.
+    let live: std::collections::HashSet<String> = leaves(dir)?
+        .iter()
+        .filter_map(|(_, der)| certificate::parse(der).ok())
+        .map(|parsed| certificate::hex(parsed.raw_serial(), ":"))
+        .collect();
+    let mut next = recorded.clone();
+    next.retain(|serial| live.contains(serial));
+    for entry in cut_short {
+        next.insert(&entry.serial, &entry.name, entry.lifetime);
+    }
+    Ok((next != *recorded).then(|| next.to_json()))
+}
+
 /// The subjects (DER) of the CA certificates in `ca_file`: leaves issued by any of them
 /// belong to the set.
 pub fn ca_subjects(ca_file: &Path) -> Vec<Vec<u8>> {
@@ -368,6 +449,7 @@ struct Plan {
     failed: Vec<Failure>,
     warnings: Vec<String>,
     ca_not_after: OffsetDateTime,
+    recorded: RequestedLifetimes,
 }
 
 fn plan(dir: &Path, args: &RenewArgs, names: &[String], now: OffsetDateTime) -> Result<Plan> {
@@ -395,12 +477,15 @@ fn plan(dir: &Path, args: &RenewArgs, names: &[String], now: OffsetDateTime) -> 
                 .map(|parsed| parsed.validity().not_after.to_datetime())
         })
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let mut warnings = Vec::new();
+    let recorded = recorded_lifetimes(dir, &mut warnings);
     let mut plan = Plan {
         due: Vec::new(),
         unchanged: Vec::new(),
         failed: Vec::new(),
-        warnings: Vec::new(),
+        warnings,
         ca_not_after,
+        recorded,
     };
     for (pair, der) in leaves {
         let named = names.contains(&pair.name);
@@ -408,7 +493,7 @@ fn plan(dir: &Path, args: &RenewArgs, names: &[String], now: OffsetDateTime) -> 
             continue;
         }
         let path = support::display(&pair.certificate);
-        let template = match LeafTemplate::of(&der, &path) {
+        let mut template = match LeafTemplate::of(&der, &path) {
             Ok(template) => template,
             Err(error) if named => return Err(error.into()),
             Err(error) => {
@@ -416,6 +501,7 @@ fn plan(dir: &Path, args: &RenewArgs, names: &[String], now: OffsetDateTime) -> 
                 continue;
             }
         };
+        template.remember(&plan.recorded);
         let due_from = template.due_from(args.within);
         let due = args.all || (named && args.within.is_none()) || now >= due_from;
         if !due {
@@ -540,6 +626,7 @@ fn rollback(dir: &Path, output: &Output) -> Result<ExitCode> {
             removals: &removals,
             keep_modes: false,
             command: &command,
+            meta: None,
         },
     )?;
     let report = RenewReport {
@@ -616,6 +703,8 @@ fn finish(report: &RenewReport, exit_code: bool, output: &Output) -> Result<Exit
     }
     if output.is_json() {
         output.print_json(report)?;
+    } else if report.dry_run {
+        output.print(&dry_run_text(report))?;
     } else {
         print_status(report, output);
     }
@@ -632,6 +721,52 @@ fn finish(report: &RenewReport, exit_code: bool, output: &Output) -> Result<Exit
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `--dry-run` is a question: its answer goes to stdout.
+fn dry_run_text(report: &RenewReport) -> String {
+    let mut text = String::new();
+    for renewal in &report.renewed {
+        text.push_str(&renewal_line("would renew", renewal));
+        text.push('\n');
+    }
+    if report.renewed.is_empty() && report.failed.is_empty() {
+        text.push_str(&nothing_line(report));
+        text.push('\n');
+    }
+    text
+}
+
+/// `renewed server (server, ECDSA P-256, new key): valid 365 days until …, was until …`.
+fn renewal_line(verb: &str, renewal: &Renewal) -> String {
+    let key = if renewal.new_key {
+        "new key"
+    } else {
+        "same key"
+    };
+    let lifetime = renewal.new_not_after - OffsetDateTime::now_utc();
+    format!(
+        "{verb} {} ({}, {}, {key}): valid {} days until {}, was until {}",
+        renewal.name,
+        renewal.role,
+        renewal.key_type,
+        renewal::days(lifetime),
+        renewal.new_not_after.date(),
+        renewal.old_not_after.date()
+    )
+}
+
+/// `nothing to renew in DIR; next due: NAME on DATE`.
+fn nothing_line(report: &RenewReport) -> String {
+    let dir = report.dir.display();
+    match report.unchanged.iter().min_by_key(|item| item.due_from) {
+        Some(next) => format!(
+            "nothing to renew in {dir}; next due: {} on {}",
+            next.name,
+            next.due_from.date()
+        ),
+        None => format!("nothing to renew in {dir}: no leaf certificates"),
+    }
 }
 
 fn print_status(report: &RenewReport, output: &Output) {
@@ -660,38 +795,11 @@ fn print_status(report: &RenewReport, output: &Output) {
         }
     }
     for renewal in &report.renewed {
-        let verb = if report.dry_run {
-            "would renew"
-        } else {
-            "renewed"
-        };
-        let key = if renewal.new_key {
-            "new key"
-        } else {
-            "same key"
-        };
-        let lifetime = renewal.new_not_after - OffsetDateTime::now_utc();
-        output.status(&format!(
-            "{verb} {} ({}, {}, {key}): valid {} days until {}, was until {}",
-            renewal.name,
-            renewal.role,
-            renewal.key_type,
-            renewal::days(lifetime),
-            renewal.new_not_after.date(),
-            renewal.old_not_after.date()
-        ));
+        output.status(&renewal_line("renewed", renewal));
     }
     if report.renewed.is_empty() && report.rollback.is_none() && report.failed.is_empty() {
-        let next = report.unchanged.iter().min_by_key(|item| item.due_from);
-        match next {
-            Some(next) => output.status(&format!(
-                "nothing to renew in {dir}; next due: {} on {}",
-                next.name,
-                next.due_from.date()
-            )),
-            None => output.status(&format!("nothing to renew in {dir}: no leaf certificates")),
-        }
-    } else if !report.dry_run && !report.renewed.is_empty() && !report.unchanged.is_empty() {
+        output.status(&nothing_line(report));
+    } else if !report.renewed.is_empty() && !report.unchanged.is_empty() {
         let names: Vec<&str> = report
             .unchanged
             .iter()

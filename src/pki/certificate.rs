@@ -245,10 +245,20 @@ impl SanList {
 }
 
 fn ip_to_string(bytes: &[u8]) -> String {
-    match bytes.len() {
-        4 => std::net::Ipv4Addr::from(<[u8; 4]>::try_from(bytes).unwrap_or_default()).to_string(),
-        16 => std::net::Ipv6Addr::from(<[u8; 16]>::try_from(bytes).unwrap_or_default()).to_string(),
-        _ => format!("invalid({})", hex(bytes, "")),
+    ip_address(bytes).map_or_else(
+        || format!("invalid({})", hex(bytes, "")),
+        |ip| ip.to_string(),
+    )
+}
+
+/// The address in an iPAddress name (4 or 16 bytes); `None` for any other length.
+pub fn ip_address(bytes: &[u8]) -> Option<std::net::IpAddr> {
+    if let Ok(v4) = <[u8; 4]>::try_from(bytes) {
+        Some(std::net::Ipv4Addr::from(v4).into())
+    } else {
+        <[u8; 16]>::try_from(bytes)
+            .ok()
+            .map(|v6| std::net::Ipv6Addr::from(v6).into())
     }
 }
 

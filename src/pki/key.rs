@@ -7,6 +7,7 @@ use aws_lc_rs::signature::Ed25519KeyPair;
 use rcgen::{KeyPair, PublicKeyData, RsaKeySize, SignatureAlgorithm};
 use serde::Serialize;
 
+use super::certificate::PublicKeyInfo;
 use super::{PkiError, encrypted_key};
 
 /// Key algorithms this build can generate (aws-lc-rs can generate all of them, RSA
@@ -91,6 +92,35 @@ impl KeyType {
                  ecdsa-p256 unless every peer is Go (the Collector), Java or rustls",
             ),
             _ => None,
+        }
+    }
+
+    /// The key type of a public key found in a certificate, when otel-pki generates that
+    /// type (not for e.g. P-521 or RSA 1024): algorithm, curve and RSA modulus size, as
+    /// [`PublicKeyInfo::description`] and [`KeyType::description`] both spell them.
+    pub fn of_public_key(public_key: &PublicKeyInfo) -> Option<KeyType> {
+        Self::ALL
+            .into_iter()
+            .find(|key_type| key_type.description() == public_key.description)
+    }
+
+    /// The key type of a loaded key pair: the same algorithm and, for RSA, modulus size.
+    fn of_key_pair(pair: &KeyPair) -> Option<KeyType> {
+        let rsa_bits = (pair.algorithm() == &rcgen::PKCS_RSA_SHA256)
+            .then(|| rsa_modulus_bits(pair.public_key_raw()))
+            .flatten();
+        Self::ALL.into_iter().find(|key_type| {
+            key_type.signature_algorithm() == pair.algorithm() && key_type.rsa_bits() == rsa_bits
+        })
+    }
+
+    /// The modulus size of an RSA key type.
+    fn rsa_bits(self) -> Option<usize> {
+        match self {
+            KeyType::Rsa2048 => Some(2048),
+            KeyType::Rsa3072 => Some(3072),
+            KeyType::Rsa4096 => Some(4096),
+            KeyType::EcdsaP256 | KeyType::EcdsaP384 | KeyType::Ed25519 => None,
         }
     }
 
@@ -218,7 +248,7 @@ impl PrivateKey {
             path: path.to_owned(),
             reason: "not a supported private key (ECDSA P-256/P-384/P-521, Ed25519 or RSA)".into(),
         })?;
-        let key_type = key_type_of(&pair);
+        let key_type = KeyType::of_key_pair(&pair);
         Ok(PrivateKey { pair, key_type })
     }
 
@@ -330,27 +360,6 @@ pub fn classify_key_file(bytes: &[u8]) -> KeyFile {
     }
 }
 
-fn key_type_of(pair: &KeyPair) -> Option<KeyType> {
-    let algorithm = pair.algorithm();
-    if algorithm == &rcgen::PKCS_ECDSA_P256_SHA256 {
-        Some(KeyType::EcdsaP256)
-    } else if algorithm == &rcgen::PKCS_ECDSA_P384_SHA384 {
-        Some(KeyType::EcdsaP384)
-    } else if algorithm == &rcgen::PKCS_ED25519 {
-        Some(KeyType::Ed25519)
-    } else if algorithm == &rcgen::PKCS_RSA_SHA256 {
-        // The raw public key is the DER RSAPublicKey; its modulus length gives the size.
-        match rsa_modulus_bits(pair.public_key_raw()) {
-            Some(2048) => Some(KeyType::Rsa2048),
-            Some(3072) => Some(KeyType::Rsa3072),
-            Some(4096) => Some(KeyType::Rsa4096),
-            _ => None,
-        }
-    } else {
-        None
-    }
-}
-
 /// Modulus size in bits of a DER RSAPublicKey.
 pub(crate) fn rsa_modulus_bits(rsa_public_key_der: &[u8]) -> Option<usize> {
     let (_, sequence) = x509_parser::der_parser::parse_der(rsa_public_key_der).ok()?;
@@ -421,6 +430,25 @@ mod tests {
             let loaded = PrivateKey::from_pem_or_der(pem.as_bytes(), "k.pem").unwrap();
             assert_eq!(loaded.key_type(), Some(key_type));
             assert_eq!(loaded.public_key_raw(), key.public_key_raw());
+        }
+    }
+
+    #[test]
+    fn public_keys_map_to_the_types_otel_pki_generates() {
+        let info = |description: &str| PublicKeyInfo {
+            algorithm: String::new(),
+            bits: 0,
+            curve: None,
+            description: description.to_owned(),
+        };
+        for key_type in KeyType::ALL {
+            assert_eq!(
+                KeyType::of_public_key(&info(key_type.description())),
+                Some(key_type)
+            );
+        }
+        for other in ["ECDSA P-521", "RSA 1024", "unknown (1.2.3)"] {
+            assert_eq!(KeyType::of_public_key(&info(other)), None, "{other}");
         }
     }
 

@@ -159,6 +159,38 @@ impl Validity {
             not_after: not_after.replace_nanosecond(0).unwrap_or(not_after),
         }
     }
+
+    /// The lifetime this window was issued with: notAfter − notBefore less the
+    /// [`BACKDATE`] of notBefore (a window no longer than the back-date was not back-dated,
+    /// by otel-pki at least: its whole span). The inverse of [`Validity::starting_now`].
+    pub fn issued_span(&self) -> Duration {
+        let span = self.not_after - self.not_before;
+        if span > BACKDATE {
+            span - BACKDATE
+        } else {
+            span
+        }
+    }
+
+    /// [`Validity::issued_span`] as a [`Lifetime`], at most [`Lifetime::MAX`]; `None` when
+    /// notAfter is not after notBefore.
+    pub fn issued_lifetime(&self) -> Option<Lifetime> {
+        Lifetime::from_duration(self.issued_span().min(Lifetime::MAX.0))
+    }
+}
+
+impl serde::Serialize for Lifetime {
+    /// The text form, e.g. `"1y"`, `"36h"`.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Lifetime {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Lifetime::parse(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// Human form of a span of time, rounded down: `3 days`, `5 hours`, `1 day`.
@@ -258,6 +290,32 @@ mod tests {
         assert_eq!(validity.not_before.unix_timestamp(), 1_800_000_000 - 300);
         assert_eq!(validity.not_after.unix_timestamp(), 1_800_000_000 + 86_400);
         assert_eq!(validity.not_after.nanosecond(), 0);
+    }
+
+    #[test]
+    fn the_issued_lifetime_undoes_the_back_date() {
+        let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        for lifetime in [Lifetime::days(365), Lifetime::parse("5m").unwrap()] {
+            let validity = Validity::starting_now(now, lifetime);
+            assert_eq!(validity.issued_lifetime(), Some(lifetime));
+        }
+        // A window otel-pki did not back-date.
+        let short = Validity::between(now, now + Duration::minutes(3));
+        assert_eq!(short.issued_span(), Duration::minutes(3));
+        assert_eq!(Validity::between(now, now).issued_lifetime(), None);
+        let long = Validity::between(now, now + Duration::days(40_000));
+        assert_eq!(long.issued_lifetime(), Some(Lifetime::MAX));
+    }
+
+    #[test]
+    fn lifetimes_serialize_as_text() {
+        let json = serde_json::to_string(&Lifetime::days(365)).unwrap();
+        assert_eq!(json, "\"1y\"");
+        assert_eq!(
+            serde_json::from_str::<Lifetime>(&json).unwrap(),
+            Lifetime::days(365)
+        );
+        assert!(serde_json::from_str::<Lifetime>("\"0d\"").is_err());
     }
 
     #[test]

@@ -1,13 +1,19 @@
 //! Renewal: what a renewed certificate keeps from the one it replaces (subject, names in
 //! their order, purpose, key type, lifetime as issued), when a certificate is due, and the
 //! request for its successor — never beyond the CA's notAfter.
+//!
+//! A successor cut short to end with its CA carries a shorter lifetime than the one it was
+//! asked for. That lifetime is recorded under its serial number ([`RequestedLifetimes`],
+//! kept with the set's files), so that its own successor — from a new CA after `ca rotate`
+//! — is asked for it again instead of inheriting the shortened one.
 
+use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 use x509_parser::extensions::GeneralName;
 
 use super::certificate::{self, PublicKeyInfo, Role, hex};
 use super::issue::rfc3339;
-use super::lifetime::{BACKDATE, Lifetime, Validity};
+use super::lifetime::{Lifetime, Validity, humanize};
 use super::{KeyType, LeafProfile, LeafRequest, San};
 
 /// A certificate otel-pki cannot renew as it is, and why.
@@ -35,8 +41,12 @@ pub struct LeafTemplate {
     pub key_type: Option<KeyType>,
     /// The public key, described (`ECDSA P-256`).
     pub key_description: String,
-    /// The lifetime it was issued with: notAfter − notBefore − the 5-minute back-date.
+    /// The lifetime its successor is asked for: the one recorded for it when it was cut
+    /// short to end with its CA (see [`LeafTemplate::remember`]), otherwise the one it was
+    /// issued with (notAfter − notBefore − the 5-minute back-date).
     pub lifetime: Lifetime,
+    /// True when `lifetime` is a recorded one.
+    pub lifetime_recorded: bool,
     /// Its notBefore.
     pub not_before: OffsetDateTime,
     /// Its notAfter.
@@ -54,8 +64,21 @@ pub struct LeafTemplate {
 pub struct Successor {
     /// What to sign.
     pub request: LeafRequest,
+    /// The lifetime asked for (`request`'s, unless cut short).
+    pub requested: Lifetime,
     /// True when the lifetime was cut short to end with the CA.
     pub clamped: bool,
+}
+
+impl Successor {
+    /// The warning for a successor cut short by its CA, quoting the lifetime asked for.
+    pub fn clamp_warning(&self, name: &str) -> String {
+        format!(
+            "`{name}` now expires with its CA on {} instead of after {}; rotate the CA with `otel-pki ca rotate --stage`",
+            rfc3339(self.request.validity.not_after),
+            humanize(self.requested.duration())
+        )
+    }
 }
 
 impl LeafTemplate {
@@ -101,7 +124,7 @@ impl LeafTemplate {
             for name in &extension.value.general_names {
                 let text = match name {
                     GeneralName::DNSName(dns) => format!("DNS:{dns}"),
-                    GeneralName::IPAddress(bytes) => match ip_text(bytes) {
+                    GeneralName::IPAddress(bytes) => match certificate::ip_address(bytes) {
                         Some(ip) => format!("IP:{ip}"),
                         None => return Err(refuse("it has a malformed IP address name".into())),
                     },
@@ -119,28 +142,40 @@ impl LeafTemplate {
         let public_key = PublicKeyInfo::of(&parsed);
         let not_before = parsed.validity().not_before.to_datetime();
         let not_after = parsed.validity().not_after.to_datetime();
-        let span = not_after - not_before;
-        let issued = if span > BACKDATE * 2 {
-            span - BACKDATE
-        } else {
-            span
-        };
-        let lifetime = Lifetime::from_duration(issued.min(Lifetime::MAX.duration()))
+        let lifetime = Validity::between(not_before, not_after)
+            .issued_lifetime()
             .ok_or_else(|| refuse("its notAfter is not after its notBefore".into()))?;
         Ok(LeafTemplate {
             profile,
             common_name,
             dropped_subject,
             sans,
-            key_type: key_type_of(&public_key),
+            key_type: KeyType::of_public_key(&public_key),
             key_description: public_key.description,
             lifetime,
+            lifetime_recorded: false,
             not_before,
             not_after,
             serial: hex(parsed.raw_serial(), ":"),
             issuer: parsed.issuer().as_raw().to_vec(),
             issuer_text: parsed.issuer().to_string(),
         })
+    }
+
+    /// Takes the lifetime recorded for this certificate, if it was cut short to end with
+    /// its CA: its successor is asked for that one again.
+    pub fn remember(&mut self, recorded: &RequestedLifetimes) {
+        if let Some(lifetime) = recorded.get(&self.serial) {
+            self.lifetime = lifetime;
+            self.lifetime_recorded = true;
+        }
+    }
+
+    /// True when the certificate ends exactly with its issuer (`issuer_not_after`) and no
+    /// lifetime is recorded for it: it was most likely cut short, and the lifetime it was
+    /// asked for is unknown (`lifetime` is the shortened one).
+    pub fn cut_short_unrecorded(&self, issuer_not_after: OffsetDateTime) -> bool {
+        !self.lifetime_recorded && self.not_after == issuer_not_after
     }
 
     /// From when the certificate is due: `within` before notAfter, or by default when less
@@ -150,15 +185,16 @@ impl LeafTemplate {
         self.not_after - before
     }
 
-    /// The request for the successor, issued `now` with `lifetime` (default: the lifetime
-    /// it was issued with), ending no later than `ca_not_after`.
+    /// The request for the successor, issued `now` with `lifetime` (default: `self.lifetime`),
+    /// ending no later than `ca_not_after`.
     pub fn successor(
         &self,
         now: OffsetDateTime,
         lifetime: Option<Lifetime>,
         ca_not_after: OffsetDateTime,
     ) -> Successor {
-        let mut validity = Validity::starting_now(now, lifetime.unwrap_or(self.lifetime));
+        let requested = lifetime.unwrap_or(self.lifetime);
+        let mut validity = Validity::starting_now(now, requested);
         let clamped = validity.not_after > ca_not_after;
         if clamped {
             validity.not_after = ca_not_after;
@@ -170,33 +206,67 @@ impl LeafTemplate {
                 sans: self.sans.clone(),
                 validity,
             },
+            requested,
             clamped,
         }
     }
-
-    /// The warning for a successor cut short by its CA.
-    pub fn clamp_warning(&self, name: &str, ca_not_after: OffsetDateTime) -> String {
-        format!(
-            "`{name}` now expires with its CA on {} instead of after {}; rotate the CA with `otel-pki ca rotate --stage`",
-            rfc3339(ca_not_after),
-            super::lifetime::humanize(self.lifetime.duration())
-        )
-    }
 }
 
-/// The key type of a public key, when otel-pki can generate that type.
-pub fn key_type_of(public_key: &PublicKeyInfo) -> Option<KeyType> {
-    match (public_key.algorithm.as_str(), public_key.curve.as_deref()) {
-        ("ecdsa", Some("P-256")) => Some(KeyType::EcdsaP256),
-        ("ecdsa", Some("P-384")) => Some(KeyType::EcdsaP384),
-        ("ed25519", _) => Some(KeyType::Ed25519),
-        ("rsa", _) => match public_key.bits {
-            2048 => Some(KeyType::Rsa2048),
-            3072 => Some(KeyType::Rsa3072),
-            4096 => Some(KeyType::Rsa4096),
-            _ => None,
-        },
-        _ => None,
+/// The lifetimes certificates were asked for when they were cut short to end with their
+/// CA, by serial number. The document kept with a set's files (`generation::META`).
+#[derive(Clone, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
+pub struct RequestedLifetimes {
+    /// One entry per certificate cut short.
+    #[serde(default)]
+    pub requested_lifetimes: Vec<RequestedLifetime>,
+}
+
+/// The lifetime one certificate was asked for.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct RequestedLifetime {
+    /// Its serial number, colon hex.
+    pub serial: String,
+    /// `NAME` of `NAME.crt` when it was issued (for people reading the file).
+    pub name: String,
+    /// The lifetime asked for, e.g. `1y`.
+    pub lifetime: Lifetime,
+}
+
+impl RequestedLifetimes {
+    /// Reads the document; `Err` says why it is not one.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
+        serde_json::from_slice(bytes).map_err(|error| error.to_string())
+    }
+
+    /// The document, pretty JSON.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut json = serde_json::to_vec_pretty(self).unwrap_or_default();
+        json.push(b'\n');
+        json
+    }
+
+    /// The lifetime recorded for the certificate with this serial number.
+    pub fn get(&self, serial: &str) -> Option<Lifetime> {
+        self.requested_lifetimes
+            .iter()
+            .find(|entry| entry.serial == serial)
+            .map(|entry| entry.lifetime)
+    }
+
+    /// Records (or replaces) the lifetime asked for a certificate.
+    pub fn insert(&mut self, serial: &str, name: &str, lifetime: Lifetime) {
+        self.requested_lifetimes
+            .retain(|entry| entry.serial != serial);
+        self.requested_lifetimes.push(RequestedLifetime {
+            serial: serial.to_owned(),
+            name: name.to_owned(),
+            lifetime,
+        });
+    }
+
+    /// Keeps only the entries whose serial number `keep` accepts.
+    pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
+        self.requested_lifetimes.retain(|entry| keep(&entry.serial));
     }
 }
 
@@ -205,22 +275,11 @@ pub fn days(duration: Duration) -> i64 {
     (duration + Duration::hours(12)).whole_days()
 }
 
-fn ip_text(bytes: &[u8]) -> Option<String> {
-    match bytes.len() {
-        4 => <[u8; 4]>::try_from(bytes)
-            .ok()
-            .map(|v4| std::net::Ipv4Addr::from(v4).to_string()),
-        16 => <[u8; 16]>::try_from(bytes)
-            .ok()
-            .map(|v6| std::net::Ipv6Addr::from(v6).to_string()),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::pki::issue::{CaRequest, create_ca};
+    use crate::pki::lifetime::BACKDATE;
     use crate::pki::{Ca, PrivateKey};
 
     fn now() -> OffsetDateTime {
@@ -228,10 +287,14 @@ mod tests {
     }
 
     fn ca(days: i64) -> Ca {
+        ca_at(now(), days)
+    }
+
+    fn ca_at(at: OffsetDateTime, days: i64) -> Ca {
         create_ca(
             &CaRequest {
                 common_name: "Test CA".into(),
-                validity: Validity::starting_now(now(), Lifetime::days(days)),
+                validity: Validity::starting_now(at, Lifetime::days(days)),
             },
             PrivateKey::generate(KeyType::EcdsaP256).unwrap(),
         )
@@ -303,6 +366,52 @@ mod tests {
             early.request.validity.not_after - early.request.validity.not_before,
             Duration::days(30) + BACKDATE
         );
+    }
+
+    #[test]
+    fn a_cut_short_successor_remembers_the_lifetime_asked_for() {
+        let ca = ca(100);
+        let der = leaf(&ca, LeafProfile::Server, "gw.example", KeyType::EcdsaP256);
+        let template = LeafTemplate::of(&der, "gw.crt").unwrap();
+        let later = now() + Duration::days(80);
+        let successor = template.successor(later, Some(Lifetime::days(200)), ca.not_after());
+        assert!(successor.clamped);
+        assert_eq!(successor.requested, Lifetime::days(200));
+        // The warning quotes what was asked for, not the old certificate's lifetime.
+        let warning = successor.clamp_warning("gw");
+        assert!(warning.contains("instead of after 200 days"), "{warning}");
+
+        // The cut-short certificate's own lifetime is 20 days; with the record, its
+        // successor is asked for 200 days again.
+        let short = ca
+            .issue(
+                &successor.request,
+                PrivateKey::generate(KeyType::EcdsaP256).unwrap(),
+            )
+            .unwrap();
+        let mut cut = LeafTemplate::of(&short.certificate_der, "gw.crt").unwrap();
+        assert_eq!(cut.lifetime.whole_days(), 20);
+        assert!(cut.cut_short_unrecorded(ca.not_after()));
+        let mut records = RequestedLifetimes::default();
+        records.insert(&cut.serial, "gw", successor.requested);
+        let records = RequestedLifetimes::from_json(&records.to_json()).unwrap();
+        cut.remember(&records);
+        assert_eq!(cut.lifetime, Lifetime::days(200));
+        assert!(!cut.cut_short_unrecorded(ca.not_after()));
+        let next_ca = ca_at(later, 400);
+        let next = cut.successor(later, None, next_ca.not_after());
+        assert!(!next.clamped);
+        assert_eq!(
+            next.request.validity.issued_lifetime(),
+            Some(Lifetime::days(200))
+        );
+        // Another certificate's record does not apply.
+        let mut other = template.clone();
+        other.remember(&records);
+        assert!(!other.lifetime_recorded);
+        let mut pruned = records.clone();
+        pruned.retain(|serial| serial != cut.serial);
+        assert_eq!(pruned, RequestedLifetimes::default());
     }
 
     #[test]

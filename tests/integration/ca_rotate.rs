@@ -1,8 +1,15 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use otel_pki::cmd::ca::{CaRotateReport, Stage};
-use otel_pki::pki::PrivateKey;
+use otel_pki::cmd::ca::{CaRotateReport, Stage, rollover};
+use otel_pki::pki::issue::create_ca;
+use otel_pki::pki::renewal::LeafTemplate;
+use otel_pki::pki::{
+    CaRequest, KeyType, LeafProfile, LeafRequest, Lifetime, PrivateKey, San, Validity,
+};
+use otel_pki::write::{Overwrite, PlannedFile, write_set};
+use predicates::prelude::PredicateBooleanExt as _;
+use time::{Duration, OffsetDateTime};
 
 use crate::support::*;
 
@@ -152,9 +159,11 @@ fn the_three_stages_in_order_and_what_ca_crt_holds_at_each() {
     ));
     set_handshake(&dir, "localhost").unwrap();
     rotate(work.path(), &["--finish"]).code(2);
-    rotate(work.path(), &["--status"])
+    // A question: the answer is on stdout, even with -q.
+    rotate(work.path(), &["--status", "-q"])
         .success()
-        .stderr(predicates::str::contains("rollover stage idle"));
+        .stdout(predicates::str::contains("rollover stage idle"))
+        .stderr("");
 }
 
 #[test]
@@ -382,4 +391,231 @@ fn help_has_examples_and_exit_codes() {
         assert!(help.contains("Examples:"), "{command:?}");
         assert!(help.contains("2  error or bad usage"), "{command:?}");
     }
+}
+
+/// A set made `age_days` ago: a CA of `ca_days` and a server and a client certificate of
+/// `leaf_days`, issued at the same instant (so the leaves may have expired by now).
+fn aged_set(dir: &Path, age_days: i64, ca_days: i64, leaf_days: i64) {
+    let issued = OffsetDateTime::now_utc() - Duration::days(age_days);
+    let ca = create_ca(
+        &CaRequest {
+            common_name: "OTel Telemetry CA".into(),
+            validity: Validity::starting_now(issued, Lifetime::days(ca_days)),
+        },
+        PrivateKey::generate(KeyType::EcdsaP256).unwrap(),
+    )
+    .unwrap();
+    let mut files = vec![
+        PlannedFile::key("ca.key", ca.key().to_pkcs8_pem()),
+        PlannedFile::public("ca.crt", ca.certificate_pem()),
+    ];
+    for (name, profile, sans) in [
+        ("server", LeafProfile::Server, "localhost"),
+        ("client", LeafProfile::Client, ""),
+    ] {
+        let leaf = ca
+            .issue(
+                &LeafRequest {
+                    profile,
+                    common_name: name.into(),
+                    sans: San::parse_list(sans).unwrap(),
+                    validity: Validity::starting_now(issued, Lifetime::days(leaf_days)),
+                },
+                PrivateKey::generate(KeyType::EcdsaP256).unwrap(),
+            )
+            .unwrap();
+        files.push(PlannedFile::key(
+            format!("{name}.key"),
+            leaf.key.to_pkcs8_pem(),
+        ));
+        files.push(PlannedFile::public(
+            format!("{name}.crt"),
+            leaf.certificate_pem(),
+        ));
+    }
+    write_set(dir, &files, Overwrite::Refuse).unwrap();
+}
+
+fn lifetime(path: &Path) -> Lifetime {
+    LeafTemplate::of(&certificates(path)[0], "leaf")
+        .unwrap()
+        .lifetime
+}
+
+/// Review B1: a renewal cut short by an expiring CA must not shorten the certificates
+/// for good. 380 days into a 400-day CA, the 365-day leaves have expired; `renew` can give
+/// them only the CA's last 20 days, and says so quoting the 365 days asked for. The
+/// re-issue at `--promote` asks for 365 days again, and so do later renewals.
+#[test]
+fn a_lifetime_cut_short_by_the_old_ca_is_restored_at_promote() {
+    let work = workdir();
+    let dir = work.path().join("otel-certs");
+    aged_set(&dir, 380, 400, 365);
+    otel_pki(work.path())
+        .args(["renew", "--all"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "`server` now expires with its CA on",
+        ))
+        .stderr(predicates::str::contains("instead of after 365 days"));
+    assert_eq!(lifetime(&dir.join("server.crt")).whole_days(), 20);
+
+    let staged = rotate_json(work.path(), &["--stage"]);
+    let next = staged.next_ca.unwrap();
+    assert_eq!(
+        Validity::between(next.not_before, next.not_after).issued_lifetime(),
+        Some(Lifetime::days(400)),
+        "the next CA gets the current one's lifetime"
+    );
+    let promoted = rotate_json(work.path(), &["--promote"]);
+    assert!(promoted.warnings.is_empty(), "{:?}", promoted.warnings);
+    for name in ["server", "client"] {
+        assert_eq!(
+            lifetime(&dir.join(format!("{name}.crt"))),
+            Lifetime::days(365),
+            "{name}"
+        );
+    }
+    otel_pki(work.path())
+        .args(["renew", "--name", "server", "-q"])
+        .assert()
+        .success();
+    assert_eq!(lifetime(&dir.join("server.crt")), Lifetime::days(365));
+    rotate(work.path(), &["--finish", "-q"]).success();
+    set_handshake(&dir, "localhost").unwrap();
+}
+
+/// Without the record (a set copied file by file, say), a leaf that ends exactly with
+/// the old CA is recognised as cut short: `--promote` warns and keeps its lifetime unless
+/// `--validity` gives one.
+#[test]
+fn without_a_record_promote_warns_or_takes_validity() {
+    let work = workdir();
+    let dir = work.path().join("otel-certs");
+    aged_set(&dir, 380, 400, 365);
+    otel_pki(work.path())
+        .args(["renew", "--all", "-q"])
+        .assert()
+        .success();
+    let copy = work.path().join("copy");
+    fs::create_dir(&copy).unwrap();
+    for name in listing(&dir).iter().filter(|name| !name.starts_with('.')) {
+        if dir.join(name).is_file() {
+            fs::copy(dir.join(name), copy.join(name)).unwrap();
+        }
+    }
+    let copy_flag = ["--dir", "copy"];
+    rotate(work.path(), &["--stage", "-q", "--dir", "copy"]).success();
+    let output = otel_pki(work.path())
+        .args(["ca", "rotate", "--promote", "--format", "json"])
+        .args(copy_flag)
+        .output()
+        .unwrap();
+    let promoted: CaRotateReport = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(promoted.warnings.len(), 2, "{:?}", promoted.warnings);
+    assert!(
+        promoted.warnings[0].contains(
+            "its lifetime was cut short to 20 days and the one it was asked for is not recorded"
+        ),
+        "{:?}",
+        promoted.warnings
+    );
+    assert!(promoted.warnings[0].contains("--validity"));
+    assert_eq!(lifetime(&copy.join("server.crt")).whole_days(), 20);
+
+    // The original set, with --validity: no guess, no warning.
+    rotate(work.path(), &["--stage", "-q"]).success();
+    let promoted = rotate_json(work.path(), &["--promote", "--validity", "90d"]);
+    assert!(promoted.warnings.is_empty(), "{:?}", promoted.warnings);
+    assert_eq!(lifetime(&dir.join("server.crt")), Lifetime::days(90));
+    rotate(work.path(), &["--finish", "--validity", "90d"]).code(2);
+}
+
+/// Review B4: a set whose ca.crt was replaced during a rollover (as `init --force` does)
+/// keeps ca-next.*; `--status` says what ca.crt really holds and `--promote` refuses,
+/// since peers given this ca.crt would reject certificates from the next CA.
+#[test]
+fn a_ca_replaced_during_a_rollover_is_reported_and_promote_refuses() {
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    let dir = set_file(work.path(), "");
+    assert_eq!(
+        rollover(&dir),
+        otel_pki::cmd::ca::Rollover {
+            stage: Some(Stage::Idle),
+            files: vec![],
+        }
+    );
+    rotate(work.path(), &["--stage", "-q"]).success();
+    let state = rollover(&dir);
+    assert!(state.in_progress());
+    assert_eq!(state.files, ["ca-next.crt", "ca-next.key", "ca-bundle.crt"]);
+    let before = rotate_json(work.path(), &["--status"]);
+    assert!(before.warnings.is_empty(), "{:?}", before.warnings);
+
+    // A new CA and leaves replace the set's files, the way `init --force` writes them.
+    let other = work.path().join("other");
+    aged_set(&other, 0, 3650, 365);
+    write_set(
+        &dir,
+        &[
+            "ca.crt",
+            "ca.key",
+            "server.crt",
+            "server.key",
+            "client.crt",
+            "client.key",
+        ]
+        .map(|name| {
+            let contents = fs::read(other.join(name)).unwrap();
+            if name.ends_with(".key") {
+                PlannedFile::key(name, contents)
+            } else {
+                PlannedFile::public(name, contents)
+            }
+        }),
+        Overwrite::Replace,
+    )
+    .unwrap();
+    let status = rotate_json(work.path(), &["--status"]);
+    assert_eq!(status.stage, Stage::Staged);
+    assert_eq!(status.trusted.len(), 1);
+    assert!(
+        status.warnings[0].starts_with("ca.crt does not hold the next CA"),
+        "{:?}",
+        status.warnings
+    );
+    assert!(status.warnings[1].starts_with("ca-bundle.crt does not hold what ca.crt holds"));
+    assert!(
+        status.next_steps[0].contains("renew --rollback"),
+        "{:?}",
+        status.next_steps
+    );
+    rotate(work.path(), &["--status"])
+        .success()
+        .stdout(predicates::str::contains("(the signing CA)\n"))
+        .stdout(predicates::str::contains("the next CA)").not());
+    let ca_before = fs::read(dir.join("ca.crt")).unwrap();
+    rotate(work.path(), &["--promote"])
+        .code(2)
+        .stderr(predicates::str::contains(
+            "error: cannot promote: ca.crt does not hold the next CA",
+        ))
+        .stderr(predicates::str::contains(
+            "remove ca-next.crt, ca-next.key and ca-bundle.crt",
+        ));
+    assert_eq!(fs::read(dir.join("ca.crt")).unwrap(), ca_before);
+
+    // Abandoning the rollover as the message says, then rotating the new CA, works.
+    for name in state.files {
+        fs::remove_file(dir.join(name)).unwrap();
+    }
+    rotate(work.path(), &["--stage", "-q"]).success();
+    rotate(work.path(), &["--promote", "-q"]).success();
+    rotate(work.path(), &["--finish", "-q"]).success();
+    let finished = rollover(&dir);
+    assert!(!finished.in_progress());
+    assert_eq!(finished.files, ["ca-bundle.crt"]);
+    set_handshake(&dir, "localhost").unwrap();
 }

@@ -17,6 +17,21 @@ const KILLS: usize = 150;
 /// Iterations on fresh sets, killing the first renewal (which also moves the set from
 /// plain files into the generation layout).
 const FIRST_RENEWAL_KILLS: usize = 20;
+/// The phases a kill must have landed in, each at least [`MIN_HITS`] times: while a
+/// generation is being built, after it is built but before the switch, with a pending
+/// backup (before or just after the switch), before the switch and after it.
+const PHASES: [&str; 5] = [
+    "a half-built generation",
+    "a complete generation never switched to",
+    "a pending backup",
+    "killed before the switch: old set",
+    "killed after the switch: new set",
+];
+/// The least number of kills in each of [`PHASES`].
+const MIN_HITS: usize = 5;
+/// Extra kills, at most, to reach [`MIN_HITS`] in every phase on a machine whose timing
+/// kept the first [`KILLS`] away from one.
+const EXTRA_KILLS: usize = 300;
 
 /// A small xorshift generator; the seed is printed so a failure can be replayed.
 struct Random(u64);
@@ -190,9 +205,32 @@ fn renew_killed_at_random_points_leaves_the_old_or_the_new_set() {
         assert!(leftovers(&fresh).is_empty(), "seed {seed}");
     }
 
-    for _ in 0..KILLS {
+    let mut kills = 0;
+    loop {
+        let missing: Vec<&str> = PHASES
+            .into_iter()
+            .filter(|phase| outcomes.get(phase).copied().unwrap_or(0) < MIN_HITS)
+            .collect();
+        if kills >= KILLS && (missing.is_empty() || kills >= KILLS + EXTRA_KILLS) {
+            break;
+        }
+        kills += 1;
+        // Extra kills aim at what is missing: before the switch (the generation being
+        // built or built), or after it.
+        let aim = if kills <= KILLS {
+            switch
+        } else if missing
+            .iter()
+            .all(|phase| *phase == "killed after the switch: new set")
+        {
+            switch * 5 / 4
+        } else if missing.iter().any(|phase| phase.contains("half-built")) {
+            switch * 3 / 4
+        } else {
+            switch
+        };
         let before = snapshot(&dir);
-        let finished = kill_after(&dir, delay(&mut random, switch));
+        let finished = kill_after(&dir, delay(&mut random, aim));
         for kind in leftovers(&dir) {
             *outcomes.entry(kind).or_default() += 1;
         }
@@ -235,7 +273,14 @@ fn renew_killed_at_random_points_leaves_the_old_or_the_new_set() {
     );
     eprintln!(
         "seed {seed}: {} kills, a run taking {span:.1?} (switch after about {switch} µs at the end), in {:.1?}: {outcomes:?}",
-        KILLS + FIRST_RENEWAL_KILLS,
+        kills + FIRST_RENEWAL_KILLS,
         started.elapsed()
     );
+    for phase in PHASES {
+        let hits = outcomes.get(phase).copied().unwrap_or(0);
+        assert!(
+            hits >= MIN_HITS,
+            "seed {seed}: only {hits} kills landed in the phase `{phase}` in {kills} kills: {outcomes:?}"
+        );
+    }
 }
