@@ -844,7 +844,8 @@ pub struct RenewArgs {
     pub all: bool,
 
     /// Lifetime of the new certificates, e.g. 90d [default: the lifetime each was issued
-    /// with]. Never beyond the CA's notAfter: a longer one is cut short, with a warning.
+    /// with, or asked for when it was cut short to end with its CA]. Never beyond the CA's
+    /// notAfter: a longer one is cut short, with a warning.
     #[arg(long, value_name = "DURATION")]
     pub validity: Option<Lifetime>,
 

@@ -58,6 +58,15 @@ pub fn run(args: &InitArgs, output: &Output) -> Result<ExitCode> {
             .into());
         }
     }
+    // A new CA would strand a CA rollover's files (they belong to the CA being replaced).
+    let rollover = super::ca::rollover(dir);
+    if overwrite == write::Overwrite::Replace && rollover.in_progress() {
+        bail!(
+            "a CA rollover is under way in `{}` ({}); finish it (`otel-pki ca rotate --status` says how) or undo it with `otel-pki renew --rollback` before replacing the set",
+            dir.display(),
+            rollover.files.join(", ")
+        );
+    }
 
     let mut server_sans = if args.sans.is_empty() && args.kubernetes.services.is_empty() {
         San::parse_list("localhost,127.0.0.1,::1")?
@@ -170,6 +179,14 @@ pub fn run(args: &InitArgs, output: &Output) -> Result<ExitCode> {
         PlannedFile::public("client.crt", client.certificate_pem()),
     ];
     let outcome = write::write_set(dir, &files, overwrite)?;
+    if rollover.files.iter().any(|name| name == "ca-bundle.crt") {
+        let warning = format!(
+            "`{}` still holds the CA this set had before; remove it, or it trusts a CA that is gone",
+            dir.join("ca-bundle.crt").display()
+        );
+        output.warn(&warning);
+        warnings.push(warning);
+    }
 
     let certificates = [
         ("ca.crt", ca.certificate_der()),
@@ -238,7 +255,7 @@ pub fn created_line(summary: &CertSummary) -> String {
         format!(" for {}", names.join(", "))
     };
     // The lifetime as requested: notBefore is back-dated by a few minutes.
-    let lifetime = summary.not_after - summary.not_before - pki::lifetime::BACKDATE;
+    let lifetime = pki::Validity::between(summary.not_before, summary.not_after).issued_span();
     format!(
         "created {what} \"{name}\" ({}{purposes}){for_names}; valid {} until {}",
         summary.public_key.description,

@@ -380,7 +380,7 @@ fn issue_fleet(
         [first, .., last] => format!("{first} … {last}"),
         [] => String::new(),
     };
-    let lifetime = first.not_after - first.not_before - pki::lifetime::BACKDATE;
+    let lifetime = pki::Validity::between(first.not_before, first.not_after).issued_span();
     output.status(&format!(
         "created {} client certificates {range} ({}, clientAuth); valid {} until {}",
         names.len(),

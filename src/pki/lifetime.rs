@@ -113,16 +113,11 @@ impl FromStr for Lifetime {
 }
 
 impl fmt::Display for Lifetime {
-    /// The shortest exact form in one unit: `365d` prints as `1y`, `36h` as `36h`.
+    /// Whole days when the length is whole days (`14d`, `365d` — what operators compare with
+    /// certificate lifetimes, however they typed it), else the largest exact unit (`36h`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let seconds = self.0.whole_seconds();
-        for (unit, size) in [
-            ("y", 365 * 86_400),
-            ("w", 7 * 86_400),
-            ("d", 86_400),
-            ("h", 3_600),
-            ("m", 60),
-        ] {
+        for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
             if seconds % size == 0 {
                 return write!(f, "{}{unit}", seconds / size);
             }
@@ -180,7 +175,7 @@ impl Validity {
 }
 
 impl serde::Serialize for Lifetime {
-    /// The text form, e.g. `"1y"`, `"36h"`.
+    /// The text form, e.g. `"365d"`, `"36h"`.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
     }
@@ -267,10 +262,10 @@ mod tests {
     }
 
     #[test]
-    fn display_uses_the_largest_exact_unit() {
+    fn display_prefers_whole_days() {
         for (input, shown) in [
-            ("365d", "1y"),
-            ("14d", "2w"),
+            ("1y", "365d"),
+            ("2w", "14d"),
             ("36h", "36h"),
             ("90d", "90d"),
             ("61s", "61s"),
@@ -310,7 +305,7 @@ mod tests {
     #[test]
     fn lifetimes_serialize_as_text() {
         let json = serde_json::to_string(&Lifetime::days(365)).unwrap();
-        assert_eq!(json, "\"1y\"");
+        assert_eq!(json, "\"365d\"");
         assert_eq!(
             serde_json::from_str::<Lifetime>(&json).unwrap(),
             Lifetime::days(365)

@@ -456,3 +456,22 @@ fn directories_for_keys_are_private_and_others_are_not() {
     assert_eq!(mode(&work.path().join("share")), 0o755);
     assert_eq!(mode(&work.path().join("share/man1")), 0o755);
 }
+
+#[test]
+fn force_does_not_strand_a_ca_rollover() {
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    otel_pki(work.path())
+        .args(["ca", "rotate", "--stage", "-q"])
+        .assert()
+        .success();
+    let assert = otel_pki(work.path())
+        .args(["init", "--force"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("a CA rollover is under way") && stderr.contains("ca-next.crt"),
+        "{stderr}"
+    );
+}
