@@ -338,7 +338,7 @@ fn promote(
     warnings.extend(reissued.warnings);
 
     let old_key = support::read(&dir.join("ca.key"), "CA key")?;
-    let old_key_mode = mode_of(&dir.join("ca.key"));
+    let old_key_mode = crate::set::mode(&dir.join("ca.key")).unwrap_or(write::KEY_MODE);
     let next_key = support::read(&dir.join(NEXT_KEY), "CA key")?;
     let old_pem = pem_of(&old_der);
     let bundle = format!("{}{old_pem}", next.certificate_pem());
@@ -808,13 +808,6 @@ fn trusted(ca_file: &Path) -> Vec<String> {
 
 fn pem_of(der: &[u8]) -> String {
     crate::pki::certificate::to_pem("CERTIFICATE", der)
-}
-
-fn mode_of(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::metadata(path)
-        .map(|metadata| metadata.permissions().mode() & 0o7777)
-        .unwrap_or(write::KEY_MODE)
 }
 
 /// The lifetime a CA was created with (notAfter − notBefore − the back-date).
