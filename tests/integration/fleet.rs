@@ -60,18 +60,7 @@ fn count_issues_distinct_client_certificates_each_with_its_own_key() {
     // Only the new files and the set: no temporary file left behind.
     assert_eq!(listing(&dir).len(), 6 + 80);
     // Each works in a real handshake and for OpenSSL's strict client purpose.
-    let handshake = mtls_handshake(
-        &ServerSide {
-            cert: &dir.join("server.crt"),
-            key: &dir.join("server.key"),
-            client_ca: &dir.join("ca.crt"),
-        },
-        &ClientSide {
-            ca: &dir.join("ca.crt"),
-            identity: Some((&dir.join("collector-37.crt"), &dir.join("collector-37.key"))),
-            server_name: "localhost",
-        },
-    );
+    let handshake = pair_handshake(&dir, "server", "collector-37", "localhost");
     assert!(handshake.is_ok(), "{handshake:?}");
     let (ok, text) = openssl(
         &dir,

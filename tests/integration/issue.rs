@@ -38,18 +38,7 @@ fn issue_server_and_client_sign_with_the_sets_ca() {
         .success();
     assert_eq!(mode(&dir.join("gateway.key")), 0o600);
     assert_eq!(mode(&dir.join("gateway.crt")), 0o644);
-    let handshake = mtls_handshake(
-        &ServerSide {
-            cert: &dir.join("gateway.crt"),
-            key: &dir.join("gateway.key"),
-            client_ca: &dir.join("ca.crt"),
-        },
-        &ClientSide {
-            ca: &dir.join("ca.crt"),
-            identity: Some((&dir.join("agent-1.crt"), &dir.join("agent-1.key"))),
-            server_name: "gw.example.com",
-        },
-    );
+    let handshake = pair_handshake(&dir, "gateway", "agent-1", "gw.example.com");
     assert!(handshake.is_ok(), "{handshake:?}");
     let (ok, text) = openssl(
         &dir,
@@ -98,19 +87,7 @@ fn issue_json_report_and_dual_use_gateway_certificate() {
     assert_eq!(report.files.len(), 2);
     let dir = work.path().join("otel-certs");
     // The gateway certificate works on both sides of mTLS.
-    mtls_handshake(
-        &ServerSide {
-            cert: &dir.join("gw.crt"),
-            key: &dir.join("gw.key"),
-            client_ca: &dir.join("ca.crt"),
-        },
-        &ClientSide {
-            ca: &dir.join("ca.crt"),
-            identity: Some((&dir.join("gw.crt"), &dir.join("gw.key"))),
-            server_name: "gw",
-        },
-    )
-    .unwrap();
+    pair_handshake(&dir, "gw", "gw", "gw").unwrap();
 }
 
 #[test]

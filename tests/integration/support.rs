@@ -205,15 +205,29 @@ pub fn mtls_handshake(
 
 /// Server and client of the set in `dir`, mutual TLS dialing `host`.
 pub fn set_handshake(dir: &Path, host: &str) -> Result<Handshake, String> {
+    pair_handshake(dir, "server", "client", host)
+}
+
+/// `SERVER.crt`/`.key` serving and `CLIENT.crt`/`.key` connecting, both trusting
+/// `dir/ca.crt`, mutual TLS dialing `host`.
+pub fn pair_handshake(
+    dir: &Path,
+    server: &str,
+    client: &str,
+    host: &str,
+) -> Result<Handshake, String> {
     mtls_handshake(
         &ServerSide {
-            cert: &dir.join("server.crt"),
-            key: &dir.join("server.key"),
+            cert: &dir.join(format!("{server}.crt")),
+            key: &dir.join(format!("{server}.key")),
             client_ca: &dir.join("ca.crt"),
         },
         &ClientSide {
             ca: &dir.join("ca.crt"),
-            identity: Some((&dir.join("client.crt"), &dir.join("client.key"))),
+            identity: Some((
+                &dir.join(format!("{client}.crt")),
+                &dir.join(format!("{client}.key")),
+            )),
             server_name: host,
         },
     )
