@@ -9,11 +9,13 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod generation;
+pub mod input;
 pub mod k8s;
 pub mod output;
 pub mod pki;
 pub mod render;
 pub mod set;
+pub mod terminal;
 pub mod tls;
 pub mod write;
 
