@@ -136,6 +136,19 @@ pub fn read_stdin(limit: u64, what: &'static str) -> Result<Vec<u8>, InputError>
     read_capped(io::stdin().lock(), Path::new("-"), limit, what)
 }
 
+/// Reads and decodes every certificate of a file (DER bytes each), bounded by
+/// [`CERTIFICATE_LIMIT`]; every error names the file and says what is wrong.
+pub fn read_certificates(path: &Path) -> Result<Vec<Vec<u8>>, crate::pki::PkiError> {
+    let name = path.display().to_string();
+    let bytes = read(path, CERTIFICATE_LIMIT, "certificate bundle").map_err(|error| {
+        crate::pki::PkiError::InvalidCertificate {
+            path: name.clone(),
+            reason: error.reason(),
+        }
+    })?;
+    crate::pki::certificate::decode_certificates(&bytes, &name)
+}
+
 /// What a non-regular file is, for messages and for skipping it in a directory walk.
 /// `None` for a regular file (or one that does not exist).
 pub fn special_kind(path: &Path) -> Option<&'static str> {

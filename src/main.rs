@@ -14,7 +14,10 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) if otel_pki::output::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {}", one_line(&error));
+            eprintln!(
+                "error: {}",
+                otel_pki::terminal::escape_lines(&one_line(&error))
+            );
             ExitCode::from(2)
         }
     }

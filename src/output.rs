@@ -1,9 +1,12 @@
 //! Where output goes: reports to stdout (text for people, JSON for scripts), status lines and
 //! warnings to stderr, colour only on terminals. Nothing else in the crate prints.
 
+use std::borrow::Cow;
 use std::io::{self, IsTerminal as _, Write as _};
 
 use serde::Serialize;
+
+use crate::terminal;
 
 /// `--format`: text for people, JSON for scripts.
 #[derive(Clone, Copy, Debug, Default, Eq, PartialEq, clap::ValueEnum)]
@@ -108,6 +111,7 @@ impl Output {
     /// Writes a status line to stderr (unless `--quiet`).
     pub fn status(&self, line: &str) {
         if !self.quiet {
+            let line = self.safe_stderr(line);
             let _ = writeln!(io::stderr().lock(), "{line}");
         }
     }
@@ -115,18 +119,21 @@ impl Output {
     /// Writes `warning: …` to stderr, even with `--quiet`.
     pub fn warn(&self, message: &str) {
         let label = paint(self.stderr_color, Style::Warn, "warning:");
+        let message = self.safe_stderr(message);
         let _ = writeln!(io::stderr().lock(), "{label} {message}");
     }
 
     /// Writes `error: …` for a non-fatal per-item error to stderr.
     pub fn error(&self, message: &str) {
         let label = paint(self.stderr_color, Style::Bad, "error:");
+        let message = self.safe_stderr(message);
         let _ = writeln!(io::stderr().lock(), "{label} {message}");
     }
 
     /// Writes text to stdout as one buffered write. A closed pipe is an error the caller
     /// propagates (`main` treats it as success).
     pub fn print(&self, text: &str) -> io::Result<()> {
+        let text = self.safe_stdout(text);
         let mut stdout = io::stdout().lock();
         stdout.write_all(text.as_bytes())?;
         stdout.flush()
@@ -137,9 +144,27 @@ impl Output {
     pub fn print_all<'a>(&self, parts: impl IntoIterator<Item = &'a str>) -> io::Result<()> {
         let mut stdout = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
         for part in parts {
-            stdout.write_all(part.as_bytes())?;
+            stdout.write_all(self.safe_stdout(part).as_bytes())?;
         }
         stdout.flush()
+    }
+
+    /// Terminal safety, in the one place all text output passes: control and bidi
+    /// characters that came from a certificate, a file or a server are made visible
+    /// ([`terminal::escape_output`]); newlines, tabs and exactly the colour sequences
+    /// [`paint`] emits (when colour is on for stdout) are kept. JSON is written as it is:
+    /// serde_json escapes control characters, and a consumer needs the exact value.
+    fn safe_stdout<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        if self.is_json() {
+            Cow::Borrowed(text)
+        } else {
+            terminal::escape_output(text, colours(self.stdout_color))
+        }
+    }
+
+    /// Like `safe_stdout`, for stderr (always text).
+    fn safe_stderr<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        terminal::escape_output(text, colours(self.stderr_color))
     }
 
     /// Writes `value` as pretty JSON plus a newline to stdout.
@@ -149,6 +174,21 @@ impl Output {
         stdout.write_all(b"\n")?;
         stdout.flush()
     }
+}
+
+/// The exact escape sequences [`paint`] writes, when colour is on: the only ones text output
+/// lets through.
+const COLOUR_SEQUENCES: [&str; 6] = [
+    "\x1b[0m",
+    "\x1b[1m",
+    "\x1b[2m",
+    "\x1b[32m",
+    "\x1b[1;31m",
+    "\x1b[33m",
+];
+
+fn colours(enabled: bool) -> &'static [&'static str] {
+    if enabled { &COLOUR_SEQUENCES } else { &[] }
 }
 
 fn paint(enabled: bool, style: Style, text: &str) -> String {
@@ -171,4 +211,24 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
                 .and_then(serde_json::Error::io_error_kind)
                 == Some(io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_colour_paint_writes_is_let_through() {
+        for style in [
+            Style::Bold,
+            Style::Dim,
+            Style::Good,
+            Style::Bad,
+            Style::Warn,
+        ] {
+            let painted = paint(true, style, "x");
+            assert_eq!(terminal::escape_output(&painted, colours(true)), painted);
+            assert_ne!(terminal::escape_output(&painted, colours(false)), painted);
+        }
+    }
 }

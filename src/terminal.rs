@@ -23,11 +23,7 @@ pub fn escape(text: &str) -> Cow<'_, str> {
         if c == '\\' {
             out.push_str("\\\\");
         } else if needs_escape(c) {
-            if (c as u32) < 0x100 {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            } else {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
+            push_escaped(&mut out, c);
         } else {
             out.push(c);
         }
@@ -57,6 +53,73 @@ pub fn escape_lines(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// Everything written to a terminal by [`crate::output::Output`]: like [`escape_lines`]
+/// (newlines and tabs kept, every other control or bidi character made visible), except that
+/// the exact sequences in `allowed` (the colour codes `Output` itself emits) are kept. Lines
+/// without anything to escape are copied as they are; in a line with something escaped, a
+/// backslash is doubled as in [`escape`].
+pub fn escape_output<'a>(text: &'a str, allowed: &[&'a str]) -> Cow<'a, str> {
+    if !text
+        .chars()
+        .any(|c| c != '\n' && c != '\t' && needs_escape(c))
+    {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for line in text.split_inclusive('\n') {
+        let (body, newline) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        if walk(body, allowed, |_| {}) {
+            walk(body, allowed, |piece| match piece {
+                Piece::Kept(sequence) => out.push_str(sequence),
+                Piece::Char('\\') => out.push_str("\\\\"),
+                Piece::Char('\t') => out.push('\t'),
+                Piece::Char(c) if needs_escape(c) => push_escaped(&mut out, c),
+                Piece::Char(c) => out.push(c),
+            });
+        } else {
+            out.push_str(body);
+        }
+        out.push_str(newline);
+    }
+    Cow::Owned(out)
+}
+
+enum Piece<'a> {
+    Kept(&'a str),
+    Char(char),
+}
+
+/// Walks `line`, giving each allowed sequence and every other character to `each`. Returns
+/// true when some character other than a tab needs escaping.
+fn walk<'a>(line: &'a str, allowed: &[&'a str], mut each: impl FnMut(Piece<'a>)) -> bool {
+    let mut dirty = false;
+    let mut rest = line;
+    while let Some(c) = rest.chars().next() {
+        if c == '\x1b'
+            && let Some(sequence) = allowed.iter().find(|sequence| rest.starts_with(**sequence))
+        {
+            each(Piece::Kept(sequence));
+            rest = &rest[sequence.len()..];
+            continue;
+        }
+        dirty |= c != '\t' && needs_escape(c);
+        each(Piece::Char(c));
+        rest = &rest[c.len_utf8()..];
+    }
+    dirty
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    if (c as u32) < 0x100 {
+        let _ = write!(out, "\\x{:02x}", c as u32);
+    } else {
+        let _ = write!(out, "\\u{{{:x}}}", c as u32);
+    }
 }
 
 /// True for characters that must not reach a terminal as they are.
@@ -91,6 +154,26 @@ mod tests {
         assert_eq!(escape("\x1b]0;title\x07"), r"\x1b]0;title\x07");
         // A literal backslash next to an escape is doubled, so the two cannot be confused.
         assert_eq!(escape("\\x1b\x1b"), r"\\x1b\x1b");
+    }
+
+    #[test]
+    fn output_keeps_lines_tabs_and_only_the_allowed_colours() {
+        let allowed = ["\x1b[32m", "\x1b[0m"];
+        assert!(matches!(escape_output("a\n\tb\n", &[]), Cow::Borrowed(_)));
+        assert_eq!(
+            escape_output("a\n\tb \x1b[32mok\x1b[0m\n", &allowed),
+            "a\n\tb \x1b[32mok\x1b[0m\n"
+        );
+        assert_eq!(
+            escape_output("CN=\x1b[2J\u{202e}x\0 C:\\d\nplain C:\\d\n", &allowed),
+            "CN=\\x1b[2J\\u{202e}x\\x00 C:\\\\d\nplain C:\\d\n"
+        );
+        assert_eq!(
+            escape_output("\x1b[32mok\x1b[0m \x1b]0;t\x07", &allowed),
+            "\x1b[32mok\x1b[0m \\x1b]0;t\\x07"
+        );
+        assert_eq!(escape_output("\x1b[32m", &[]), "\\x1b[32m");
+        assert_eq!(escape_output("a\r\n", &[]), "a\\x0d\n");
     }
 
     #[test]

@@ -3,7 +3,6 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -13,6 +12,7 @@ use time::OffsetDateTime;
 
 use super::support;
 use crate::cli::InspectArgs;
+use crate::input;
 use crate::output::{Output, Style};
 use crate::pki::certificate::{self, KeyFileStatus};
 use crate::pki::{CertSummary, Role};
@@ -65,7 +65,7 @@ pub fn run(args: &InspectArgs, output: &Output) -> Result<ExitCode> {
     let mut found = Found::default();
     for path in &args.paths {
         let listed = path.is_dir();
-        for file in expand(path, &mut errors) {
+        for file in expand(path, &mut errors, output) {
             inspect_file(&file, listed, now, output, &mut found, &mut errors);
         }
     }
@@ -146,7 +146,7 @@ pub fn run(args: &InspectArgs, output: &Output) -> Result<ExitCode> {
 
 /// Files to read for one argument: the file itself, `-` for stdin, or the certificate
 /// files of a directory (sorted, not recursive; hidden files and `backup/` skipped).
-fn expand(path: &Path, errors: &mut Vec<FileError>) -> Vec<PathBuf> {
+fn expand(path: &Path, errors: &mut Vec<FileError>, output: &Output) -> Vec<PathBuf> {
     if path == Path::new("-") {
         return vec![path.to_owned()];
     }
@@ -184,12 +184,27 @@ fn expand(path: &Path, errors: &mut Vec<FileError>) -> Vec<PathBuf> {
                 .file_name()
                 .map(|name| name.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            !name.starts_with('.')
+            let wanted = !name.starts_with('.')
                 && name != BACKUP_DIR
-                && file.is_file()
                 && file.extension().is_some_and(|extension| {
                     CERTIFICATE_EXTENSIONS.contains(&extension.to_string_lossy().as_ref())
-                })
+                });
+            if !wanted {
+                return false;
+            }
+            // A FIFO, device or socket named like a certificate is never opened: reading a
+            // FIFO blocks and a device never ends.
+            match input::special_kind(file) {
+                None => file.is_file(),
+                Some("a directory") => false,
+                Some(kind) => {
+                    output.warn(&format!(
+                        "skipped `{}`: it is {kind}, not a regular file",
+                        support::display(file)
+                    ));
+                    false
+                }
+            }
         })
         .collect();
     files.sort();
@@ -227,17 +242,16 @@ fn inspect_file(
         support::display(path)
     };
     let bytes = if path == Path::new("-") {
-        let mut buffer = Vec::new();
-        std::io::stdin().read_to_end(&mut buffer).map(|_| buffer)
+        input::read_stdin(input::CERTIFICATE_LIMIT, "certificate bundle")
     } else {
-        fs::read(path)
+        input::read(path, input::CERTIFICATE_LIMIT, "certificate bundle")
     };
     let bytes = match bytes {
         Ok(bytes) => bytes,
         Err(error) => {
             errors.push(FileError {
                 path: name,
-                message: format!("cannot read: {error}"),
+                message: error.reason(),
             });
             return;
         }

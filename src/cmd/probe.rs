@@ -14,10 +14,10 @@ use time::OffsetDateTime;
 use super::inspect::render_certificate;
 use super::{support, verify};
 use crate::cli::ProbeArgs;
+use crate::input;
 use crate::output::{Output, Style};
 use crate::pki::verify::{Purpose, Verification};
 use crate::pki::{CertSummary, PrivateKey};
-use crate::set;
 use crate::tls::{self, Attempt, Identity, MtlsVerdict, Outcome, TlsError};
 
 /// Result of `probe`. Field names are the JSON contract.
@@ -85,7 +85,7 @@ pub fn run(args: &ProbeArgs, output: &Output) -> Result<ExitCode> {
     };
     let identity = match (&cert_path, &key_path) {
         (Some(cert), Some(key)) => {
-            let chain = set::read_certificates(cert)?;
+            let chain = input::read_certificates(cert)?;
             let key_name = support::display(key);
             let private = PrivateKey::from_pem_or_der(&support::read(key, "key")?, &key_name)
                 .with_context(|| format!("cannot use the client key `{key_name}`"))?;

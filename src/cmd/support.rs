@@ -2,7 +2,6 @@
 //! passphrase, loading a CA, and generating keys (in parallel, with a spinner on a
 //! terminal).
 
-use std::fs;
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,19 +15,21 @@ use crate::pki::{self, Ca, KeyType, Passphrase, PrivateKey};
 /// Environment variable holding the CA key passphrase.
 pub const PASSPHRASE_ENV: &str = "OTEL_PKI_CA_PASSPHRASE";
 
-/// Reads a file, naming it in the error.
+/// Reads a file, naming it in the error: only a regular file (a FIFO or device is refused
+/// without blocking), at most [`crate::input::KEY_LIMIT`] for keys and passphrases and
+/// [`crate::input::CERTIFICATE_LIMIT`] for anything else (see docs/limits.md).
 pub fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
-    fs::read(path).map_err(|error| {
-        if error.kind() == std::io::ErrorKind::NotFound {
-            anyhow::anyhow!(
-                "cannot read {what} `{}`: the file does not exist",
-                path.display()
-            )
-        } else if path.is_dir() {
-            anyhow::anyhow!("cannot read {what} `{}`: it is a directory", path.display())
-        } else {
-            anyhow::Error::new(error).context(format!("cannot read {what} `{}`", path.display()))
-        }
+    let (limit, kind) = if what.contains("key") || what.contains("passphrase") {
+        (crate::input::KEY_LIMIT, "private key or passphrase file")
+    } else {
+        (crate::input::CERTIFICATE_LIMIT, "certificate or list file")
+    };
+    crate::input::read(path, limit, kind).map_err(|error| {
+        anyhow::anyhow!(
+            "cannot read {what} `{}`: {}",
+            path.display(),
+            error.reason()
+        )
     })
 }
 

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use super::support;
 use crate::cli::VerifyArgs;
+use crate::input;
 use crate::output::{Output, Style};
 use crate::pki::verify::{self, ChainLink, Finding, Problem, Purpose, TrustedCa};
 use crate::pki::{CertSummary, issue};
@@ -55,7 +56,7 @@ pub fn run(args: &VerifyArgs, output: &Output) -> Result<ExitCode> {
     let now = OffsetDateTime::now_utc();
     let at = args.at.unwrap_or(now);
     let cert_name = support::display(&args.cert);
-    let chain = set::read_certificates(&args.cert)?;
+    let chain = input::read_certificates(&args.cert)?;
     let (trusted, warnings) = trusted_cas(&args.ca)?;
     let purposes: Vec<Purpose> = args.purpose.map(Purpose::from).into_iter().collect();
     let mut verification = verify::verify(&verify::Request {
@@ -108,7 +109,7 @@ pub fn trusted_cas(paths: &[PathBuf]) -> Result<(Vec<TrustedCa>, Vec<String>)> {
     let mut warnings = Vec::new();
     for path in paths {
         let name = support::display(path);
-        let (cas, ignored) = TrustedCa::from_file(set::read_certificates(path)?, &name)?;
+        let (cas, ignored) = TrustedCa::from_file(input::read_certificates(path)?, &name)?;
         if cas.is_empty() {
             bail!(
                 "`{name}` holds no CA certificate (basicConstraints CA:TRUE); pass the CA file, usually `ca.crt`"
@@ -124,6 +125,9 @@ pub fn trusted_cas(paths: &[PathBuf]) -> Result<(Vec<TrustedCa>, Vec<String>)> {
 /// encrypted or mismatched one is a finding.
 fn compare_key(path: &Path, leaf: &[u8]) -> Result<(KeyMatch, Option<Finding>)> {
     let name = support::display(path);
+    // Refuse a FIFO, a device or an oversized file before `examine_key` opens it.
+    input::read(path, input::KEY_LIMIT, "private key")
+        .map_err(|error| anyhow::anyhow!("cannot use key `{name}`: {}", error.reason()))?;
     let facts = set::examine_key(path, Some(leaf));
     if !facts.encrypted
         && let Some(error) = &facts.error

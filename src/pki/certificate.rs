@@ -76,7 +76,11 @@ pub fn certificate_blocks<'a>(bytes: &'a [u8], path: &str) -> Result<Vec<Block<'
     if bytes.is_empty() {
         return Err(invalid("the file is empty"));
     }
-    if bytes.first() == Some(&0x30) {
+    // DER when the whole file is exactly one DER SEQUENCE. Anything else is read as PEM, as
+    // OpenSSL reads it: armour anywhere in the file, whatever comes before it (a first line
+    // such as `0 - generated bundle` starts with the byte of a DER SEQUENCE, 0x30).
+    if is_one_der_sequence(bytes) || (bytes.first() == Some(&0x30) && find(bytes, BEGIN).is_none())
+    {
         return Ok(vec![Block::Der(bytes)]);
     }
     let mut blocks = Vec::new();
@@ -96,6 +100,27 @@ pub fn certificate_blocks<'a>(bytes: &'a [u8], path: &str) -> Result<Vec<Block<'
         }));
     }
     Ok(blocks)
+}
+
+/// True when `bytes` is exactly one DER SEQUENCE (tag 0x30, definite length covering the
+/// rest of the file).
+fn is_one_der_sequence(bytes: &[u8]) -> bool {
+    let [0x30, first, rest @ ..] = bytes else {
+        return false;
+    };
+    let (length, header) = if *first < 0x80 {
+        (usize::from(*first), 2)
+    } else {
+        let count = usize::from(*first & 0x7f);
+        if count == 0 || count > 4 || rest.len() < count {
+            return false;
+        }
+        let length = rest[..count]
+            .iter()
+            .fold(0usize, |length, byte| (length << 8) | usize::from(*byte));
+        (length, 2 + count)
+    };
+    header.checked_add(length) == Some(bytes.len())
 }
 
 /// Position of `needle` in `haystack`.
@@ -126,16 +151,36 @@ pub fn parse(der: &[u8]) -> Result<X509Certificate<'_>, String> {
     match X509Certificate::from_der(der) {
         Ok(([], certificate)) => Ok(certificate),
         Ok(_) => Err("trailing data after the certificate".into()),
-        Err(error) => {
-            // x509-parser's text for a short or garbled structure is a parser-internal
-            // `Parsing Error: NomError(Eof)`; say what it means instead.
-            let detail = error.to_string();
-            let detail = if detail.contains("NomError") || detail.contains("Incomplete") {
-                "truncated or corrupt DER".to_owned()
-            } else {
-                detail
-            };
-            Err(format!("not a valid X.509 certificate ({detail})"))
+        Err(error) => Err(format!(
+            "it is not a valid X.509 certificate ({}); check the file with `openssl x509 -noout -text -in FILE`, or export it again",
+            parse_error_sentence(&error)
+        )),
+    }
+}
+
+/// x509-parser's error as words: its own text is parser-internal (`Parsing Error:
+/// Der(UnexpectedTag { expected: Some(Tag(16)), actual: Tag(20) })`) and never shown.
+fn parse_error_sentence(
+    error: &x509_parser::nom::Err<x509_parser::error::X509Error>,
+) -> &'static str {
+    use x509_parser::error::X509Error as E;
+    match error {
+        x509_parser::nom::Err::Incomplete(_) => "it is truncated",
+        x509_parser::nom::Err::Error(error) | x509_parser::nom::Err::Failure(error) => {
+            match error {
+                E::InvalidVersion => "its version field is invalid",
+                E::InvalidSerial => "its serial number is invalid",
+                E::InvalidAlgorithmIdentifier => "an algorithm identifier is invalid",
+                E::InvalidX509Name => "its subject or issuer name is invalid",
+                E::InvalidDate => "its validity dates are invalid",
+                E::InvalidSPKI => "its public key is invalid",
+                E::InvalidExtensions | E::DuplicateExtensions => {
+                    "its extensions are invalid or repeated"
+                }
+                E::InvalidSignatureValue => "its signature value is invalid",
+                E::Der(_) | E::NomError(_) => "its DER encoding is corrupt or truncated",
+                _ => "its structure is invalid",
+            }
         }
     }
 }
@@ -237,7 +282,18 @@ impl SanList {
                 GeneralName::URI(uri) => list.uri.push((*uri).to_owned()),
                 GeneralName::RFC822Name(email) => list.email.push((*email).to_owned()),
                 GeneralName::DirectoryName(name) => list.other.push(format!("dirName:{name}")),
-                other => list.other.push(format!("{other:?}")),
+                GeneralName::OtherName(oid, _) => {
+                    list.other.push(format!("otherName:{}", oid.to_id_string()));
+                }
+                GeneralName::RegisteredID(oid) => {
+                    list.other
+                        .push(format!("registeredID:{}", oid.to_id_string()));
+                }
+                GeneralName::X400Address(_) => list.other.push("x400Address".into()),
+                GeneralName::EDIPartyName(_) => list.other.push("ediPartyName".into()),
+                GeneralName::Invalid(_, bytes) => {
+                    list.other.push(format!("invalid:{}", hex(bytes, "")));
+                }
             }
         }
         list
