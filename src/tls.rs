@@ -458,6 +458,12 @@ fn resolver_reason(error: &io::Error) -> String {
 pub fn connect(addresses: &[SocketAddr], timeout: Duration) -> Result<TcpStream, TlsError> {
     let mut last = None;
     for address in addresses {
+        if timeout.is_zero() {
+            return Err(TlsError::Timeout {
+                address: *address,
+                seconds: 0,
+            });
+        }
         match TcpStream::connect_timeout(address, timeout) {
             Ok(stream) => {
                 set_timeouts(&stream, timeout);
@@ -496,6 +502,10 @@ pub struct Attempt {
     pub negotiated: Option<Negotiated>,
     /// How it ended.
     pub outcome: Outcome,
+    /// rustls refused a handshake message over 64 KiB and the chain is not read yet
+    /// (`probe` then reads it over TLS 1.2).
+    #[serde(skip)]
+    pub oversized: bool,
 }
 
 /// How a connection ended.
@@ -548,7 +558,7 @@ pub fn attempt(
     mut stream: TcpStream,
     server_name: &str,
     identity: Option<&Identity>,
-    timeout: Duration,
+    limit: Limit,
 ) -> Result<(Attempt, Vec<Vec<u8>>), TlsError> {
     let provider = provider();
     let versions = versions(None);
@@ -569,36 +579,301 @@ pub fn attempt(
     let mut connection = rustls::ClientConnection::new(Arc::new(config), name)
         .map_err(|error| config_error("the client configuration", &error))?;
 
-    let outcome = converse(
-        &mut connection,
-        &mut stream,
-        server_name,
-        timeout,
-        &resolver,
-    );
+    let mut metered = Metered::new(&mut stream, limit);
+    let mut outcome = converse(&mut connection, &mut metered, server_name, &resolver);
+    let mut chain = recorder.chain();
+    let mut oversized = false;
+    if let Outcome::Failed { reason } = &mut outcome
+        && reason == OVERSIZED
+    {
+        oversized = true;
+        *reason = if connection.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_2) {
+            // The handshake is plaintext under TLS 1.2: read the chain without rustls.
+            match read_plaintext_chain(&mut metered) {
+                Ok((size, certificates)) => {
+                    chain = certificates;
+                    oversized_sentence(Some(size))
+                }
+                Err(why) => format!("{}; {why}", oversized_sentence(None)),
+            }
+        } else {
+            oversized_sentence(None)
+        };
+    }
     let negotiated = (!connection.is_handshaking()).then(|| negotiated_client(&connection));
     let attempt = Attempt {
         offered_certificate: identity.is_some(),
         certificate_request: resolver.request(),
         negotiated,
         outcome,
+        oversized: oversized && chain.is_empty(),
     };
-    Ok((attempt, recorder.chain()))
+    Ok((attempt, chain))
+}
+
+/// The time a probe may take: one deadline for every connection, read and write, set from
+/// `--timeout` when the probe starts.
+#[derive(Clone, Copy, Debug)]
+pub struct Limit {
+    /// When everything must be over.
+    pub deadline: Instant,
+    /// `--timeout`, for messages.
+    pub timeout: Duration,
+}
+
+impl Limit {
+    /// A limit of `timeout` from now.
+    pub fn starting_now(timeout: Duration) -> Self {
+        Limit {
+            deadline: Instant::now() + timeout,
+            timeout,
+        }
+    }
+
+    /// The time left (zero once over).
+    pub fn left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// `3s`, `1.5s`: the timeout as given.
+    pub fn text(&self) -> String {
+        let millis = self.timeout.as_millis();
+        if millis % 1000 == 0 {
+            format!("{}s", millis / 1000)
+        } else {
+            format!("{}s", self.timeout.as_secs_f64())
+        }
+    }
+}
+
+/// The rustls message for a handshake message over 64 KiB, rewritten by [`attempt`].
+const OVERSIZED: &str = "oversized handshake message";
+
+/// The largest handshake message rustls accepts (`MAX_HANDSHAKE_SIZE`).
+pub const RUSTLS_HANDSHAKE_LIMIT: usize = 0xffff;
+
+/// The most otel-pki reads of a certificate chain sent in plaintext (TLS 1.2).
+pub const CHAIN_LIMIT: usize = 16 * 1024 * 1024;
+
+fn oversized_sentence(size: Option<usize>) -> String {
+    match size {
+        Some(size) => format!(
+            "the server's certificate chain is one TLS handshake message of {size} bytes, more than the {RUSTLS_HANDSHAKE_LIMIT} bytes rustls accepts, so rustls-based clients cannot connect; otel-pki read the chain without rustls (TLS 1.2 sends it in plaintext)"
+        ),
+        None => format!(
+            "the server sent a TLS handshake message larger than the {RUSTLS_HANDSHAKE_LIMIT} bytes rustls accepts (a very large certificate chain or certificate), so rustls-based clients cannot connect"
+        ),
+    }
+}
+
+/// A connection's socket bounded by the probe's deadline: every read and write gets the time
+/// left, so a server that drips one byte at a time cannot stretch the probe. Counts what the
+/// server sent and keeps the first [`CHAIN_LIMIT`] bytes of it (the plaintext handshake of a
+/// TLS 1.2 server whose chain rustls refuses is read from them).
+struct Metered<'a> {
+    stream: &'a mut TcpStream,
+    limit: Limit,
+    received: Vec<u8>,
+    total: usize,
+}
+
+impl<'a> Metered<'a> {
+    fn new(stream: &'a mut TcpStream, limit: Limit) -> Self {
+        Metered {
+            stream,
+            limit,
+            received: Vec::new(),
+            total: 0,
+        }
+    }
+
+    fn time_left(&self) -> io::Result<Duration> {
+        let left = self.limit.left();
+        if left.is_zero() {
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the probe's time limit passed",
+            ))
+        } else {
+            Ok(left)
+        }
+    }
+}
+
+impl io::Read for Metered<'_> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let left = self.time_left()?;
+        self.stream.set_read_timeout(Some(left))?;
+        let read = self.stream.read(buffer)?;
+        self.total += read;
+        let keep = read.min(CHAIN_LIMIT.saturating_sub(self.received.len()));
+        self.received.extend_from_slice(&buffer[..keep]);
+        Ok(read)
+    }
+}
+
+impl io::Write for Metered<'_> {
+    fn write(&mut self, buffer: &[u8]) -> io::Result<usize> {
+        let left = self.time_left()?;
+        self.stream.set_write_timeout(Some(left))?;
+        self.stream.write(buffer)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()
+    }
+}
+
+/// Reads the Certificate message of a TLS 1.2 handshake from the plaintext records the
+/// server sent (continuing to read, within the deadline, until it is complete). Returns
+/// its size and the certificates (DER, leaf first).
+fn read_plaintext_chain(metered: &mut Metered<'_>) -> Result<(usize, Vec<Vec<u8>>), String> {
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        match parse_plaintext_certificate(&metered.received) {
+            Plaintext::Found(size, chain) => return Ok((size, chain)),
+            Plaintext::Broken(why) => return Err(why),
+            Plaintext::Incomplete if metered.received.len() >= CHAIN_LIMIT => {
+                return Err(format!(
+                    "the chain is larger than {} MiB, more than otel-pki reads",
+                    CHAIN_LIMIT >> 20
+                ));
+            }
+            Plaintext::Incomplete => {}
+        }
+        match io::Read::read(metered, &mut chunk) {
+            Ok(0) => {
+                return Err("the server closed the connection before its chain was complete".into());
+            }
+            Ok(_) => {}
+            Err(error) if is_timeout(&error) => {
+                return Err(format!(
+                    "the chain was not complete within the probe's time limit (--timeout {})",
+                    metered.limit.text()
+                ));
+            }
+            Err(error) => return Err(format!("reading the chain failed: {error}")),
+        }
+    }
+}
+
+enum Plaintext {
+    Found(usize, Vec<Vec<u8>>),
+    Incomplete,
+    Broken(String),
+}
+
+/// Finds the Certificate handshake message (type 11) in plaintext TLS records.
+fn parse_plaintext_certificate(records: &[u8]) -> Plaintext {
+    let mut handshake = Vec::new();
+    let mut rest = records;
+    while rest.len() >= 5 {
+        let length = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
+        if rest.len() < 5 + length {
+            break;
+        }
+        let (kind, body) = (rest[0], &rest[5..5 + length]);
+        match kind {
+            22 => handshake.extend_from_slice(body),
+            21 => return Plaintext::Broken("the server sent a TLS alert before its chain".into()),
+            _ => return Plaintext::Broken("the chain was not sent in plaintext".into()),
+        }
+        rest = &rest[5 + length..];
+    }
+    let mut messages = handshake.as_slice();
+    while messages.len() >= 4 {
+        let kind = messages[0];
+        let length = u24(&messages[1..4]);
+        if kind == 11 {
+            if length > CHAIN_LIMIT {
+                return Plaintext::Broken(format!(
+                    "its certificate chain is {length} bytes, more than the {} MiB otel-pki reads",
+                    CHAIN_LIMIT >> 20
+                ));
+            }
+            if messages.len() < 4 + length {
+                return Plaintext::Incomplete;
+            }
+            return match certificate_list(&messages[4..4 + length]) {
+                Some(chain) if !chain.is_empty() => Plaintext::Found(length, chain),
+                _ => Plaintext::Broken("its Certificate message is malformed".into()),
+            };
+        }
+        if messages.len() < 4 + length {
+            return Plaintext::Incomplete;
+        }
+        messages = &messages[4 + length..];
+    }
+    Plaintext::Incomplete
+}
+
+fn u24(bytes: &[u8]) -> usize {
+    (usize::from(bytes[0]) << 16) | (usize::from(bytes[1]) << 8) | usize::from(bytes[2])
+}
+
+/// The certificates of a TLS 1.2 Certificate message body.
+fn certificate_list(body: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let total = u24(body.get(..3)?);
+    let mut list = body.get(3..3 + total)?;
+    let mut chain = Vec::new();
+    while !list.is_empty() {
+        let length = u24(list.get(..3)?);
+        chain.push(list.get(3..3 + length)?.to_vec());
+        list = &list[3 + length..];
+    }
+    Some(chain)
+}
+
+/// Reads the chain of a server whose handshake rustls refused as too large, over a new
+/// connection restricted to TLS 1.2 (whose handshake is plaintext). Returns the chain and
+/// a sentence, or why it could not be read.
+pub fn read_oversized_chain(
+    mut stream: TcpStream,
+    server_name: &str,
+    limit: Limit,
+) -> Result<(Vec<Vec<u8>>, String), String> {
+    let provider = provider();
+    let versions = versions(Some(Version::Tls12));
+    let recorder = Arc::new(RecordingServerVerifier::new(
+        &[],
+        &provider,
+        VerifierMode::Record,
+    ));
+    let resolver = Arc::new(RecordingResolver::new(None, &provider).map_err(|e| e.to_string())?);
+    let config = client_config(&provider, &versions, recorder, resolver, Vec::new())
+        .map_err(|error| error.to_string())?;
+    let name = self::server_name(server_name).map_err(|error| error.to_string())?;
+    let mut connection =
+        rustls::ClientConnection::new(Arc::new(config), name).map_err(|error| error.to_string())?;
+    let mut metered = Metered::new(&mut stream, limit);
+    while connection.wants_write() {
+        connection
+            .write_tls(&mut metered)
+            .map_err(|error| format!("sending the TLS 1.2 ClientHello failed: {error}"))?;
+    }
+    read_plaintext_chain(&mut metered)
+        .map(|(size, chain)| (chain, oversized_sentence(Some(size))))
+        .map_err(|why| {
+            format!(
+                "{}; its chain could not be read over TLS 1.2 either ({why})",
+                oversized_sentence(None)
+            )
+        })
 }
 
 fn converse(
     connection: &mut rustls::ClientConnection,
-    stream: &mut TcpStream,
+    stream: &mut Metered<'_>,
     host: &str,
-    timeout: Duration,
     resolver: &RecordingResolver,
 ) -> Outcome {
-    let classify = |error: io::Error, connection: &rustls::ClientConnection| {
-        classify_failure(&error, connection, resolver.request().is_some(), timeout)
-    };
+    let classify =
+        |error: io::Error, connection: &rustls::ClientConnection, stream: &Metered<'_>| {
+            classify_failure(&error, connection, resolver.request().is_some(), stream)
+        };
     while connection.is_handshaking() {
         if let Err(error) = connection.complete_io(stream) {
-            return classify(error, connection);
+            return classify(error, connection, stream);
         }
     }
     let tls12 = connection.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_2);
@@ -617,12 +892,10 @@ fn converse(
     };
     let mut tls = rustls::Stream::new(connection, stream);
     if let Err(error) = tls.write_all(&request).and_then(|()| tls.flush()) {
-        let connection = &*tls.conn;
-        return classify(error, connection);
+        return classify(error, tls.conn, tls.sock);
     }
     let mut answer = [0u8; 512];
     let result = tls.read(&mut answer);
-    let connection = &*tls.conn;
     let outcome = match result {
         Ok(0) => Outcome::Accepted {
             evidence: "the server closed the connection cleanly (close_notify) after the handshake"
@@ -635,7 +908,7 @@ fn converse(
             evidence: "the TLS 1.2 handshake completed (the server checks a client certificate before it finishes); it sent no data"
                 .into(),
         },
-        Err(error) => classify(error, connection),
+        Err(error) => classify(error, tls.conn, tls.sock),
     };
     if matches!(outcome, Outcome::Accepted { .. }) {
         tls.conn.send_close_notify();
@@ -663,9 +936,10 @@ fn classify_failure(
     error: &io::Error,
     connection: &rustls::ClientConnection,
     asked_for_certificate: bool,
-    timeout: Duration,
+    stream: &Metered<'_>,
 ) -> Outcome {
     let handshaking = connection.is_handshaking();
+    let limit = stream.limit.text();
     if let Some(tls_error) = rustls_error(error) {
         return match tls_error {
             rustls::Error::AlertReceived(alert) => {
@@ -695,12 +969,27 @@ fn classify_failure(
                     Outcome::Failed { reason }
                 }
             }
+            rustls::Error::InvalidMessage(rustls::InvalidMessage::HandshakePayloadTooLarge) => {
+                Outcome::Failed {
+                    reason: OVERSIZED.into(),
+                }
+            }
             rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. }
-                if handshaking =>
+                if handshaking && connection.protocol_version().is_none() =>
             {
-                Outcome::NotTls {
-                    reason: "the server's answer is not TLS: the port serves plaintext (or another protocol)"
-                        .into(),
+                if looks_like_tls(&stream.received) {
+                    Outcome::Failed {
+                        reason: format!(
+                            "the server answered with malformed TLS ({} bytes): {}",
+                            stream.total,
+                            describe_tls_error(tls_error, Peer::Server)
+                        ),
+                    }
+                } else {
+                    Outcome::NotTls {
+                        reason: "the server's answer is not TLS: the port serves plaintext (or another protocol)"
+                            .into(),
+                    }
                 }
             }
             other => Outcome::Failed {
@@ -709,33 +998,53 @@ fn classify_failure(
         };
     }
     if is_timeout(error) {
-        return if handshaking {
+        return if handshaking && stream.total == 0 {
             Outcome::Failed {
                 reason: format!(
-                    "the server did not finish the TLS handshake within {}s",
-                    timeout.as_secs().max(1)
+                    "the server accepted the connection but sent nothing within the probe's time limit (--timeout {limit}): it did not answer the TLS ClientHello"
+                ),
+            }
+        } else if handshaking {
+            Outcome::Failed {
+                reason: format!(
+                    "the server did not finish the TLS handshake within the probe's time limit (--timeout {limit}): it had sent only {} bytes",
+                    stream.total
                 ),
             }
         } else {
             Outcome::NoAnswer {
                 reason: format!(
-                    "the handshake completed but the server sent nothing within {}s, so whether it accepted the connection is unknown",
-                    timeout.as_secs().max(1)
+                    "the handshake completed but the server sent nothing within the probe's time limit (--timeout {limit}), so whether it accepted the connection is unknown"
                 ),
             }
         };
     }
-    let reason = describe_io_error(error, Peer::Server, timeout);
-    if handshaking && connection.protocol_version().is_none() {
-        // Closed before a ServerHello: not a TLS server, or one that refuses us outright.
+    let reason = describe_io_error(error, Peer::Server, stream.limit.timeout);
+    if handshaking && stream.total == 0 {
+        // Closed before any answer: not a TLS server, or one that refuses us outright.
         return Outcome::NotTls {
             reason: format!("{reason} before answering the TLS ClientHello: is this a TLS port?"),
+        };
+    }
+    if handshaking && !asked_for_certificate {
+        // Cut in the middle of the server's own flight: nothing about certificates was
+        // decided yet.
+        return Outcome::Failed {
+            reason: format!(
+                "{reason} in the middle of the TLS handshake, after {} bytes of its answer",
+                stream.total
+            ),
         };
     }
     Outcome::Rejected {
         alert: None,
         reason,
     }
+}
+
+/// True when `bytes` start like a TLS record (handshake or alert, version 3.x).
+fn looks_like_tls(bytes: &[u8]) -> bool {
+    matches!(bytes, [21 | 22, 3, ..])
 }
 
 // ---------------------------------------------------------------------------------------

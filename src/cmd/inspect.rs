@@ -521,7 +521,9 @@ pub fn render_certificate(out: &mut String, summary: &CertSummary, output: &Outp
     }
     let mut usage = summary.key_usage.join(", ");
     if !summary.extended_key_usage.is_empty() {
-        usage.push_str("; ");
+        if !usage.is_empty() {
+            usage.push_str("; ");
+        }
         usage.push_str(&summary.extended_key_usage.join(", "));
     }
     if let Some(bc) = summary.basic_constraints.as_ref().filter(|bc| bc.ca) {

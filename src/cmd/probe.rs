@@ -56,6 +56,9 @@ pub struct ProbeReport {
 pub fn run(args: &ProbeArgs, output: &Output) -> Result<ExitCode> {
     let dir = &args.dir.dir;
     let timeout = std_duration(args.timeout.duration());
+    if timeout.is_zero() {
+        bail!("--timeout must be longer than 0s");
+    }
     let ca_paths: Vec<PathBuf> = if args.ca.is_empty() {
         let default = dir.join("ca.crt");
         if !default.exists() {
@@ -105,18 +108,40 @@ pub fn run(args: &ProbeArgs, output: &Output) -> Result<ExitCode> {
         .server_name
         .clone()
         .unwrap_or_else(|| endpoint.host.clone());
-    let addresses = tls::resolve(endpoint, timeout)?;
+    // One deadline for the whole probe (docs/limits.md): resolving, connecting and every
+    // read and write of both connections share `--timeout`; `--wait` comes before it.
     let wait = args.wait.map(|wait| std_duration(wait.duration()));
-    let stream = connect_waiting(&addresses, timeout, wait)?;
+    let limit = tls::Limit {
+        deadline: Instant::now() + timeout + wait.unwrap_or_default(),
+        timeout,
+    };
+    let addresses = tls::resolve(endpoint, limit.left())?;
+    let stream = connect_waiting(&addresses, &limit, wait)?;
     let address = stream
         .peer_addr()
         .map_or_else(|_| endpoint.to_string(), |address| address.to_string());
-    let (without, chain_der) = tls::attempt(stream, &server_name, None, timeout)?;
-    let with = match &identity {
-        Some(identity) => {
-            let stream = tls::connect(&addresses, timeout)?;
-            Some(tls::attempt(stream, &server_name, Some(identity), timeout)?.0)
+    let (without, mut chain_der) = tls::attempt(stream, &server_name, None, limit)?;
+    let mut without = without;
+    if without.oversized && !limit.left().is_zero() {
+        // rustls refuses handshake messages over 64 KiB: read the chain over TLS 1.2.
+        if let Ok(stream) = tls::connect(&addresses, limit.left()) {
+            let reason = match tls::read_oversized_chain(stream, &server_name, limit) {
+                Ok((chain, reason)) => {
+                    chain_der = chain;
+                    reason
+                }
+                Err(reason) => reason,
+            };
+            without.outcome = Outcome::Failed { reason };
         }
+    }
+    let with = match &identity {
+        Some(_) if limit.left().is_zero() => Some(not_tried(&limit)),
+        Some(identity) => Some(match tls::connect(&addresses, limit.left()) {
+            Ok(stream) => tls::attempt(stream, &server_name, Some(identity), limit)?.0,
+            Err(TlsError::Timeout { .. }) => not_tried(&limit),
+            Err(error) => return Err(error.into()),
+        }),
         None => None,
     };
 
@@ -146,7 +171,22 @@ pub fn run(args: &ProbeArgs, output: &Output) -> Result<ExitCode> {
         endpoint: label,
         address,
         server_name,
-        verdict: verdict_sentence(mtls, &without, with.as_ref()),
+        verdict: match verification
+            .as_ref()
+            .filter(|verification| !verification.is_valid())
+        {
+            // The first thing the verdict says is that the chain fails: a client refuses it
+            // whatever the server does about client certificates.
+            Some(failed) => format!(
+                "presents a certificate chain that does NOT verify ({}); it {}",
+                failed
+                    .findings
+                    .first()
+                    .map_or("see above", |finding| finding.message.as_str()),
+                verdict_sentence(mtls, &without, with.as_ref())
+            ),
+            None => verdict_sentence(mtls, &without, with.as_ref()),
+        },
         healthy: chain_valid && mtls == MtlsVerdict::RequiresAndAccepts,
         chain,
         verification,
@@ -168,15 +208,31 @@ pub fn run(args: &ProbeArgs, output: &Output) -> Result<ExitCode> {
     })
 }
 
+/// The second connection when the first used up the probe's time.
+fn not_tried(limit: &tls::Limit) -> tls::Attempt {
+    tls::Attempt {
+        offered_certificate: true,
+        certificate_request: None,
+        negotiated: None,
+        outcome: Outcome::Failed {
+            reason: format!(
+                "not tried: the first connection used up the probe's time limit (--timeout {})",
+                limit.text()
+            ),
+        },
+        oversized: false,
+    }
+}
+
 /// Connects, retrying a refused connection until `wait` has passed.
 fn connect_waiting(
     addresses: &[std::net::SocketAddr],
-    timeout: Duration,
+    limit: &tls::Limit,
     wait: Option<Duration>,
 ) -> Result<std::net::TcpStream, TlsError> {
     let deadline = wait.map(|wait| Instant::now() + wait);
     loop {
-        match tls::connect(addresses, timeout) {
+        match tls::connect(addresses, limit.left().min(limit.timeout)) {
             Err(TlsError::Refused { .. })
                 if deadline.is_some_and(|deadline| Instant::now() < deadline) =>
             {
@@ -288,6 +344,17 @@ fn render(report: &ProbeReport, output: &Output) -> String {
             for finding in &verification.findings {
                 let _ = writeln!(text, "  - {}", finding.message);
             }
+        }
+        None if matches!(
+            report.without_certificate.outcome,
+            Outcome::Failed { .. } | Outcome::NotTls { .. }
+        ) =>
+        {
+            field(
+                &mut text,
+                "chain",
+                "none read: the connection ended before the server's certificate",
+            );
         }
         None => field(&mut text, "chain", "the server presented no certificate"),
     }

@@ -210,7 +210,7 @@ fn render(report: &VerifyReport, explicit_time: bool, output: &Output) -> String
     } else if !report
         .findings
         .iter()
-        .any(|finding| finding.problem == Problem::NameMismatch)
+        .any(|finding| matches!(finding.problem, Problem::NameMismatch | Problem::Malformed))
     {
         field(
             &mut text,

@@ -285,6 +285,7 @@ pub fn verify(request: &Request<'_>) -> Result<Verification, PkiError> {
             reason,
         })?;
         links.push(Link {
+            der_len: der.len(),
             issuer_raw: parsed.issuer().as_raw().to_vec(),
             subject_raw: parsed.subject().as_raw().to_vec(),
             self_signed: summary.self_signed,
@@ -420,8 +421,11 @@ pub fn verify(request: &Request<'_>) -> Result<Verification, PkiError> {
                 subject: ca.subject.clone(),
                 source: ca.source.clone(),
             });
-            // webpki does not check a trust anchor's dates; Go and OpenSSL do.
+            // webpki does not check a trust anchor's dates or extensions; Go and OpenSSL do.
             if let Some(finding) = context.anchor_validity(ca) {
+                findings.push(finding);
+            }
+            if let Some(finding) = context.anchor_critical_extension(ca) {
                 findings.push(finding);
             }
         }
@@ -447,6 +451,39 @@ pub fn key_mismatch(key_source: &str) -> Finding {
             "key `{key_source}` does not belong to this certificate (a different public key)"
         ),
     }
+}
+
+/// The largest certificate rustls-webpki parses: its signed data is read with a two-byte
+/// DER length (a few bytes of header on top are allowed for).
+const WEBPKI_CERTIFICATE_LIMIT: usize = 0xffff + 16;
+
+/// Extensions OpenSSL and Go process when critical; any other critical extension makes
+/// them refuse the certificate ("unhandled critical extension").
+const KNOWN_EXTENSIONS: [&str; 12] = [
+    "2.5.29.14", // subjectKeyIdentifier
+    "2.5.29.15", // keyUsage
+    "2.5.29.17", // subjectAltName
+    "2.5.29.18", // issuerAltName
+    "2.5.29.19", // basicConstraints
+    "2.5.29.30", // nameConstraints
+    "2.5.29.32", // certificatePolicies
+    "2.5.29.33", // policyMappings
+    "2.5.29.35", // authorityKeyIdentifier
+    "2.5.29.36", // policyConstraints
+    "2.5.29.37", // extendedKeyUsage
+    "2.5.29.54", // inhibitAnyPolicy
+];
+
+/// The OID of the first critical extension of `der` that strict TLS stacks do not
+/// process, if any (also for `issue --ca-cert`).
+pub fn unknown_critical_extension(der: &[u8]) -> Option<String> {
+    let parsed = certificate::parse(der).ok()?;
+    parsed
+        .extensions()
+        .iter()
+        .filter(|extension| extension.critical)
+        .map(|extension| extension.oid.to_id_string())
+        .find(|oid| !KNOWN_EXTENSIONS.contains(&oid.as_str()))
 }
 
 /// `path` for the first certificate of a file, `path#N` for the later ones.
@@ -475,6 +512,7 @@ impl webpki::ExtendedKeyUsageValidator for AnyPurpose {
 
 struct Link {
     summary: CertSummary,
+    der_len: usize,
     source: String,
     subject_raw: Vec<u8>,
     issuer_raw: Vec<u8>,
@@ -581,15 +619,65 @@ impl Context<'_> {
                 "has a name its CA's name constraints do not permit".to_owned(),
             ),
             E::BadDer | E::BadDerTime | E::MalformedExtensions | E::TrailingData(_)
-            | E::ExtensionValueInvalid => finding(
-                Problem::Malformed,
-                "is malformed: rustls-webpki cannot parse it (check it with `openssl x509 -text -noout -in FILE`)".to_owned(),
-            ),
+            | E::ExtensionValueInvalid => finding(Problem::Malformed, self.unparsable()),
             _ => finding(
                 Problem::Unsupported,
                 "is rejected by rustls-webpki for a reason otel-pki does not know how to explain; check it with `openssl verify -x509_strict -CAfile CA FILE`".to_owned(),
             ),
         }
+    }
+
+    /// Why rustls-webpki could not parse the chain, as precisely as otel-pki can tell: the
+    /// two limits it has that OpenSSL and Go do not (64 KiB per certificate, no dates before
+    /// 1970), or a general sentence.
+    fn unparsable(&self) -> String {
+        for (index, link) in self.links.iter().enumerate() {
+            let who = if index == 0 {
+                String::new()
+            } else {
+                format!(
+                    "its certificate `{}` ({}) ",
+                    link.summary.subject, link.source
+                )
+            };
+            if link.der_len > WEBPKI_CERTIFICATE_LIMIT {
+                let names = link.summary.sans.dns.len()
+                    + link.summary.sans.ip.len()
+                    + link.summary.sans.uri.len()
+                    + link.summary.sans.email.len()
+                    + link.summary.sans.other.len();
+                return format!(
+                    "{who}is {} bytes ({names} subjectAltNames), more than the 64 KiB rustls-webpki accepts, so rustls-based clients and servers refuse it (OpenSSL and Go accept it); split the names over several certificates",
+                    link.der_len
+                );
+            }
+            let epoch = time::macros::datetime!(1970-01-01 0:00 UTC);
+            for (field, at) in [
+                ("notBefore", link.summary.not_before),
+                ("notAfter", link.summary.not_after),
+            ] {
+                if at < epoch {
+                    return format!(
+                        "{who}has {field} {} (before 1970), which rustls-webpki cannot represent, so rustls-based clients and servers refuse it; issue it with dates after 1970",
+                        at.date()
+                    );
+                }
+            }
+        }
+        "is malformed: rustls-webpki cannot parse it (check it with `openssl x509 -text -noout -in FILE`)".to_owned()
+    }
+
+    /// A trusted CA with a critical extension otel-pki (like OpenSSL and Go) does not know:
+    /// rustls-webpki ignores a trust anchor's extensions, strict stacks refuse the chain.
+    fn anchor_critical_extension(&self, ca: &TrustedCa) -> Option<Finding> {
+        let oid = unknown_critical_extension(&ca.der)?;
+        Some(Finding {
+            problem: Problem::Unsupported,
+            message: format!(
+                "its CA `{}` ({}) has the critical extension {oid}, which TLS stacks do not understand, so OpenSSL (`unhandled critical extension`) and Go reject every certificate under it; use a CA without it",
+                ca.subject, ca.source
+            ),
+        })
     }
 
     /// The certificate a problem is about: "" for the leaf, "intermediate CA `…` (x#1) " for
