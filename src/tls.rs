@@ -743,7 +743,9 @@ fn read_plaintext_chain(metered: &mut Metered<'_>) -> Result<(usize, Vec<Vec<u8>
         }
         match io::Read::read(metered, &mut chunk) {
             Ok(0) => {
-                return Err("the server closed the connection before its chain was complete".into());
+                return Err(
+                    "the server closed the connection before its chain was complete".into(),
+                );
             }
             Ok(_) => {}
             Err(error) if is_timeout(&error) => {
@@ -1667,6 +1669,7 @@ mod tests {
             certificate_request: None,
             negotiated: None,
             outcome,
+            oversized: false,
         };
         let accepted = attempt(Outcome::Accepted {
             evidence: String::new(),

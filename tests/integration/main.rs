@@ -17,6 +17,9 @@ mod config;
 mod fleet;
 /// --help, completions, man pages.
 mod help;
+/// Hostile input (issue 10): silent, dripping, cut-off and oversized servers, terminal
+/// controls in names and answers, FIFOs and devices, critical extensions.
+mod hostile;
 /// `init`: files, modes, profiles, handshakes, --force backups, all-or-nothing.
 mod init;
 /// `inspect`: text and JSON, bundles, DER, bad files, --expiring-within.

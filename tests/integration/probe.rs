@@ -551,22 +551,37 @@ fn a_server_that_never_answers_is_bounded_by_the_timeout() {
     let work = workdir();
     init(work.path(), &["-q"]);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
-    // Accepts and holds two connections without a byte, until the probe gives up.
+    // Accepts and holds every connection without a byte, until the probe gives up. The
+    // probe's one deadline is used up by the first connection, so the second is not tried.
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = stop.clone();
     let thread = std::thread::spawn(move || {
         let mut held = Vec::new();
-        for _ in 0..2 {
-            held.push(listener.accept().unwrap().0);
+        while !stopping.load(Ordering::SeqCst) {
+            match listener.accept() {
+                Ok((stream, _)) => held.push(stream),
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
         }
         held
     });
     let (code, report, _) = probe(work.path(), &[&endpoint(port), "--timeout", "1s"]);
+    stop.store(true, Ordering::SeqCst);
     drop(thread.join().unwrap());
     assert_eq!(code, 1);
     let report = report.unwrap();
     assert_eq!(report.mtls, MtlsVerdict::Inconclusive);
     assert_eq!(
         report.verdict,
-        "gave no clear answer: the server did not finish the TLS handshake within 1s"
+        "gave no clear answer: the server accepted the connection but sent nothing within the probe's time limit (--timeout 1s): it did not answer the TLS ClientHello"
+    );
+    assert_eq!(
+        report.with_certificate.unwrap().outcome,
+        Outcome::Failed {
+            reason: "not tried: the first connection used up the probe's time limit (--timeout 1s)"
+                .into()
+        }
     );
 }
