@@ -37,6 +37,9 @@ mod k8s;
 mod k8s_deployment;
 /// `lint-config`: one broken file per rule, exit codes, stdin, JSON.
 mod lint_config;
+/// A seeded mutation test of the parsers behind inspect, verify, lint-config and probe: no
+/// panic, no hang, bounded memory.
+mod mutation;
 /// `probe`: rustls and `openssl s_server` endpoints, refused connections, DNS failures.
 mod probe;
 /// README.md's console examples, run as written.
