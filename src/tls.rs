@@ -638,7 +638,7 @@ impl Limit {
     /// `3s`, `1.5s`: the timeout as given.
     pub fn text(&self) -> String {
         let millis = self.timeout.as_millis();
-        if millis % 1000 == 0 {
+        if millis.is_multiple_of(1000) {
             format!("{}s", millis / 1000)
         } else {
             format!("{}s", self.timeout.as_secs_f64())
@@ -1423,7 +1423,7 @@ fn negotiated_client(connection: &rustls::ClientConnection) -> Negotiated {
         version: match connection.protocol_version() {
             Some(rustls::ProtocolVersion::TLSv1_2) => Version::Tls12.to_string(),
             Some(rustls::ProtocolVersion::TLSv1_3) => Version::Tls13.to_string(),
-            Some(other) => format!("{other:?}"),
+            Some(other) => format!("TLS version 0x{:04x}", u16::from(other)),
             None => "unknown".into(),
         },
         cipher_suite: connection
@@ -1547,9 +1547,15 @@ fn describe_tls_error(error: &rustls::Error, peer: Peer) -> String {
             "{} supports none of the application protocols offered (ALPN h2, http/1.1)",
             peer.name()
         ),
-        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
+        rustls::Error::InvalidMessage(_)
+        | rustls::Error::InappropriateMessage { .. }
+        | rustls::Error::InappropriateHandshakeMessage { .. } => {
             format!("{} sent something that is not valid TLS", peer.name())
         }
+        rustls::Error::PeerMisbehaved(_) => format!(
+            "{} broke the TLS protocol (a message out of order or with values it must not send)",
+            peer.name()
+        ),
         rustls::Error::DecryptError => "a record could not be decrypted".into(),
         other => format!("TLS error: {other}"),
     }

@@ -264,8 +264,7 @@ fn assert_terminal_safe(text: &str) {
     for c in text.chars() {
         assert!(
             c == '\n' || c == '\t' || !(c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)),
-            "raw {:?} in {text:?}",
-            c
+            "raw {c:?} in {text:?}"
         );
     }
 }

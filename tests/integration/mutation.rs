@@ -272,16 +272,40 @@ fn corpus() -> Corpus {
     }
 }
 
+/// A message for the user holds no parser Debug output (`Der(UnexpectedTag { … })`).
+fn assert_words(message: &str) {
+    for marker in [
+        "Tag(",
+        "Some(",
+        "{ ",
+        "Der(",
+        "NomError",
+        "InvalidMessage",
+        "PeerMisbehaved",
+        "Parsing Error",
+    ] {
+        assert!(
+            !message.contains(marker),
+            "debug output in a message: {message}"
+        );
+    }
+}
+
 /// What `inspect` and `verify` do with a file's bytes, in process.
 fn certificate_case(bytes: &[u8], trusted: &[TrustedCa]) {
-    let Ok(chain) = decode_certificates(bytes, "fuzz.crt") else {
-        return;
+    let chain = match decode_certificates(bytes, "fuzz.crt") {
+        Ok(chain) => chain,
+        Err(error) => return assert_words(&error.to_string()),
     };
     let now = time::OffsetDateTime::now_utc();
     for (index, der) in chain.iter().enumerate() {
-        let _ = CertSummary::new(der, "fuzz.crt", index, now);
+        if let Err(error) = CertSummary::new(der, "fuzz.crt", index, now) {
+            assert_words(&error.to_string());
+        }
     }
-    let _ = TrustedCa::from_file(chain.clone(), "fuzz-ca.crt");
+    if let Err(error) = TrustedCa::from_file(chain.clone(), "fuzz-ca.crt") {
+        assert_words(&error.to_string());
+    }
     let _ = verify::verify(&verify::Request {
         chain: &chain,
         source: "fuzz.crt",
@@ -471,7 +495,8 @@ fn mutated_inputs_never_panic_hang_or_exhaust_memory() {
     run_cases("TLS", count, move |_| {
         let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
         let limit = tls::Limit::starting_now(Duration::from_millis(400));
-        if let Ok((_, chain)) = tls::attempt(stream, "otel-gateway", None, limit) {
+        if let Ok((attempt, chain)) = tls::attempt(stream, "otel-gateway", None, limit) {
+            assert_words(&serde_json::to_string(&attempt.outcome).unwrap());
             let now = time::OffsetDateTime::now_utc();
             for (index, der) in chain.iter().enumerate() {
                 let _ = CertSummary::new(der, "127.0.0.1", index, now);
