@@ -1700,6 +1700,47 @@ mod tests {
     }
 
     #[test]
+    fn a_plaintext_certificate_message_is_found_across_records() {
+        // ServerHello (type 2, 1 byte body), then Certificate (type 11) with two
+        // certificates of 2 and 1 bytes, split over two handshake records.
+        let handshake = [
+            2, 0, 0, 1, 0xaa, 11, 0, 0, 12, 0, 0, 9, 0, 0, 2, 0x30, 0x00, 0, 0, 1, 0x05,
+        ];
+        let mut records = Vec::new();
+        for part in [&handshake[..8], &handshake[8..]] {
+            records.extend_from_slice(&[22, 3, 3, 0, part.len() as u8]);
+            records.extend_from_slice(part);
+        }
+        match parse_plaintext_certificate(&records) {
+            Plaintext::Found(size, chain) => {
+                assert_eq!(size, 12);
+                assert_eq!(chain, vec![vec![0x30, 0x00], vec![0x05]]);
+            }
+            _ => panic!("not found"),
+        }
+        assert!(matches!(
+            parse_plaintext_certificate(&records[..records.len() - 1]),
+            Plaintext::Incomplete
+        ));
+        assert!(matches!(
+            parse_plaintext_certificate(&[21, 3, 3, 0, 2, 2, 40]),
+            Plaintext::Broken(_)
+        ));
+        // The largest length a message can claim (16 MiB - 1) waits for more bytes; the
+        // reader stops at CHAIN_LIMIT bytes received.
+        assert!(matches!(
+            parse_plaintext_certificate(&[22, 3, 3, 0, 4, 11, 0xff, 0xff, 0xff]),
+            Plaintext::Incomplete
+        ));
+        let mut bad = records.clone();
+        bad[21] = 0xff; // the list length now exceeds the message
+        assert!(matches!(
+            parse_plaintext_certificate(&bad),
+            Plaintext::Broken(_)
+        ));
+    }
+
+    #[test]
     fn evidence_reads_http() {
         assert_eq!(
             evidence(&[0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 3], true),

@@ -443,6 +443,21 @@ fn key_beside(cert_path: &Path, certificate_der: &[u8]) -> Option<KeyFileStatus>
     if key_path == cert_path || !key_path.is_file() {
         return None;
     }
+    // Never read a key beside the certificate that is over the key limit.
+    if key_path
+        .metadata()
+        .is_ok_and(|metadata| metadata.len() > input::KEY_LIMIT)
+    {
+        return Some(KeyFileStatus {
+            path: support::display(&key_path),
+            matches: None,
+            encrypted: false,
+            error: Some(format!(
+                "it is larger than {} MiB, far more than any real private key",
+                input::KEY_LIMIT >> 20
+            )),
+        });
+    }
     let facts = set::examine_key(&key_path, Some(certificate_der));
     Some(KeyFileStatus {
         path: support::display(&key_path),

@@ -656,6 +656,25 @@ fn signature_algorithm_name(certificate: &X509Certificate<'_>) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn der_is_one_whole_structure_and_pem_is_armour_anywhere() {
+        assert!(is_one_der_sequence(&[0x30, 0x01, 0x00]));
+        assert!(is_one_der_sequence(&[0x30, 0x81, 0x01, 0x00]));
+        assert!(!is_one_der_sequence(&[0x30, 0x01]));
+        assert!(!is_one_der_sequence(b"0 - generated bundle\n"));
+        let text =
+            b"0 - generated bundle\n-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
+        let blocks = certificate_blocks(text, "bundle.pem").unwrap();
+        assert!(matches!(blocks[..], [Block::Pem(_)]));
+        assert_eq!(blocks[0].decode().unwrap(), vec![0x30, 0x00]);
+        // Without armour, a leading 0x30 is still DER (and gets DER's error).
+        assert!(matches!(
+            certificate_blocks(&[0x30, 0x05, 0x00], "x.der").unwrap()[..],
+            [Block::Der(_)]
+        ));
+    }
+
     use super::*;
 
     #[test]
