@@ -799,3 +799,38 @@ fn a_ca_not_valid_yet_is_reported_as_such() {
         "{findings:?}"
     );
 }
+
+#[test]
+fn dates_before_1970_get_a_precise_message() {
+    let work = set();
+    let ca = TestCa::new("Old Root");
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.not_before = rcgen::date_time_ymd(1950, 1, 1);
+    params.not_after = rcgen::date_time_ymd(9999, 12, 31);
+    let issuer = Issuer::from_params(&ca.params, &ca.key);
+    let leaf = params.signed_by(&key, &issuer).unwrap().der().to_vec();
+    write(work.path(), "old-ca.crt", &pem(&ca.der));
+    write(work.path(), "old.crt", &pem(&leaf));
+    let run = exec(
+        work.path(),
+        &[
+            "verify",
+            "old.crt",
+            "--ca",
+            "old-ca.crt",
+            "--host",
+            "localhost",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(
+            "has notBefore 1950-01-01 (before 1970), which rustls-webpki cannot represent"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("cannot parse it"), "{}", run.stdout);
+}
