@@ -1126,7 +1126,8 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "NAME|IP", value_parser = parse_host)]
     pub server_name: Option<String>,
 
-    /// Bound for resolving, connecting and each read.
+    /// One deadline for the whole probe: resolving, connecting, and every read and write of
+    /// both connections (after --wait, if given). See docs/limits.md.
     #[arg(long, value_name = "DURATION", default_value = "5s")]
     pub timeout: Lifetime,
 

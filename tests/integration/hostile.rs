@@ -167,6 +167,20 @@ fn hold(stream: &mut TcpStream, stop: &AtomicBool) {
 /// A rustls server presenting `chain` (leaf first) with `key`, ALPN http/1.1, no client
 /// certificates; after the handshake it answers with `answer` and closes.
 fn tls_server(chain: Vec<Vec<u8>>, key: &KeyPair, answer: &'static [u8]) -> Server {
+    tls_server_with(
+        chain,
+        key,
+        answer,
+        &[&rustls::version::TLS13, &rustls::version::TLS12],
+    )
+}
+
+fn tls_server_with(
+    chain: Vec<Vec<u8>>,
+    key: &KeyPair,
+    answer: &'static [u8],
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Server {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     // A fixed resolver, not `with_single_cert`: that parses the leaf with rustls-webpki,
     // which refuses a certificate over 64 KiB (the 10k-names case).
@@ -181,7 +195,7 @@ fn tls_server(chain: Vec<Vec<u8>>, key: &KeyPair, answer: &'static [u8]) -> Serv
         signing_key,
     ));
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .with_protocol_versions(versions)
         .unwrap()
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(FixedCertificate(certified)));
@@ -442,6 +456,37 @@ fn a_chain_of_500_cas_is_read_and_judged_not_called_plaintext() {
         report.verification.as_ref().unwrap().is_valid(),
         "{:?}",
         report.verification
+    );
+}
+
+#[test]
+fn an_oversized_chain_from_a_tls_1_3_only_server_is_named_as_such() {
+    let work = set();
+    let ca = TestCa::new("Hostile Root");
+    let names: Vec<String> = (0..5_000)
+        .map(|index| format!("host-{index}.example.com"))
+        .collect();
+    let (leaf, key) = ca.leaf("many-names", &names);
+    let ca_file = write(work.path(), "hostile-ca.crt", &pem(&ca.der));
+    let server = tls_server_with(
+        vec![leaf],
+        &key,
+        b"HTTP/1.1 200 OK\r\n\r\n",
+        &[&rustls::version::TLS13],
+    );
+    let (run, report) = probe_json(
+        work.path(),
+        &server.address(),
+        &["--ca", &ca_file, "--timeout", "20s"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_ne!(report.mtls, otel_pki::tls::MtlsVerdict::NotTls);
+    assert!(
+        report
+            .verdict
+            .contains("a TLS handshake message larger than the 65535 bytes rustls accepts"),
+        "{}",
+        report.verdict
     );
 }
 
