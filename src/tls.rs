@@ -553,6 +553,10 @@ pub enum Outcome {
 /// - otherwise (OTLP/HTTP on 4318, `openssl s_server -www`): `GET / HTTP/1.1`; any response
 ///   line is the answer, a 404 included.
 ///
+/// Every read and write waits only until `limit`'s deadline (shared by the whole probe). A
+/// handshake message rustls refuses as too large (over 64 KiB) is read from the plaintext
+/// records when TLS 1.2 was negotiated; otherwise the attempt is marked `oversized`.
+///
 /// Returns the attempt and the chain the server presented (DER, leaf first).
 pub fn attempt(
     mut stream: TcpStream,

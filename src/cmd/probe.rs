@@ -109,7 +109,7 @@ pub fn run(args: &ProbeArgs, output: &Output) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| endpoint.host.clone());
     // One deadline for the whole probe (docs/limits.md): resolving, connecting and every
-    // read and write of both connections share `--timeout`; `--wait` comes before it.
+    // read and write of both connections share `--timeout`; `--wait` is added to it.
     let wait = args.wait.map(|wait| std_duration(wait.duration()));
     let limit = tls::Limit {
         deadline: Instant::now() + timeout + wait.unwrap_or_default(),
@@ -120,8 +120,7 @@ pub fn run(args: &ProbeArgs, output: &Output) -> Result<ExitCode> {
     let address = stream
         .peer_addr()
         .map_or_else(|_| endpoint.to_string(), |address| address.to_string());
-    let (without, mut chain_der) = tls::attempt(stream, &server_name, None, limit)?;
-    let mut without = without;
+    let (mut without, mut chain_der) = tls::attempt(stream, &server_name, None, limit)?;
     if without.oversized && !limit.left().is_zero() {
         // rustls refuses handshake messages over 64 KiB: read the chain over TLS 1.2.
         if let Ok(stream) = tls::connect(&addresses, limit.left()) {
