@@ -112,7 +112,14 @@ impl TrustedCa {
             webpki::anchor_from_trusted_cert(&CertificateDer::from(der.as_slice())).map_err(
                 |_| PkiError::InvalidCertificate {
                     path: source.clone(),
-                    reason: "rustls-webpki cannot use it as a trust anchor".into(),
+                    reason: if der.len() > WEBPKI_CERTIFICATE_LIMIT {
+                        format!(
+                            "it is {} bytes, more than the 64 KiB rustls-webpki accepts, so rustls cannot trust it; use a smaller CA certificate",
+                            der.len()
+                        )
+                    } else {
+                        "rustls-webpki cannot use it as a trust anchor (check it with `openssl x509 -noout -text -in FILE`)".into()
+                    },
                 },
             )?;
             trusted.push(TrustedCa {
