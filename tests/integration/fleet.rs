@@ -297,3 +297,66 @@ fn fleet_flags_go_together_and_the_ca_is_checked_first() {
         .stderr(predicates::str::contains("15 days after its CA"));
     assert_eq!(listing(&work.path().join("otel-certs")).len(), 6);
 }
+
+#[test]
+fn fleet_names_are_zero_padded_so_that_they_sort() {
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    otel_pki(work.path())
+        .args([
+            "issue",
+            "client",
+            "--count",
+            "12",
+            "--name-prefix",
+            "agent",
+            "--dir",
+            "fleet",
+            "--ca-cert",
+            "otel-certs/ca.crt",
+            "--ca-key",
+            "otel-certs/ca.key",
+            "-q",
+        ])
+        .assert()
+        .success();
+    let certificates: Vec<String> = listing(&work.path().join("fleet"))
+        .into_iter()
+        .filter(|name| name.ends_with(".crt"))
+        .collect();
+    // Sorted by name is sorted by number: agent-01 … agent-12, a `-` after the prefix.
+    let numbered: Vec<String> = (1..=12).map(|i| format!("agent-{i:02}.crt")).collect();
+    assert_eq!(certificates, numbered);
+    let der = certificates_of(&work.path().join("fleet/agent-07.crt"));
+    assert_eq!(der.as_deref(), Some("agent-07"));
+}
+
+/// The common name of the first certificate in `path`.
+fn certificates_of(path: &std::path::Path) -> Option<String> {
+    let der = certificates(path)[0].to_vec();
+    otel_pki::pki::CertSummary::new(&der, "", 0, time::OffsetDateTime::now_utc())
+        .unwrap()
+        .common_name
+}
+
+#[test]
+fn names_from_has_the_cap_of_count() {
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    let names: String = (0..=otel_pki::cli::FLEET_MAX)
+        .map(|i| format!("n{i}\n"))
+        .collect();
+    fs::write(work.path().join("many.txt"), names).unwrap();
+    otel_pki(work.path())
+        .args(["issue", "client", "--names-from", "many.txt"])
+        .assert()
+        .code(2)
+        .stderr(
+            "error: --names-from `many.txt` lists 100001 names; at most 100000 are issued at once (the limit of --count): split the file\n",
+        );
+    otel_pki(work.path())
+        .args(["issue", "client", "--count", "100001", "--name-prefix", "n"])
+        .assert()
+        .code(2);
+    assert_eq!(listing(&work.path().join("otel-certs")).len(), 6);
+}
