@@ -379,7 +379,7 @@ pub struct IssueServerArgs {
     #[command(flatten)]
     pub kubernetes: KubernetesSanArgs,
 
-    /// Common name [default: --name, else the first SAN].
+    /// Common name [default: the first SAN].
     #[arg(long, value_name = "CN")]
     pub cn: Option<String>,
 

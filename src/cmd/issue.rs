@@ -63,11 +63,10 @@ pub fn run(command: &IssueCommand, output: &Output) -> Result<ExitCode> {
                     "`issue server` needs at least one --san with a DNS name or IP address (or --k8s-service), e.g. `--san otel-gateway.observability.svc`"
                 );
             };
-            let common_name = match (&args.cn, &args.name) {
-                (Some(cn), _) => issue::common_name("--cn", cn)?,
-                (None, Some(name)) => issue::common_name(NAME_AS_CN, name)?,
-                (None, None) => issue::common_name("--cn", &sans[0].value())?,
-            };
+            // A server's common name is a name clients dial (as `init` makes it), not its
+            // file name: --cn, else the first SAN.
+            let common_name =
+                issue::common_name("--cn", &args.cn.clone().unwrap_or_else(|| sans[0].value()))?;
             let request_profile = if args.client_auth {
                 LeafProfile::ServerAndClient
             } else {

@@ -224,7 +224,7 @@ fn without_a_name_a_leaf_is_named_after_its_certificate() {
 }
 
 #[test]
-fn a_leafs_common_name_follows_its_name_unless_cn_is_given() {
+fn a_clients_common_name_follows_its_name_unless_cn_is_given() {
     let work = workdir();
     init(work.path(), &["-q"]);
     let dir = work.path().join("otel-certs");
@@ -253,7 +253,8 @@ fn a_leafs_common_name_follows_its_name_unless_cn_is_given() {
     };
     assert_eq!(cn("agent-x"), "agent-x");
     assert_eq!(cn("agent-y"), "Agent Y");
-    assert_eq!(cn("gw"), "gw");
+    // A server's common name is a name clients dial, as `init` makes it: the first SAN.
+    assert_eq!(cn("gw"), "gw.example.com");
     assert_eq!(cn("edge.example.com"), "edge.example.com");
 }
 
