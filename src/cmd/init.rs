@@ -430,8 +430,9 @@ fn other_leaves(
             continue;
         }
         let path = support::display(&pair.certificate);
-        let der = support::read(&pair.certificate, "certificate")
-            .ok()
+        let der = Some(&pair.certificate)
+            .filter(|file| file.is_file()) // never block on a FIFO named like a certificate
+            .and_then(|file| support::read(file, "certificate").ok())
             .and_then(|bytes| pki::certificate::decode_certificates(&bytes, &path).ok())
             .and_then(|ders| ders.into_iter().next());
         let Some(der) = der else {

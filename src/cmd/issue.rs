@@ -597,3 +597,25 @@ fn issue_fleet(
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fleet_numbers_are_padded_to_the_width_of_the_count() {
+        assert_eq!(
+            fleet_numbered("agent", 3),
+            ["agent-1", "agent-2", "agent-3"]
+        );
+        let names = fleet_numbered("agent", 500);
+        assert_eq!(names[0], "agent-001");
+        assert_eq!(names[499], "agent-500");
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(sorted, names, "name order is number order");
+        assert_eq!(fleet_numbered("c-", 10)[0], "c-01");
+        assert_eq!(fleet_numbered("c_", 1), ["c_1"]);
+        assert_eq!(fleet_numbered("edge.", 2), ["edge.1", "edge.2"]);
+    }
+}

@@ -250,3 +250,48 @@ pub fn file_stem(name: &str, flag: &str) -> Result<String> {
     }
     Ok(name.strip_suffix(".crt").unwrap_or(name).to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sets_own_names_are_reserved_without_case() {
+        for name in [
+            "ca",
+            "CA",
+            "ca-next",
+            "ca-previous",
+            "Ca-Bundle",
+            "intermediate-ca",
+            "backup",
+            "..data",
+            ".x",
+        ] {
+            assert!(reserved_name(name).is_some(), "{name}");
+        }
+        for name in ["server", "client", "cax", "ca-1", "backups", "agent.ca"] {
+            assert_eq!(reserved_name(name), None, "{name}");
+        }
+        assert_eq!(leaf_stem("agent.crt", "--name").unwrap(), "agent");
+        let error = leaf_stem("ca.crt", "--name").unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "invalid --name `ca.crt`: ca.crt and ca.key are the CA's files; choose another name"
+        );
+        assert!(leaf_stem("../x", "--name").is_err());
+    }
+
+    #[test]
+    fn the_ed25519_warning_names_grpc_core_and_the_java_sdk() {
+        let warnings = key_type_warnings(&[KeyType::Ed25519, KeyType::EcdsaP256, KeyType::Ed25519]);
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("gRPC's C core"), "{}", warnings[0]);
+        assert!(
+            warnings[0].contains("OpenTelemetry Java SDK"),
+            "{}",
+            warnings[0]
+        );
+        assert!(key_type_warnings(&[KeyType::Rsa2048, KeyType::EcdsaP384]).is_empty());
+    }
+}

@@ -402,6 +402,31 @@ fn init_force_reissues_the_sets_other_leaves_under_the_new_ca() {
 }
 
 #[test]
+fn init_force_reissues_other_leaves_in_a_renewed_set_as_one_generation() {
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    let dir = work.path().join("otel-certs");
+    otel_pki(work.path())
+        .args(["renew", "--all", "-q"])
+        .assert()
+        .success();
+    otel_pki(work.path())
+        .args(["issue", "client", "--name", "agent", "-q"])
+        .assert()
+        .success();
+    let generation = fs::read_link(dir.join("..data")).unwrap();
+    otel_pki(work.path())
+        .args(["init", "--force", "-q"])
+        .assert()
+        .success();
+    assert_ne!(fs::read_link(dir.join("..data")).unwrap(), generation);
+    assert!(dir.join("agent.crt").is_symlink() && dir.join("agent.key").is_symlink());
+    let ca = summary(&dir.join("ca.crt")).subject;
+    assert_eq!(summary(&dir.join("agent.crt")).issuer, ca);
+    pair_handshake(&dir, "server", "agent", "localhost").unwrap();
+}
+
+#[test]
 fn init_force_refuses_when_a_leaf_of_the_old_ca_cannot_be_reissued() {
     let work = workdir();
     init(work.path(), &["-q"]);
