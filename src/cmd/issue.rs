@@ -91,6 +91,7 @@ pub fn run(command: &IssueCommand, output: &Output) -> Result<ExitCode> {
             return issue_fleet(
                 &args.common,
                 &names,
+                args.names_from.is_some(),
                 &pki::san::dedup(args.sans.clone()),
                 output,
             );
@@ -195,33 +196,47 @@ impl LeafName {
         existing: &[PathBuf],
         profile: LeafProfile,
     ) -> anyhow::Error {
-        let list: Vec<String> = existing
-            .iter()
-            .map(|path| format!("`{}`", path.display()))
-            .collect();
-        let (verb, it) = if existing.len() == 1 {
-            ("exists", "it")
-        } else {
-            ("exist", "them")
-        };
-        let backup = format!(
-            "(the old version is kept in `{}/{}/`)",
-            dir.display(),
-            write::BACKUP_DIR
-        );
+        let (list, verb, it, backup) = exists_parts(dir, existing);
         match &self.derived_from {
             None => anyhow::anyhow!(
-                "{} already {verb}; nothing was written: give another --name to issue a new certificate beside {it}, or add --force to replace {it} {backup}",
-                list.join(", ")
+                "{list} already {verb}; nothing was written: give another --name to issue a new certificate beside {it}, or add --force to replace {it} {backup}"
             ),
             Some(from) => anyhow::anyhow!(
-                "{} already {verb} (without --name, `issue {}` names the files after `{from}`); nothing was written: give --name NAME to issue a new certificate beside {it}, or `--name {} --force` to replace {it} {backup}",
-                list.join(", "),
+                "{list} already {verb} (without --name, `issue {}` names the files after `{from}`); nothing was written: give --name NAME to issue a new certificate beside {it}, or `--name {} --force` to replace {it} {backup}",
                 role_name(profile),
                 self.stem
             ),
         }
     }
+}
+
+/// The pieces of a "files exist" refusal: the files in backticks (a long list cut after a
+/// few), `exists`/`exist`, `it`/`them`, and where --force keeps the old ones.
+fn exists_parts(dir: &Path, existing: &[PathBuf]) -> (String, &'static str, &'static str, String) {
+    const SHOWN: usize = 6;
+    let mut list: Vec<String> = existing
+        .iter()
+        .take(if existing.len() > SHOWN {
+            SHOWN - 1
+        } else {
+            SHOWN
+        })
+        .map(|path| format!("`{}`", path.display()))
+        .collect();
+    if existing.len() > SHOWN {
+        list.push(format!("and {} more files", existing.len() - (SHOWN - 1)));
+    }
+    let (verb, it) = if existing.len() == 1 {
+        ("exists", "it")
+    } else {
+        ("exist", "them")
+    };
+    let backup = format!(
+        "(the old version is kept in `{}/{}/`)",
+        dir.display(),
+        write::BACKUP_DIR
+    );
+    (list.join(", "), verb, it, backup)
 }
 
 /// The key type of new leaves: --key-type, else the set's — that of DIR's certificate of
@@ -424,6 +439,7 @@ fn fleet_numbered(prefix: &str, count: u32) -> Vec<String> {
 fn issue_fleet(
     common: &IssueCommonArgs,
     names: &[String],
+    names_from: bool,
     sans: &[San],
     output: &Output,
 ) -> Result<ExitCode> {
@@ -440,11 +456,15 @@ fn issue_fleet(
             .collect();
         let existing = write::existing(dir, &all);
         if !existing.is_empty() {
-            return Err(write::WriteError::Exists {
-                dir: dir.clone(),
-                paths: existing,
-            }
-            .into());
+            let (list, verb, it, backup) = exists_parts(dir, &existing);
+            let other = if names_from {
+                "leave such names out of --names-from"
+            } else {
+                "choose another --name-prefix"
+            };
+            bail!(
+                "{list} already {verb}; nothing was written: {other} to issue the fleet beside {it}, or add --force to replace {it} {backup}"
+            );
         }
     }
     let (ca_cert, ca_key) = support::ca_paths(dir, common.ca_cert.as_ref(), common.ca_key.as_ref());

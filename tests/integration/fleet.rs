@@ -174,7 +174,7 @@ fn a_fleet_is_all_or_nothing_and_never_clobbers() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         String::from_utf8(output.stderr).unwrap(),
-        "error: `./otel-certs/collector-07.crt` already exists; nothing was written: use --force to replace it (the old version is kept in `./otel-certs/backup/`)\n"
+        "error: `./otel-certs/collector-07.crt` already exists; nothing was written: choose another --name-prefix to issue the fleet beside it, or add --force to replace it (the old version is kept in `./otel-certs/backup/`)\n"
     );
     assert_eq!(listing(&dir).len(), 7, "not one of the 20 was written");
     assert_eq!(
