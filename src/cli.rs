@@ -321,7 +321,7 @@ pub enum IssueCommand {
         "Examples:\n",
         "  otel-pki issue client --cn collector-eu-1 --name collector-eu-1\n",
         "  otel-pki issue client --cn agent --san spiffe://cluster.local/ns/obs/sa/agent\n",
-        "  otel-pki issue client --count 1000 --name-prefix collector-   # collector-1 … collector-1000\n",
+        "  otel-pki issue client --count 1000 --name-prefix collector-   # collector-0001 … collector-1000\n",
         "  otel-pki issue client --names-from hosts.txt --dir fleet --ca-cert otel-certs/ca.crt --ca-key otel-certs/ca.key\n",
         exit_codes!()
     ))]
@@ -342,9 +342,10 @@ pub struct IssueCommonArgs {
     #[arg(long, value_name = "FILE")]
     pub ca_key: Option<PathBuf>,
 
-    /// Key algorithm of the new key.
-    #[arg(long, value_enum, default_value_t, value_name = "TYPE")]
-    pub key_type: KeyTypeArg,
+    /// Key algorithm of the new key [default: the set's: that of DIR/server.crt or
+    /// DIR/client.crt (the same role's first), else the CA's key type].
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub key_type: Option<KeyTypeArg>,
 
     /// Lifetime, e.g. 365d, 720h, 12w, 1y. May not exceed the CA's remaining lifetime.
     #[arg(long, value_name = "DURATION", default_value = "365d")]
@@ -364,9 +365,11 @@ pub struct IssueServerArgs {
     #[command(flatten)]
     pub common: IssueCommonArgs,
 
-    /// Base name of the files: NAME.crt and NAME.key.
-    #[arg(long, value_name = "NAME", default_value = "server")]
-    pub name: String,
+    /// Base name of the files: NAME.crt and NAME.key [default: `server` when DIR has no
+    /// server.crt or with --force, else derived from the first DNS name or IP address:
+    /// gw.example.com.crt; never replaces a file without --force].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
 
     /// Server name (DNS name, IP address, URI:…, email:…); repeatable and comma-separated.
     /// At least one DNS name or IP address (or --k8s-service) is required.
@@ -386,42 +389,50 @@ pub struct IssueServerArgs {
     pub client_auth: bool,
 }
 
+/// The most certificates one `issue client --count` or `--names-from` issues.
+pub const FLEET_MAX: u32 = 100_000;
+
 /// `otel-pki issue client`.
 #[derive(Args, Debug)]
 pub struct IssueClientArgs {
     #[command(flatten)]
     pub common: IssueCommonArgs,
 
-    /// Base name of the files: NAME.crt and NAME.key.
-    #[arg(long, value_name = "NAME", default_value = "client")]
-    pub name: String,
+    /// Base name of the files: NAME.crt and NAME.key [default: `client` when DIR has no
+    /// client.crt or with --force, else derived from the common name: otel-collector.crt;
+    /// never replaces a file without --force].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
 
-    /// Common name of the client.
-    #[arg(long, value_name = "CN", default_value = "otel-collector")]
-    pub cn: String,
+    /// Common name of the client [default: --name, else otel-collector].
+    #[arg(long, value_name = "CN")]
+    pub cn: Option<String>,
 
     /// Optional name (DNS name, IP, URI:… such as a SPIFFE ID, email:…); repeatable.
     #[arg(long = "san", value_name = "NAME", value_delimiter = ',')]
     pub sans: Vec<San>,
 
     /// Issue N client certificates at once (a fleet without cert-manager), named with
-    /// --name-prefix and 1 to N (collector-1 … collector-N); each gets its own key, and its
-    /// name as common name. All files are written or none.
+    /// --name-prefix and 1 to N zero-padded to the width of N, so that they sort
+    /// (agent-001 … agent-500); each gets its own key, and its name as common name. All
+    /// files are written or none.
     #[arg(
         long,
         value_name = "N",
         requires = "name_prefix",
         conflicts_with_all = ["name", "cn", "names_from"],
-        value_parser = clap::value_parser!(u32).range(1..=100_000)
+        value_parser = clap::value_parser!(u32).range(1..=i64::from(FLEET_MAX))
     )]
     pub count: Option<u32>,
 
-    /// Prefix of the names made by --count, e.g. `collector-`.
+    /// Prefix of the names made by --count, e.g. `agent` or `collector-` (a `-` is added
+    /// unless it ends with `-`, `_` or `.`).
     #[arg(long, value_name = "PREFIX", requires = "count")]
     pub name_prefix: Option<String>,
 
     /// Issue one client certificate per name in FILE (one per line; blank lines and lines
-    /// starting with # are skipped): NAME.crt and NAME.key with common name NAME.
+    /// starting with # are skipped): NAME.crt and NAME.key with common name NAME. At most
+    /// as many names as --count allows.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["name", "cn"])]
     pub names_from: Option<PathBuf>,
 }

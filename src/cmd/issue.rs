@@ -1,7 +1,7 @@
 //! `otel-pki issue server|client`: sign another leaf with an existing CA.
 
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::{init, support};
-use crate::cli::{IssueClientArgs, IssueCommand, IssueCommonArgs};
+use crate::cli::{FLEET_MAX, IssueClientArgs, IssueCommand, IssueCommonArgs};
 use crate::output::Output;
 use crate::pki::{self, CertSummary, KeyType, LeafProfile, LeafRequest, San, Validity, issue};
 use crate::write::{self, PlannedFile};
@@ -31,10 +31,18 @@ pub struct IssueReport {
 /// A leaf to issue, decided from the arguments.
 struct Plan<'a> {
     common: &'a IssueCommonArgs,
-    name: String,
+    name: LeafName,
     request_profile: LeafProfile,
     common_name: String,
     sans: Vec<San>,
+}
+
+/// The role's own name in a set: `server` or `client`.
+fn role_name(profile: LeafProfile) -> &'static str {
+    match profile {
+        LeafProfile::Client => "client",
+        LeafProfile::Server | LeafProfile::ServerAndClient => "server",
+    }
 }
 
 /// Runs `issue server` or `issue client`.
@@ -50,21 +58,30 @@ pub fn run(command: &IssueCommand, output: &Output) -> Result<ExitCode> {
                 )?);
             }
             let sans = pki::san::dedup(sans);
-            if !sans.iter().any(San::is_host) {
+            let Some(first_host) = sans.iter().find(|san| san.is_host()).map(San::value) else {
                 bail!(
                     "`issue server` needs at least one --san with a DNS name or IP address (or --k8s-service), e.g. `--san otel-gateway.observability.svc`"
                 );
-            }
+            };
+            // A server's common name is a name clients dial (as `init` makes it), not its
+            // file name: --cn, else the first SAN.
             let common_name =
                 issue::common_name("--cn", &args.cn.clone().unwrap_or_else(|| sans[0].value()))?;
+            let request_profile = if args.client_auth {
+                LeafProfile::ServerAndClient
+            } else {
+                LeafProfile::Server
+            };
             Plan {
                 common: &args.common,
-                name: support::file_stem(&args.name, "--name")?,
-                request_profile: if args.client_auth {
-                    LeafProfile::ServerAndClient
-                } else {
-                    LeafProfile::Server
-                },
+                name: LeafName::choose(
+                    &args.common.dir.dir,
+                    args.name.as_deref(),
+                    request_profile,
+                    &first_host,
+                    args.common.force,
+                )?,
+                request_profile,
                 common_name,
                 sans,
             }
@@ -74,58 +91,214 @@ pub fn run(command: &IssueCommand, output: &Output) -> Result<ExitCode> {
             return issue_fleet(
                 &args.common,
                 &names,
+                args.names_from.is_some(),
                 &pki::san::dedup(args.sans.clone()),
                 output,
             );
         }
-        IssueCommand::Client(args) => Plan {
-            common: &args.common,
-            name: support::file_stem(&args.name, "--name")?,
-            request_profile: LeafProfile::Client,
-            common_name: issue::common_name("--cn", &args.cn)?,
-            sans: pki::san::dedup(args.sans.clone()),
-        },
+        IssueCommand::Client(args) => {
+            let common_name = match (&args.cn, &args.name) {
+                (Some(cn), _) => issue::common_name("--cn", cn)?,
+                (None, Some(name)) => issue::common_name(NAME_AS_CN, name)?,
+                (None, None) => DEFAULT_CLIENT_CN.to_owned(),
+            };
+            Plan {
+                common: &args.common,
+                name: LeafName::choose(
+                    &args.common.dir.dir,
+                    args.name.as_deref(),
+                    LeafProfile::Client,
+                    &common_name,
+                    args.common.force,
+                )?,
+                request_profile: LeafProfile::Client,
+                common_name,
+                sans: pki::san::dedup(args.sans.clone()),
+            }
+        }
     };
     issue_one(&plan, output)
+}
+
+/// The common name of a client certificate issued without --cn or --name (as `init`'s).
+const DEFAULT_CLIENT_CN: &str = "otel-collector";
+
+/// The "flag" that gave a common name taken from --name.
+const NAME_AS_CN: &str = "--name (the common name without --cn; give --cn to choose another)";
+
+/// The file name of a new leaf, NAME of NAME.crt and NAME.key (docs/issuing.md):
+///
+/// - `--name NAME`: NAME, unless it is one of the set's own names
+///   ([`support::reserved_name`]);
+/// - without it, with `--force`: the role's name, `server` or `client`, so that
+///   `issue server --san … --force` re-issues the set's server certificate (as `check`'s
+///   fixes and the README say);
+/// - without either: the role's name when DIR has neither NAME.crt nor NAME.key (a new
+///   directory's first server or client certificate); otherwise a name derived from the
+///   certificate, [`pki::san::file_stem_from`] its first DNS name or IP address (server)
+///   or its common name (client), prefixed `server-`/`client-` when that is one of the
+///   set's own names. Such a name never replaces a file: when it is taken, nothing is
+///   written and the message suggests --name.
+struct LeafName {
+    stem: String,
+    /// The name or address the stem was derived from, when it was.
+    derived_from: Option<String>,
+}
+
+impl LeafName {
+    fn choose(
+        dir: &Path,
+        given: Option<&str>,
+        profile: LeafProfile,
+        derive_from: &str,
+        force: bool,
+    ) -> Result<Self> {
+        if let Some(given) = given {
+            return Ok(LeafName {
+                stem: support::leaf_stem(given, "--name")?,
+                derived_from: None,
+            });
+        }
+        let role = role_name(profile);
+        let role_taken =
+            !write::existing(dir, &[&format!("{role}.crt"), &format!("{role}.key")]).is_empty();
+        if force || !role_taken {
+            return Ok(LeafName {
+                stem: role.to_owned(),
+                derived_from: None,
+            });
+        }
+        let stem = pki::san::file_stem_from(derive_from)
+            .map(|stem| {
+                if support::reserved_name(&stem).is_some() || stem == role {
+                    format!("{role}-{stem}")
+                } else {
+                    stem
+                }
+            })
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "`{}` already holds {role}.crt, and no file name can be made from `{derive_from}`; give --name NAME for the new certificate",
+                    dir.display()
+                )
+            })?;
+        Ok(LeafName {
+            stem,
+            derived_from: Some(derive_from.to_owned()),
+        })
+    }
+
+    /// The refusal when NAME.crt or NAME.key exist and --force was not given: it suggests
+    /// another --name first, then --force.
+    fn exists_error(
+        &self,
+        dir: &Path,
+        existing: &[PathBuf],
+        profile: LeafProfile,
+    ) -> anyhow::Error {
+        let (list, verb, it, backup) = exists_parts(dir, existing);
+        match &self.derived_from {
+            None => anyhow::anyhow!(
+                "{list} already {verb}; nothing was written: give another --name to issue a new certificate beside {it}, or add --force to replace {it} {backup}"
+            ),
+            Some(from) => anyhow::anyhow!(
+                "{list} already {verb} (without --name, `issue {}` names the files after `{from}`); nothing was written: give --name NAME to issue a new certificate beside {it}, or `--name {} --force` to replace {it} {backup}",
+                role_name(profile),
+                self.stem
+            ),
+        }
+    }
+}
+
+/// The pieces of a "files exist" refusal: the files in backticks (a long list cut after a
+/// few), `exists`/`exist`, `it`/`them`, and where --force keeps the old ones.
+fn exists_parts(dir: &Path, existing: &[PathBuf]) -> (String, &'static str, &'static str, String) {
+    const SHOWN: usize = 6;
+    let mut list: Vec<String> = existing
+        .iter()
+        .take(if existing.len() > SHOWN {
+            SHOWN - 1
+        } else {
+            SHOWN
+        })
+        .map(|path| format!("`{}`", path.display()))
+        .collect();
+    if existing.len() > SHOWN {
+        list.push(format!("and {} more files", existing.len() - (SHOWN - 1)));
+    }
+    let (verb, it) = if existing.len() == 1 {
+        ("exists", "it")
+    } else {
+        ("exist", "them")
+    };
+    let backup = format!(
+        "(the old version is kept in `{}/{}/`)",
+        dir.display(),
+        write::BACKUP_DIR
+    );
+    (list.join(", "), verb, it, backup)
+}
+
+/// The key type of new leaves: --key-type, else the set's — that of DIR's certificate of
+/// the same role (server.crt or client.crt), else of the other one — else the CA's key
+/// type, else ECDSA P-256. So leaves issued into an RSA-4096 set are RSA 4096.
+fn leaf_key_type(common: &IssueCommonArgs, profile: LeafProfile, ca: &pki::Ca) -> KeyType {
+    if let Some(key_type) = common.key_type {
+        return KeyType::from(key_type);
+    }
+    let dir = &common.dir.dir;
+    let roles = match profile {
+        LeafProfile::Client => ["client", "server"],
+        LeafProfile::Server | LeafProfile::ServerAndClient => ["server", "client"],
+    };
+    roles
+        .iter()
+        .find_map(|role| set_key_type(&dir.join(format!("{role}.crt"))))
+        .or_else(|| ca.key_type())
+        .unwrap_or(KeyType::EcdsaP256)
+}
+
+/// The key type of the first certificate in `path`, when it is one otel-pki generates.
+fn set_key_type(path: &Path) -> Option<KeyType> {
+    if !path.is_file() {
+        return None;
+    }
+    let bytes = support::read(path, "certificate").ok()?;
+    let der = pki::certificate::decode_certificates(&bytes, &support::display(path))
+        .ok()?
+        .into_iter()
+        .next()?;
+    let summary = CertSummary::new(&der, "", 0, OffsetDateTime::now_utc()).ok()?;
+    KeyType::of_public_key(&summary.public_key)
 }
 
 fn issue_one(plan: &Plan<'_>, output: &Output) -> Result<ExitCode> {
     let common = plan.common;
     let dir = &common.dir.dir;
-    let key_name = format!("{}.key", plan.name);
-    let cert_name = format!("{}.crt", plan.name);
-    if plan.name == "ca" {
-        bail!("invalid --name `ca`: ca.crt and ca.key are the CA's files; choose another name");
-    }
+    let key_name = format!("{}.key", plan.name.stem);
+    let cert_name = format!("{}.crt", plan.name.stem);
     let overwrite = write::Overwrite::from_force(common.force);
     if overwrite == write::Overwrite::Refuse {
         let existing = write::existing(dir, &[&key_name, &cert_name]);
         if !existing.is_empty() {
-            return Err(write::WriteError::Exists {
-                dir: dir.clone(),
-                paths: existing,
-            }
-            .into());
+            return Err(plan.name.exists_error(dir, &existing, plan.request_profile));
         }
     }
     let (ca_cert, ca_key) = support::ca_paths(dir, common.ca_cert.as_ref(), common.ca_key.as_ref());
     let passphrase = support::passphrase(&common.passphrase)?;
     let ca = support::load_ca(&ca_cert, &ca_key, passphrase.as_ref())?;
 
-    let key_type = KeyType::from(common.key_type);
+    let key_type = leaf_key_type(common, plan.request_profile, &ca);
     support::warn_key_types(&[key_type], output);
     let now = OffsetDateTime::now_utc();
+    // The CA must be valid for the whole window: fail before spending seconds on an RSA key.
+    let validity = ca.window_for(Validity::starting_now(now, common.validity))?;
     let request = LeafRequest {
         profile: plan.request_profile,
         common_name: plan.common_name.clone(),
         sans: plan.sans.clone(),
-        validity: Validity::starting_now(now, common.validity),
+        validity,
     };
-    // Fail on the CA's lifetime before spending seconds on an RSA key.
-    if request.validity.not_after > ca.not_after() {
-        let probe_key = pki::PrivateKey::generate(KeyType::EcdsaP256)?;
-        ca.issue(&request, probe_key)?;
-    }
     let key = support::generate_keys(&[key_type], output)?
         .pop()
         .ok_or_else(|| anyhow::anyhow!("key generation returned no key"))?;
@@ -135,6 +308,11 @@ fn issue_one(plan: &Plan<'_>, output: &Output) -> Result<ExitCode> {
         PlannedFile::public(cert_name.clone(), issued.certificate_pem()),
     ];
     let outcome = write::write_set(dir, &files, overwrite)?;
+    let mut warnings = support::key_type_warnings(&[key_type]);
+    if let Some(warning) = support::passphrase_file_warning(&common.passphrase) {
+        output.warn(&warning);
+        warnings.push(warning);
+    }
     let certificate = CertSummary::new(
         &issued.certificate_der,
         &support::display(&dir.join(&cert_name)),
@@ -145,7 +323,7 @@ fn issue_one(plan: &Plan<'_>, output: &Output) -> Result<ExitCode> {
         certificate,
         files: outcome.files.clone(),
         backup_dir: outcome.backup_dir.clone(),
-        warnings: key_type.warning().map(str::to_owned).into_iter().collect(),
+        warnings,
     };
     if output.is_json() {
         output.print_json(&report)?;
@@ -183,28 +361,39 @@ pub struct FleetReport {
     pub warnings: Vec<String>,
 }
 
-/// The names of a fleet: PREFIX1 … PREFIXN, or the lines of --names-from. Each must be a
-/// plain file name, unique, and not `ca`.
+/// The names of a fleet: PREFIX-1 … PREFIX-N with the numbers zero-padded to the width of N
+/// so that they sort (`agent-001` … `agent-500`; no `-` is added after a prefix ending in
+/// `-`, `_` or `.`), or the lines of --names-from (at most [`FLEET_MAX`], like --count).
+/// Each must be a plain file name, unique, and not one of the set's own names.
 fn fleet_names(args: &IssueClientArgs) -> Result<Vec<String>> {
     let raw: Vec<String> = match (&args.count, &args.name_prefix, &args.names_from) {
         (Some(count), Some(prefix), _) => {
-            // Check the prefix as typed, so that the message names it, not `PREFIX1`.
+            // Check the prefix as typed, so that the message names it, not `PREFIX-1`.
             support::file_stem(&format!("{prefix}1"), "--name-prefix").map_err(|_| {
                 anyhow::anyhow!(
-                    "invalid --name-prefix `{prefix}`: use letters, digits, `-`, `_` and `.` only (names become PREFIX1.crt, PREFIX1.key, …)"
+                    "invalid --name-prefix `{prefix}`: use letters, digits, `-`, `_` and `.` only (names become PREFIX-1.crt, PREFIX-1.key, …)"
                 )
             })?;
-            (1..=*count).map(|i| format!("{prefix}{i}")).collect()
+            fleet_numbered(prefix, *count)
         }
         (_, _, Some(path)) => {
             let bytes = support::read(path, "--names-from file")?;
             let text = String::from_utf8(bytes)
                 .with_context(|| format!("--names-from `{}` is not UTF-8 text", path.display()))?;
-            text.lines()
+            let names: Vec<String> = text
+                .lines()
                 .map(str::trim)
                 .filter(|line| !line.is_empty() && !line.starts_with('#'))
                 .map(str::to_owned)
-                .collect()
+                .collect();
+            if names.len() > FLEET_MAX as usize {
+                bail!(
+                    "--names-from `{}` lists {} names; at most {FLEET_MAX} are issued at once (the limit of --count): split the file",
+                    path.display(),
+                    names.len()
+                );
+            }
+            names
         }
         _ => bail!("give --count N with --name-prefix PREFIX, or --names-from FILE"),
     };
@@ -219,10 +408,7 @@ fn fleet_names(args: &IssueClientArgs) -> Result<Vec<String>> {
     let mut seen = std::collections::HashSet::new();
     let mut names = Vec::with_capacity(raw.len());
     for name in raw {
-        let name = support::file_stem(&name, flag)?;
-        if name == "ca" {
-            bail!("invalid {flag} `ca`: ca.crt and ca.key are the CA's files; choose another name");
-        }
+        let name = support::leaf_stem(&name, flag)?;
         issue::common_name(flag, &name)?;
         if !seen.insert(name.clone()) {
             bail!(
@@ -234,11 +420,26 @@ fn fleet_names(args: &IssueClientArgs) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// `PREFIX-01` … `PREFIX-N`: numbers zero-padded to the width of `count`, a `-` after the
+/// prefix unless it ends with `-`, `_` or `.`.
+fn fleet_numbered(prefix: &str, count: u32) -> Vec<String> {
+    let separator = if prefix.ends_with(['-', '_', '.']) {
+        ""
+    } else {
+        "-"
+    };
+    let width = count.to_string().len();
+    (1..=count)
+        .map(|i| format!("{prefix}{separator}{i:0width$}"))
+        .collect()
+}
+
 /// Issues one client certificate per name, in parallel on every core, then writes all of
 /// them with one all-or-nothing `write_set`.
 fn issue_fleet(
     common: &IssueCommonArgs,
     names: &[String],
+    names_from: bool,
     sans: &[San],
     output: &Output,
 ) -> Result<ExitCode> {
@@ -255,32 +456,31 @@ fn issue_fleet(
             .collect();
         let existing = write::existing(dir, &all);
         if !existing.is_empty() {
-            return Err(write::WriteError::Exists {
-                dir: dir.clone(),
-                paths: existing,
-            }
-            .into());
+            let (list, verb, it, backup) = exists_parts(dir, &existing);
+            let other = if names_from {
+                "leave such names out of --names-from"
+            } else {
+                "choose another --name-prefix"
+            };
+            bail!(
+                "{list} already {verb}; nothing was written: {other} to issue the fleet beside {it}, or add --force to replace {it} {backup}"
+            );
         }
     }
     let (ca_cert, ca_key) = support::ca_paths(dir, common.ca_cert.as_ref(), common.ca_key.as_ref());
     let passphrase = support::passphrase(&common.passphrase)?;
     let ca = support::load_ca(&ca_cert, &ca_key, passphrase.as_ref())?;
-    let key_type = KeyType::from(common.key_type);
+    let key_type = leaf_key_type(common, LeafProfile::Client, &ca);
     support::warn_key_types(&[key_type], output);
     let now = OffsetDateTime::now_utc();
-    let validity = Validity::starting_now(now, common.validity);
+    // The CA must be valid for the whole window: fail before generating a thousand keys.
+    let validity = ca.window_for(Validity::starting_now(now, common.validity))?;
     let request = |name: &str| LeafRequest {
         profile: LeafProfile::Client,
         common_name: name.to_owned(),
         sans: sans.to_vec(),
         validity,
     };
-    // Fail on the CA's lifetime before generating a thousand keys.
-    ca.issue(
-        &request(&names[0]),
-        pki::PrivateKey::generate(KeyType::EcdsaP256)?,
-    )?;
-
     let progress = (!output.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(names.len() as u64);
         bar.set_style(
@@ -346,6 +546,11 @@ fn issue_fleet(
         bar.finish_and_clear();
     }
     let outcome = outcome?;
+    let mut warnings = support::key_type_warnings(&[key_type]);
+    if let Some(warning) = support::passphrase_file_warning(&common.passphrase) {
+        output.warn(&warning);
+        warnings.push(warning);
+    }
 
     let summarize = |index: usize| {
         CertSummary::new(
@@ -367,7 +572,7 @@ fn issue_fleet(
         certificates,
         files: outcome.files.clone(),
         backup_dir: outcome.backup_dir.clone(),
-        warnings: key_type.warning().map(str::to_owned).into_iter().collect(),
+        warnings,
     };
     if output.is_json() {
         output.print_json(&report)?;
@@ -411,4 +616,26 @@ fn issue_fleet(
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fleet_numbers_are_padded_to_the_width_of_the_count() {
+        assert_eq!(
+            fleet_numbered("agent", 3),
+            ["agent-1", "agent-2", "agent-3"]
+        );
+        let names = fleet_numbered("agent", 500);
+        assert_eq!(names[0], "agent-001");
+        assert_eq!(names[499], "agent-500");
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(sorted, names, "name order is number order");
+        assert_eq!(fleet_numbered("c-", 10)[0], "c-01");
+        assert_eq!(fleet_numbered("c_", 1), ["c_1"]);
+        assert_eq!(fleet_numbered("edge.", 2), ["edge.1", "edge.2"]);
+    }
 }

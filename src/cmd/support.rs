@@ -62,6 +62,23 @@ pub fn passphrase(args: &PassphraseArgs) -> Result<Option<Passphrase>> {
     }
 }
 
+/// The warning for a `--passphrase-file` every user may read (as ssh judges key files,
+/// but a warning, not a refusal: the passphrase is already exposed, and files made under
+/// the usual 022 umask keep working). Given once the command succeeded, so that a refusal
+/// stays one line.
+pub fn passphrase_file_warning(args: &PassphraseArgs) -> Option<String> {
+    let path = args.passphrase_file.as_ref()?;
+    let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(path).ok()?.permissions());
+    (mode & 0o004 != 0).then(|| {
+        format!(
+            "--passphrase-file `{}` is readable by every user (mode {:04o}): anyone on this machine can read the CA key's passphrase; run `chmod 600 {}`",
+            path.display(),
+            mode & 0o7777,
+            crate::set::shell_word(&path.display().to_string())
+        )
+    })
+}
+
 /// Where a CA certificate and key are, from `--ca-cert`/`--ca-key` or the set directory.
 pub fn ca_paths(
     dir: &Path,
@@ -148,15 +165,74 @@ pub fn generate_keys(key_types: &[KeyType], output: &Output) -> Result<Vec<Priva
     keys
 }
 
-/// Warns about key types with known interoperability problems.
-pub fn warn_key_types(key_types: &[KeyType], output: &Output) {
-    let mut warned = Vec::new();
+/// The warning for a key type with known interoperability problems: Ed25519 fails in
+/// gRPC's C core and cannot be loaded by the OpenTelemetry Java SDK.
+pub fn key_type_warning(key_type: KeyType) -> Option<String> {
+    match key_type {
+        KeyType::Ed25519 => Some(
+            "Ed25519 certificates fail the TLS handshake in gRPC's C core, which the Python, C++, Ruby and PHP OTLP/gRPC exporters use (grpc/grpc#24252), and the OpenTelemetry Java SDK cannot load an Ed25519 key (it reads RSA and EC PKCS#8 keys only: \"Unable to generate key from supported algorithms: [RSA, EC]\"); choose ecdsa-p256 unless every peer is Go (the Collector), rustls or Node".to_owned(),
+        ),
+        other => other.warning().map(str::to_owned),
+    }
+}
+
+/// The warnings of [`key_type_warning`] for `key_types`, each once.
+pub fn key_type_warnings(key_types: &[KeyType]) -> Vec<String> {
+    let mut warnings: Vec<String> = Vec::new();
     for key_type in key_types {
-        if let Some(warning) = key_type.warning().filter(|_| !warned.contains(key_type)) {
-            output.warn(warning);
-            warned.push(*key_type);
+        if let Some(warning) = key_type_warning(*key_type)
+            && !warnings.contains(&warning)
+        {
+            warnings.push(warning);
         }
     }
+    warnings
+}
+
+/// Warns about key types with known interoperability problems.
+pub fn warn_key_types(key_types: &[KeyType], output: &Output) {
+    for warning in key_type_warnings(key_types) {
+        output.warn(&warning);
+    }
+}
+
+/// The names a set uses for its own files, which no leaf certificate may take, with the
+/// reason: the CA (`ca`), a rollover's next and previous CA and trust bundle (`ca-next`,
+/// `ca-previous`, `ca-bundle`), the intermediate CA of `k8s cert-manager --intermediate`,
+/// the backups (`backup/`) and every hidden name (`..data`, generation directories,
+/// temporary and recovery files all start with `.`). Compared without case, so a name
+/// cannot collide on a case-insensitive file system either. The one list of them.
+pub fn reserved_name(name: &str) -> Option<&'static str> {
+    if name.starts_with('.') {
+        return Some(
+            "names starting with `.` are the set's own hidden files (`..data`, generations, temporary files)",
+        );
+    }
+    match name.to_ascii_lowercase().as_str() {
+        "ca" => Some("ca.crt and ca.key are the CA's files"),
+        "ca-next" => Some(
+            "ca-next.crt and ca-next.key are the next CA of a rollover (`otel-pki ca rotate --stage`)",
+        ),
+        "ca-previous" => Some(
+            "ca-previous.crt and ca-previous.key are the previous CA of a rollover (`otel-pki ca rotate --promote`)",
+        ),
+        "ca-bundle" => Some("ca-bundle.crt is the trust bundle of a CA rollover"),
+        "intermediate-ca" => Some(
+            "intermediate-ca.crt and intermediate-ca.key are the intermediate CA of `otel-pki k8s cert-manager --intermediate`",
+        ),
+        "backup" => Some("backup/ holds the set's backups"),
+        _ => None,
+    }
+}
+
+/// A leaf's file name stem from `--name` (or another `flag`): a plain file name
+/// ([`file_stem`]) that is not one of the set's own names ([`reserved_name`]).
+pub fn leaf_stem(name: &str, flag: &str) -> Result<String> {
+    let stem = file_stem(name, flag)?;
+    if let Some(reason) = reserved_name(&stem) {
+        bail!("invalid {flag} `{name}`: {reason}; choose another name");
+    }
+    Ok(stem)
 }
 
 /// Refuses a file name that would escape the directory or is not a plain name.
@@ -174,4 +250,49 @@ pub fn file_stem(name: &str, flag: &str) -> Result<String> {
         );
     }
     Ok(name.strip_suffix(".crt").unwrap_or(name).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sets_own_names_are_reserved_without_case() {
+        for name in [
+            "ca",
+            "CA",
+            "ca-next",
+            "ca-previous",
+            "Ca-Bundle",
+            "intermediate-ca",
+            "backup",
+            "..data",
+            ".x",
+        ] {
+            assert!(reserved_name(name).is_some(), "{name}");
+        }
+        for name in ["server", "client", "cax", "ca-1", "backups", "agent.ca"] {
+            assert_eq!(reserved_name(name), None, "{name}");
+        }
+        assert_eq!(leaf_stem("agent.crt", "--name").unwrap(), "agent");
+        let error = leaf_stem("ca.crt", "--name").unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "invalid --name `ca.crt`: ca.crt and ca.key are the CA's files; choose another name"
+        );
+        assert!(leaf_stem("../x", "--name").is_err());
+    }
+
+    #[test]
+    fn the_ed25519_warning_names_grpc_core_and_the_java_sdk() {
+        let warnings = key_type_warnings(&[KeyType::Ed25519, KeyType::EcdsaP256, KeyType::Ed25519]);
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("gRPC's C core"), "{}", warnings[0]);
+        assert!(
+            warnings[0].contains("OpenTelemetry Java SDK"),
+            "{}",
+            warnings[0]
+        );
+        assert!(key_type_warnings(&[KeyType::Rsa2048, KeyType::EcdsaP384]).is_empty());
+    }
 }

@@ -214,6 +214,7 @@ impl Ca {
             });
         }
         check_issuer_name_is_reproducible(&parsed, certificate_path)?;
+        check_critical_extensions_are_known(&parsed, certificate_path)?;
         let not_before = parsed.validity().not_before.to_datetime();
         let not_after = parsed.validity().not_after.to_datetime();
         drop(parsed);
@@ -244,6 +245,44 @@ impl Ca {
     /// End of the CA's validity: no leaf may outlive it.
     pub fn not_after(&self) -> OffsetDateTime {
         self.not_after
+    }
+
+    /// Start of the CA's validity.
+    pub fn not_before(&self) -> OffsetDateTime {
+        self.not_before
+    }
+
+    /// The window a leaf asked for with `validity` (as [`Validity::starting_now`] makes
+    /// it) gets from this CA, which must be valid for all of it, as strict verifiers
+    /// require: a CA whose notBefore is after the moment of issue (`validity.not_before` +
+    /// [`BACKDATE`]) is refused, a leaf's back-dated notBefore is moved up to the CA's when
+    /// the CA started less than [`BACKDATE`] ago, and a leaf may not outlive the CA (see
+    /// [`Ca::issue`]). For `issue`, which signs now; [`Ca::issue`] itself also signs
+    /// windows in the past (tests of expired certificates).
+    pub fn window_for(&self, validity: Validity) -> Result<Validity, PkiError> {
+        let issued_at = validity.not_before + BACKDATE;
+        if self.not_before > issued_at {
+            let wait = self.not_before - issued_at;
+            return Err(PkiError::InvalidCertificate {
+                path: self.certificate_path.clone(),
+                reason: format!(
+                    "as a CA it is not valid until {} (notBefore, {} from now), so a certificate it signed now would be valid before its CA and strict verifiers would reject it; sign with a CA that is valid now",
+                    rfc3339(self.not_before),
+                    humanize_at_least_a_day(wait)
+                ),
+            });
+        }
+        let window = Validity {
+            not_before: validity.not_before.max(self.not_before),
+            not_after: validity.not_after,
+        };
+        self.check_window(window)?;
+        Ok(window)
+    }
+
+    /// The CA key's type, when otel-pki can generate it.
+    pub fn key_type(&self) -> Option<super::KeyType> {
+        self.key.key_type()
     }
 
     /// The path the CA was loaded from (for messages).
@@ -617,6 +656,48 @@ fn check_issuer_name_is_reproducible(
     Ok(())
 }
 
+/// Extensions OpenSSL and Go both process when a certificate marks them critical: keyUsage,
+/// subjectAltName, basicConstraints, nameConstraints, certificatePolicies, policyMappings,
+/// policyConstraints, extKeyUsage, inhibitAnyPolicy. OpenSSL rejects any other critical
+/// extension ("unhandled critical extension", X509_supported_extension) and so does Go
+/// (`x509: unhandled critical extension`), for the certificate and for every one it signs.
+const KNOWN_CRITICAL_EXTENSIONS: [&str; 9] = [
+    "2.5.29.15",
+    "2.5.29.17",
+    "2.5.29.19",
+    "2.5.29.30",
+    "2.5.29.32",
+    "2.5.29.33",
+    "2.5.29.36",
+    "2.5.29.37",
+    "2.5.29.54",
+];
+
+/// Refuses a CA with a critical extension the strict verifiers do not know: every leaf it
+/// signs would fail there.
+fn check_critical_extensions_are_known(
+    certificate: &x509_parser::certificate::X509Certificate<'_>,
+    path: &str,
+) -> Result<(), PkiError> {
+    let unknown: Vec<String> = certificate
+        .extensions()
+        .iter()
+        .filter(|extension| extension.critical)
+        .map(|extension| extension.oid.to_id_string())
+        .filter(|oid| !KNOWN_CRITICAL_EXTENSIONS.contains(&oid.as_str()))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(PkiError::InvalidCertificate {
+        path: path.to_owned(),
+        reason: format!(
+            "as a CA it marks extension {} critical, which OpenSSL (\"unhandled critical extension\") and Go do not know, so they would reject every certificate it signs; sign with a CA without it",
+            unknown.join(", ")
+        ),
+    })
+}
+
 fn humanize_at_least_a_day(duration: Duration) -> String {
     if duration < Duration::days(1) {
         humanize(duration)
@@ -633,6 +714,16 @@ pub fn rfc3339(at: OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| at.to_string())
+}
+
+/// True when the certificate `der` was signed by the CA certificate `ca_der`: its issuer is
+/// the CA's subject byte for byte and its signature verifies with the CA's key.
+pub fn signed_by(der: &[u8], ca_der: &[u8]) -> bool {
+    let (Ok(certificate), Ok(ca)) = (certificate::parse(der), certificate::parse(ca_der)) else {
+        return false;
+    };
+    certificate.issuer().as_raw() == ca.subject().as_raw()
+        && certificate.verify_signature(Some(ca.public_key())).is_ok()
 }
 
 /// The serial number of a DER certificate as colon hex (for messages and reports).
@@ -832,6 +923,74 @@ mod tests {
             )
             .unwrap_err();
         assert!(matches!(error, PkiError::OutlivesCa { .. }), "{error}");
+    }
+
+    #[test]
+    fn a_ca_must_be_valid_for_the_whole_window_of_the_leaf() {
+        let future = create_ca(
+            &CaRequest {
+                common_name: "Future CA".into(),
+                validity: Validity::between(now() + Duration::days(30), now() + Duration::days(90)),
+            },
+            PrivateKey::generate(KeyType::EcdsaP256).unwrap(),
+        )
+        .unwrap();
+        let error = future
+            .window_for(Validity::starting_now(now(), Lifetime::days(7)))
+            .unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("not valid until"), "{message}");
+        assert!(message.contains("30 days from now"), "{message}");
+
+        // A CA that started a minute ago: the leaf's back-dated notBefore moves up to it.
+        let fresh = create_ca(
+            &CaRequest {
+                common_name: "Fresh CA".into(),
+                validity: Validity::between(
+                    now() - Duration::minutes(1),
+                    now() + Duration::days(9),
+                ),
+            },
+            PrivateKey::generate(KeyType::EcdsaP256).unwrap(),
+        )
+        .unwrap();
+        let asked = Validity::starting_now(now(), Lifetime::days(7));
+        let window = fresh.window_for(asked).unwrap();
+        assert_eq!(window.not_before, fresh.not_before());
+        assert_eq!(window.not_after, asked.not_after);
+        assert!(matches!(
+            fresh.window_for(Validity::starting_now(now(), Lifetime::days(10))),
+            Err(PkiError::OutlivesCa { .. })
+        ));
+        // The usual case is unchanged.
+        assert_eq!(ca().window_for(asked).unwrap(), asked);
+    }
+
+    #[test]
+    fn a_ca_with_an_unknown_critical_extension_is_refused() {
+        let key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        let mut params = ca_params(
+            &CaRequest {
+                common_name: "Odd CA".into(),
+                validity: Validity::starting_now(now(), Lifetime::days(30)),
+            },
+            0,
+        )
+        .unwrap();
+        let mut extension = rcgen::CustomExtension::from_oid_content(
+            &[1, 3, 6, 1, 4, 1, 55555, 1],
+            vec![0x05, 0x00],
+        );
+        extension.set_criticality(true);
+        params.custom_extensions = vec![extension];
+        let der = params.self_signed(key.pair()).unwrap().der().to_vec();
+        let error = Ca::new(der, "odd.crt", key).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("1.3.6.1.4.1.55555.1")
+                && message.contains("unhandled critical extension"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -246,7 +246,12 @@ impl PrivateKey {
     fn from_der(der: &[u8], path: &str) -> Result<Self, PkiError> {
         let pair = KeyPair::try_from(der).map_err(|_| PkiError::InvalidKey {
             path: path.to_owned(),
-            reason: "not a supported private key (ECDSA P-256/P-384/P-521, Ed25519 or RSA)".into(),
+            reason: match rsa_private_key_bits(der) {
+                Some(bits) if !(RSA_BITS_MIN..=RSA_BITS_MAX).contains(&bits) => format!(
+                    "RSA-{bits} keys are not supported: otel-pki signs with RSA keys of {RSA_BITS_MIN} to {RSA_BITS_MAX} bits (TLS stacks refuse RSA keys shorter than 2048 bits); use RSA 2048, 3072 or 4096, or ECDSA P-256"
+                ),
+                _ => "not a supported private key (ECDSA P-256/P-384/P-521, Ed25519 or RSA 2048 to 8192 bits)".into(),
+            },
         })?;
         let key_type = KeyType::of_key_pair(&pair);
         Ok(PrivateKey { pair, key_type })
@@ -358,6 +363,34 @@ pub fn classify_key_file(bytes: &[u8]) -> KeyFile {
                 .join(", ")
         )),
     }
+}
+
+/// The smallest RSA modulus otel-pki loads (aws-lc-rs's limit; TLS stacks refuse less).
+const RSA_BITS_MIN: usize = 2048;
+/// The largest RSA modulus otel-pki loads (aws-lc-rs's limit).
+const RSA_BITS_MAX: usize = 8192;
+
+/// The modulus size of an RSA private key in PKCS#8 (`PRIVATE KEY` with rsaEncryption) or
+/// PKCS#1 (`RSA PRIVATE KEY`) DER, read without loading it, to name a size that cannot be
+/// loaded; `None` when it is not an RSA key.
+fn rsa_private_key_bits(der: &[u8]) -> Option<usize> {
+    use x509_parser::der_parser::{self, der::Tag};
+    let (_, outer) = der_parser::parse_der(der).ok()?;
+    let items = outer.as_sequence().ok()?;
+    let algorithm = items.get(1)?;
+    if algorithm.header.tag() == Tag::Sequence {
+        // PKCS#8: version, AlgorithmIdentifier { rsaEncryption, NULL }, OCTET STRING.
+        let oid = algorithm.as_sequence().ok()?.first()?.as_oid().ok()?;
+        if oid.to_id_string() != "1.2.840.113549.1.1.1" {
+            return None;
+        }
+        return rsa_private_key_bits(items.get(2)?.as_slice().ok()?);
+    }
+    // PKCS#1: version, modulus, publicExponent, privateExponent, primes, exponents, coefficient.
+    if items.len() < 9 || algorithm.header.tag() != Tag::Integer {
+        return None;
+    }
+    Some(rsa_modulus_bits_from_modulus(algorithm.as_slice().ok()?))
 }
 
 /// Modulus size in bits of a DER RSAPublicKey.

@@ -149,6 +149,38 @@ impl FromStr for San {
     }
 }
 
+/// The longest file name stem [`file_stem_from`] derives.
+pub const DERIVED_STEM_MAX: usize = 64;
+
+/// A file name stem derived from a host name, IP address or common name, for a certificate
+/// issued without `--name`: lower case; a leading `*.` becomes `wildcard.`; every run of
+/// characters other than ASCII letters, digits, `-`, `_` and `.` becomes one `-` (so
+/// `10.0.0.5` stays `10.0.0.5`, `::1` is `1`, `2001:db8::1` is `2001-db8-1`, `Agent 7` is
+/// `agent-7`); leading and trailing `-` and `.` are dropped; at most
+/// [`DERIVED_STEM_MAX`] characters. `None` when nothing is left.
+pub fn file_stem_from(text: &str) -> Option<String> {
+    let text = text.trim().to_ascii_lowercase();
+    let text = match text.strip_prefix("*.") {
+        Some(rest) => format!("wildcard.{rest}"),
+        None => text,
+    };
+    let mut stem = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+            stem.push(c);
+        } else if !stem.ends_with('-') {
+            stem.push('-');
+        }
+    }
+    let trim = |stem: &str| stem.trim_matches(|c| c == '-' || c == '.').to_owned();
+    let mut stem = trim(&stem);
+    if stem.len() > DERIVED_STEM_MAX {
+        stem.truncate(DERIVED_STEM_MAX); // ASCII only: any index is a character boundary
+        stem = trim(&stem);
+    }
+    (!stem.is_empty()).then_some(stem)
+}
+
 /// Removes duplicates, keeping the first occurrence (so the first name stays first: it is
 /// the default common name and the default host for `selftest`).
 pub fn dedup(sans: Vec<San>) -> Vec<San> {
@@ -410,6 +442,31 @@ fn email(value: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_stems_derived_from_names_are_plain_and_deterministic() {
+        let stem = |text: &str| file_stem_from(text);
+        assert_eq!(stem("gw.example.com").as_deref(), Some("gw.example.com"));
+        assert_eq!(stem("GW.Example.COM").as_deref(), Some("gw.example.com"));
+        assert_eq!(stem("10.0.0.5").as_deref(), Some("10.0.0.5"));
+        assert_eq!(stem("::1").as_deref(), Some("1"));
+        assert_eq!(stem("2001:db8::1").as_deref(), Some("2001-db8-1"));
+        assert_eq!(
+            stem("*.tempo.tracing.svc").as_deref(),
+            Some("wildcard.tempo.tracing.svc")
+        );
+        assert_eq!(stem("Agent 7 (eu)").as_deref(), Some("agent-7-eu"));
+        assert_eq!(stem("../../etc/passwd").as_deref(), Some("etc-passwd"));
+        assert_eq!(stem("Grüße").as_deref(), Some("gr-e"));
+        assert_eq!(stem(":::"), None);
+        assert_eq!(stem(""), None);
+        let long = stem(&format!("{}.example", "a".repeat(70))).unwrap();
+        assert_eq!(long, "a".repeat(64));
+        assert_eq!(
+            stem(&format!("{}-.x", "b".repeat(63))).unwrap(),
+            "b".repeat(63)
+        );
+    }
 
     fn ok(input: &str) -> San {
         San::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"))

@@ -30,20 +30,21 @@ fn count_issues_distinct_client_certificates_each_with_its_own_key() {
     let lines: Vec<&str> = stderr.lines().collect();
     assert!(
         lines[0].starts_with(
-            "created 40 client certificates collector-1 … collector-40 (ECDSA P-256, clientAuth); valid 365 days until "
+            "created 40 client certificates collector-01 … collector-40 (ECDSA P-256, clientAuth); valid 365 days until "
         ),
         "{stderr}"
     );
     assert_eq!(
         lines[2],
-        "wrote ./otel-certs: 80 files, collector-1.key collector-1.crt … collector-40.crt (keys 0600, certificates 0644)"
+        "wrote ./otel-certs: 80 files, collector-01.key collector-01.crt … collector-40.crt (keys 0600, certificates 0644)"
     );
     let dir = work.path().join("otel-certs");
     let mut keys = HashSet::new();
     let mut serials = HashSet::new();
     for i in 1..=40 {
-        let cert = dir.join(format!("collector-{i}.crt"));
-        let key = dir.join(format!("collector-{i}.key"));
+        // Zero-padded to the width of 40, so that they sort.
+        let cert = dir.join(format!("collector-{i:02}.crt"));
+        let key = dir.join(format!("collector-{i:02}.key"));
         assert_eq!(mode(&key), 0o600);
         assert_eq!(mode(&cert), 0o644);
         assert!(keys.insert(fs::read(&key).unwrap()), "keys are not shared");
@@ -53,7 +54,7 @@ fn count_issues_distinct_client_certificates_each_with_its_own_key() {
         assert_eq!(summary.role, Role::Client);
         assert_eq!(
             summary.common_name.as_deref(),
-            Some(format!("collector-{i}").as_str())
+            Some(format!("collector-{i:02}").as_str())
         );
         assert!(serials.insert(summary.serial));
     }
@@ -71,7 +72,7 @@ fn count_issues_distinct_client_certificates_each_with_its_own_key() {
             "sslclient",
             "-CAfile",
             "ca.crt",
-            "collector-1.crt",
+            "collector-01.crt",
             "collector-40.crt",
         ],
     );
@@ -158,7 +159,7 @@ fn a_fleet_is_all_or_nothing_and_never_clobbers() {
     let work = workdir();
     init(work.path(), &["-q"]);
     let dir = work.path().join("otel-certs");
-    fs::write(dir.join("collector-7.crt"), "mine").unwrap();
+    fs::write(dir.join("collector-07.crt"), "mine").unwrap();
     let output = otel_pki(work.path())
         .args([
             "issue",
@@ -173,11 +174,11 @@ fn a_fleet_is_all_or_nothing_and_never_clobbers() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         String::from_utf8(output.stderr).unwrap(),
-        "error: `./otel-certs/collector-7.crt` already exists; nothing was written: use --force to replace it (the old version is kept in `./otel-certs/backup/`)\n"
+        "error: `./otel-certs/collector-07.crt` already exists; nothing was written: choose another --name-prefix to issue the fleet beside it, or add --force to replace it (the old version is kept in `./otel-certs/backup/`)\n"
     );
     assert_eq!(listing(&dir).len(), 7, "not one of the 20 was written");
     assert_eq!(
-        fs::read_to_string(dir.join("collector-7.crt")).unwrap(),
+        fs::read_to_string(dir.join("collector-07.crt")).unwrap(),
         "mine"
     );
 
@@ -201,7 +202,12 @@ fn a_fleet_is_all_or_nothing_and_never_clobbers() {
     );
     let backups = listing(&dir.join("backup"));
     assert_eq!(
-        fs::read_to_string(dir.join("backup").join(&backups[0]).join("collector-7.crt")).unwrap(),
+        fs::read_to_string(
+            dir.join("backup")
+                .join(&backups[0])
+                .join("collector-07.crt")
+        )
+        .unwrap(),
         "mine"
     );
 }
@@ -289,5 +295,68 @@ fn fleet_flags_go_together_and_the_ca_is_checked_first() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("15 days after its CA"));
+    assert_eq!(listing(&work.path().join("otel-certs")).len(), 6);
+}
+
+#[test]
+fn fleet_names_are_zero_padded_so_that_they_sort() {
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    otel_pki(work.path())
+        .args([
+            "issue",
+            "client",
+            "--count",
+            "12",
+            "--name-prefix",
+            "agent",
+            "--dir",
+            "fleet",
+            "--ca-cert",
+            "otel-certs/ca.crt",
+            "--ca-key",
+            "otel-certs/ca.key",
+            "-q",
+        ])
+        .assert()
+        .success();
+    let certificates: Vec<String> = listing(&work.path().join("fleet"))
+        .into_iter()
+        .filter(|name| name.ends_with(".crt"))
+        .collect();
+    // Sorted by name is sorted by number: agent-01 … agent-12, a `-` after the prefix.
+    let numbered: Vec<String> = (1..=12).map(|i| format!("agent-{i:02}.crt")).collect();
+    assert_eq!(certificates, numbered);
+    let der = certificates_of(&work.path().join("fleet/agent-07.crt"));
+    assert_eq!(der.as_deref(), Some("agent-07"));
+}
+
+/// The common name of the first certificate in `path`.
+fn certificates_of(path: &std::path::Path) -> Option<String> {
+    let der = certificates(path)[0].to_vec();
+    otel_pki::pki::CertSummary::new(&der, "", 0, time::OffsetDateTime::now_utc())
+        .unwrap()
+        .common_name
+}
+
+#[test]
+fn names_from_has_the_cap_of_count() {
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    let names: String = (0..=otel_pki::cli::FLEET_MAX)
+        .map(|i| format!("n{i}\n"))
+        .collect();
+    fs::write(work.path().join("many.txt"), names).unwrap();
+    otel_pki(work.path())
+        .args(["issue", "client", "--names-from", "many.txt"])
+        .assert()
+        .code(2)
+        .stderr(
+            "error: --names-from `many.txt` lists 100001 names; at most 100000 are issued at once (the limit of --count): split the file\n",
+        );
+    otel_pki(work.path())
+        .args(["issue", "client", "--count", "100001", "--name-prefix", "n"])
+        .assert()
+        .code(2);
     assert_eq!(listing(&work.path().join("otel-certs")).len(), 6);
 }

@@ -270,6 +270,219 @@ fn init_refuses_to_overwrite_and_force_keeps_a_backup() {
     assert_eq!(listing(&backup).len(), 6);
 }
 
+/// The `inspect`-style summary of the first certificate in `path`.
+fn summary(path: &std::path::Path) -> otel_pki::pki::CertSummary {
+    let der = certificates(path)[0].to_vec();
+    otel_pki::pki::CertSummary::new(&der, "", 0, time::OffsetDateTime::now_utc()).unwrap()
+}
+
+#[test]
+fn init_force_reissues_the_sets_other_leaves_under_the_new_ca() {
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    let dir = work.path().join("otel-certs");
+    for args in [
+        &[
+            "issue",
+            "server",
+            "--name",
+            "gw",
+            "--san",
+            "gw.example.com,10.0.0.5",
+            "--client-auth",
+            "--validity",
+            "30d",
+            "-q",
+        ][..],
+        &[
+            "issue",
+            "client",
+            "--name",
+            "agent",
+            "--cn",
+            "Agent A",
+            "--san",
+            "spiffe://cluster.local/ns/obs/sa/agent",
+            "--key-type",
+            "rsa-2048",
+            "--validity",
+            "40d",
+            "-q",
+        ],
+        // A leaf another CA signed, kept in the same directory: not this set's.
+        &["init", "--dir", "other", "-q"],
+        &[
+            "issue",
+            "client",
+            "--name",
+            "foreign",
+            "--ca-cert",
+            "other/ca.crt",
+            "--ca-key",
+            "other/ca.key",
+            "-q",
+        ],
+    ] {
+        otel_pki(work.path()).args(args).assert().success();
+    }
+    let before = |name: &str| summary(&dir.join(format!("{name}.crt")));
+    let (gw, agent) = (before("gw"), before("agent"));
+    let foreign = fs::read(dir.join("foreign.crt")).unwrap();
+
+    let output = otel_pki(work.path())
+        .args(["init", "--force", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    let report: InitReport = serde_json::from_slice(&output.stdout).unwrap();
+    let reissued: Vec<&str> = report
+        .reissued
+        .iter()
+        .map(|summary| summary.path.as_str())
+        .collect();
+    assert_eq!(
+        reissued,
+        ["./otel-certs/agent.crt", "./otel-certs/gw.crt"],
+        "the other CA's leaf is not re-issued"
+    );
+    let new_ca = summary(&dir.join("ca.crt")).subject;
+    assert_ne!(new_ca, gw.issuer, "a new CA");
+    for (name, old) in [("gw", &gw), ("agent", &agent)] {
+        let new = before(name);
+        assert_eq!(new.issuer, new_ca, "{name}");
+        assert_eq!(new.subject, old.subject, "{name}");
+        assert_eq!(new.sans, old.sans, "{name}");
+        assert_eq!(new.role, old.role, "{name}");
+        assert_eq!(new.extended_key_usage, old.extended_key_usage, "{name}");
+        assert_eq!(
+            new.public_key.description, old.public_key.description,
+            "{name}"
+        );
+        assert_eq!(
+            (new.not_after - new.not_before).whole_days(),
+            (old.not_after - old.not_before).whole_days(),
+            "{name}"
+        );
+        assert_ne!(new.serial, old.serial, "{name}");
+        assert_eq!(mode(&dir.join(format!("{name}.key"))), 0o600);
+    }
+    assert_eq!(before("agent").public_key.description, "RSA 2048");
+    assert_eq!(fs::read(dir.join("foreign.crt")).unwrap(), foreign);
+    // Keys match their certificates, and everything chains to the new CA.
+    pair_handshake(&dir, "gw", "agent", "gw.example.com").unwrap();
+    set_handshake(&dir, "localhost").unwrap();
+    let (ok, text) = openssl(
+        &dir,
+        &[
+            "verify",
+            "-x509_strict",
+            "-CAfile",
+            "ca.crt",
+            "gw.crt",
+            "agent.crt",
+        ],
+    );
+    assert!(ok, "{text}");
+    // The replaced leaves are in the backup with the rest of the set.
+    let backup = dir.join("backup").join(&listing(&dir.join("backup"))[0]);
+    assert_eq!(listing(&backup).len(), 6 + 4);
+
+    // In text, the status says what was re-issued and why.
+    let assert = otel_pki(work.path())
+        .args(["init", "--force"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("re-issued 2 other certificates under the new CA")
+            && stderr.contains("none is left signed by the replaced CA: agent.crt gw.crt"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn init_force_reissues_other_leaves_in_a_renewed_set_as_one_generation() {
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    let dir = work.path().join("otel-certs");
+    otel_pki(work.path())
+        .args(["renew", "--all", "-q"])
+        .assert()
+        .success();
+    otel_pki(work.path())
+        .args(["issue", "client", "--name", "agent", "-q"])
+        .assert()
+        .success();
+    let generation = fs::read_link(dir.join("..data")).unwrap();
+    otel_pki(work.path())
+        .args(["init", "--force", "-q"])
+        .assert()
+        .success();
+    assert_ne!(fs::read_link(dir.join("..data")).unwrap(), generation);
+    assert!(dir.join("agent.crt").is_symlink() && dir.join("agent.key").is_symlink());
+    let ca = summary(&dir.join("ca.crt")).subject;
+    assert_eq!(summary(&dir.join("agent.crt")).issuer, ca);
+    pair_handshake(&dir, "server", "agent", "localhost").unwrap();
+}
+
+#[test]
+fn init_force_refuses_when_a_leaf_of_the_old_ca_cannot_be_reissued() {
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    let dir = work.path().join("otel-certs");
+    // Signed by the set's CA by hand, without extendedKeyUsage: its purpose is unknown.
+    for args in [
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "otel-certs/odd.key",
+            "-subj",
+            "/CN=odd",
+            "-out",
+            "odd.csr",
+        ][..],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "odd.csr",
+            "-CA",
+            "otel-certs/ca.crt",
+            "-CAkey",
+            "otel-certs/ca.key",
+            "-days",
+            "10",
+            "-out",
+            "otel-certs/odd.crt",
+        ],
+    ] {
+        let (ok, text) = openssl(work.path(), args);
+        assert!(ok, "{text}");
+    }
+    let ca_key = fs::read(dir.join("ca.key")).unwrap();
+    let before = listing(&dir);
+    let assert = otel_pki(work.path())
+        .args(["init", "--force"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("`./otel-certs/odd.crt` is signed by the CA that init --force replaces")
+            && stderr.contains("move it out of `./otel-certs`"),
+        "{stderr}"
+    );
+    assert_eq!(fs::read(dir.join("ca.key")).unwrap(), ca_key);
+    assert_eq!(listing(&dir), before, "nothing written");
+}
+
 #[test]
 fn init_is_all_or_nothing_when_one_target_exists() {
     let work = workdir();
@@ -329,9 +542,12 @@ fn ed25519_warns_about_grpc() {
         .success();
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert!(
-        stderr.contains("warning:") && stderr.contains("gRPC"),
+        stderr.contains("warning:")
+            && stderr.contains("gRPC's C core")
+            && stderr.contains("OpenTelemetry Java SDK"),
         "{stderr}"
     );
+    assert_eq!(stderr.matches("warning:").count(), 1, "once: {stderr}");
     let quiet = otel_pki(work.path())
         .args(["init", "--key-type", "ecdsa-p256", "--dir", "p256"])
         .assert()
