@@ -743,6 +743,30 @@ pub struct ConfigSdkEnvArgs {
     /// Base name of the client certificate in DIR and --cert-path: NAME.crt, NAME.key.
     #[arg(long, value_name = "NAME", default_value = "client")]
     pub client_cert: String,
+
+    /// Write for one SDK: only the variables it reads, what it cannot use refused or
+    /// warned about, and the SDK version the facts were checked against.
+    #[arg(long, value_enum, value_name = "LANGUAGE")]
+    pub language: Option<SdkLanguageArg>,
+}
+
+/// OpenTelemetry SDK language for `config sdk-env --language`.
+#[derive(Clone, Copy, Debug, Eq, PartialEq, ValueEnum)]
+pub enum SdkLanguageArg {
+    /// OpenTelemetry Java SDK and Java agent (autoconfigure).
+    Java,
+    /// opentelemetry-python exporters.
+    Python,
+    /// opentelemetry-go exporters.
+    Go,
+    /// OpenTelemetry JS exporters for Node.js.
+    Node,
+    /// OpenTelemetry .NET OTLP exporter.
+    Dotnet,
+    /// opentelemetry-rust (opentelemetry-otlp).
+    Rust,
+    /// opentelemetry-cpp exporters.
+    Cpp,
 }
 
 /// Kind of configuration file (the command-line face of [`Kind`]).
