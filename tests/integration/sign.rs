@@ -234,3 +234,146 @@ fn bad_csrs_and_refusals_are_one_line_and_exit_2() {
     one_line(&["sign", "edge.csr", "--role", "client"], "already exists");
     assert!(!w.join("otel-certs/bad.crt").exists());
 }
+
+/// The tool at `path` under the repository, or `None` (after saying why) when interop tools
+/// are not required (as in `interop.rs`).
+fn interop_tool(relative: &str, what: &str) -> Option<std::path::PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    if path.exists() {
+        return Some(path);
+    }
+    let message = format!(
+        "{what} not found at {}: run .ci/interop-setup",
+        path.display()
+    );
+    assert!(
+        std::env::var_os("OTEL_PKI_INTEROP_REQUIRED").is_none(),
+        "{message}"
+    );
+    eprintln!("interop test not run: {message}");
+    None
+}
+
+fn exit_and_output(command: &mut std::process::Command) -> (i32, String) {
+    let output = command.output().expect("run interop checker");
+    (
+        output.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+/// A set whose server and client certificates were signed from `openssl req` CSRs (keys
+/// made by OpenSSL), in the layout the interop checkers read.
+fn signed_set(work: &Path, key_type: &str) -> std::path::PathBuf {
+    let source = work.join(format!("{key_type}-ca"));
+    let signed = work.join(format!("{key_type}-signed"));
+    init(
+        work,
+        &[
+            "-q",
+            "--dir",
+            &source.display().to_string(),
+            "--san",
+            "localhost",
+        ],
+    );
+    std::fs::create_dir(&signed).unwrap();
+    for file in ["ca.crt", "ca.key"] {
+        std::fs::copy(source.join(file), signed.join(file)).unwrap();
+    }
+    for (name, role) in [("server", "server"), ("client", "client")] {
+        make_csr(
+            work,
+            &format!("{key_type}-{name}"),
+            key_type,
+            &format!("/CN={name}"),
+            &[],
+        );
+        let mut command = otel_pki(work);
+        command
+            .arg("sign")
+            .arg(format!("{key_type}-{name}.csr"))
+            .args(["--role", role, "--name", name, "--dir"])
+            .arg(&signed)
+            .arg("--ca-cert")
+            .arg(source.join("ca.crt"))
+            .arg("--ca-key")
+            .arg(source.join("ca.key"));
+        if role == "server" {
+            command.args(["--san", "localhost,127.0.0.1,::1"]);
+        }
+        command.assert().success();
+        std::fs::copy(
+            work.join(format!("{key_type}-{name}.key")),
+            signed.join(format!("{name}.key")),
+        )
+        .unwrap();
+        std::fs::set_permissions(
+            signed.join(format!("{name}.key")),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
+    }
+    signed
+}
+
+#[test]
+fn signed_certificates_pass_the_interop_checks_of_issue() {
+    let Some(checker) = interop_tool("target/interop/mtls_check", "the Go mTLS checker") else {
+        return;
+    };
+    let python = interop_tool(
+        "target/interop/venv/bin/python",
+        "the interop virtualenv (grpcio, pkilint)",
+    );
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let work = workdir();
+    let w = work.path();
+    init(w, &["-q", "--dir", "other"]);
+    for key_type in ["ec", "rsa", "ed25519"] {
+        let dir = signed_set(w, key_type);
+        // Go's crypto/tls (the Collector), both TLS versions, names and IP addresses.
+        for host in ["localhost", "127.0.0.1", "::1"] {
+            for version in ["1.2", "1.3"] {
+                let (code, text) = exit_and_output(
+                    std::process::Command::new(&checker)
+                        .arg("-dir")
+                        .arg(&dir)
+                        .args(["-host", host, "-tls", version]),
+                );
+                assert_eq!(code, 0, "{key_type} {host} TLS {version}: {text}");
+            }
+        }
+        // OpenSSL: purposes, -x509_strict and an s_server/s_client exchange.
+        let (code, text) = exit_and_output(
+            std::process::Command::new("bash")
+                .arg(repo.join("tests/interop/openssl_checks.sh"))
+                .arg(&dir)
+                .arg(w.join("other")),
+        );
+        assert_eq!(code, 0, "{key_type}: {text}");
+        let Some(python) = &python else { continue };
+        // gRPC's C core: ECDSA and RSA work, Ed25519 fails as for `issue`.
+        let (code, text) = exit_and_output(
+            std::process::Command::new(python)
+                .arg(repo.join("tests/interop/grpc_mtls.py"))
+                .arg(&dir),
+        );
+        assert_eq!(
+            code,
+            if key_type == "ed25519" { 1 } else { 0 },
+            "{key_type} gRPC: {text}"
+        );
+        // pkilint (RFC 5280 and the CA/B profile checks the project uses).
+        let (code, text) = exit_and_output(
+            std::process::Command::new(python)
+                .arg(repo.join("tests/interop/pkilint_check.py"))
+                .arg(&dir),
+        );
+        assert_eq!(code, 0, "{key_type} pkilint: {text}");
+    }
+}
