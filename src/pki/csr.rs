@@ -31,6 +31,14 @@ pub enum CsrError {
         /// The CSR file.
         path: String,
     },
+    /// The key or signature algorithm is not one otel-pki signs for.
+    #[error(
+        "`{path}` uses a key or signature algorithm otel-pki does not sign for (such as P-521, RSA-PSS or Ed448); make the request with an ECDSA P-256 or P-384, RSA or Ed25519 key"
+    )]
+    UnsupportedKey {
+        /// The CSR file.
+        path: String,
+    },
     /// A requested name is not acceptable.
     #[error(
         "`{path}` asks for the name `{name}`, which is not usable: {reason}; pass --san to choose the names"
@@ -85,8 +93,18 @@ pub fn parse(bytes: &[u8], path: &str) -> Result<Csr, CsrError> {
     if !rest.is_empty() {
         return Err(invalid("trailing bytes after the request".into()));
     }
-    csr.verify_signature().map_err(|_| CsrError::BadSignature {
-        path: path.to_owned(),
+    if !supported_key(&csr.certification_request_info.subject_pki) {
+        return Err(CsrError::UnsupportedKey {
+            path: path.to_owned(),
+        });
+    }
+    csr.verify_signature().map_err(|error| match error {
+        x509_parser::error::X509Error::SignatureUnsupportedAlgorithm => CsrError::UnsupportedKey {
+            path: path.to_owned(),
+        },
+        _ => CsrError::BadSignature {
+            path: path.to_owned(),
+        },
     })?;
     let info = &csr.certification_request_info;
     let common_name = info
@@ -174,4 +192,24 @@ fn requested_name(name: &GeneralName<'_>, path: &str) -> Result<San, CsrError> {
         }
     };
     San::parse(&text).map_err(|error| bad(text.clone(), error.to_string()))
+}
+
+/// ECDSA P-256 or P-384, RSA (rsaEncryption) or Ed25519: the keys otel-pki issues for.
+fn supported_key(spki: &x509_parser::x509::SubjectPublicKeyInfo<'_>) -> bool {
+    let algorithm = spki.algorithm.algorithm.to_id_string();
+    match algorithm.as_str() {
+        "1.2.840.113549.1.1.1" | "1.3.101.112" => true,
+        "1.2.840.10045.2.1" => spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|curve| curve.as_oid().ok())
+            .is_some_and(|curve| {
+                matches!(
+                    curve.to_id_string().as_str(),
+                    "1.2.840.10045.3.1.7" | "1.3.132.0.34"
+                )
+            }),
+        _ => false,
+    }
 }

@@ -210,6 +210,30 @@ fn bad_csrs_and_refusals_are_one_line_and_exit_2() {
         "is not a certificate signing request",
     );
     one_line(&["sign", "missing.csr", "--role", "client"], "missing.csr");
+    // Keys otel-pki does not issue for.
+    let (ok, text) = openssl(
+        w,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-521",
+            "-nodes",
+            "-keyout",
+            "p521.key",
+            "-subj",
+            "/CN=p521",
+            "-out",
+            "p521.csr",
+        ],
+    );
+    assert!(ok, "{text}");
+    one_line(
+        &["sign", "p521.csr", "--role", "client"],
+        "does not sign for",
+    );
     // A server needs a host name.
     one_line(&["sign", "edge.csr", "--role", "server"], "--san");
     // The set's own key would no longer match.
