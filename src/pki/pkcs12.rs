@@ -271,6 +271,17 @@ mod tests {
                 protection,
             )
             .unwrap();
+            // The bag attributes JSSE and keytool look at: the Java trusted-key-usage
+            // attribute on the CA bag, the leaf name as the key's friendlyName.
+            let archive = p12_keystore::Pkcs12Archive::from_pkcs12(&trust, "changeit").unwrap();
+            assert!(
+                archive.certs.iter().all(|bag| bag.trusted),
+                "{protection:?}"
+            );
+            assert_eq!(archive.certs[0].friendly_name.as_deref(), Some("ca"));
+            let archive = p12_keystore::Pkcs12Archive::from_pkcs12(&bytes, "changeit").unwrap();
+            assert_eq!(archive.keys[0].friendly_name.as_deref(), Some("server"));
+            assert!(archive.certs.iter().all(|bag| !bag.trusted));
             let contents = open(&trust, &password(), "truststore.p12").unwrap();
             assert!(contents.keys.is_empty());
             assert_eq!(contents.trusted.len(), 1);
