@@ -125,6 +125,13 @@ pub enum Command {
     Config(ConfigCommand),
     /// Find mutual-TLS mistakes in a Collector, Jaeger v2 or Tempo configuration file.
     LintConfig(LintConfigArgs),
+    // --- consumers: keystore, sign ---
+    /// PKCS#12 keystores for JVM and .NET programs: NAME.p12 (key and chain) and
+    /// truststore.p12 (the CA).
+    Keystore(KeystoreArgs),
+    /// Sign a certificate signing request (a key that never leaves its device) with the
+    /// set's CA: NAME.crt, no key.
+    Sign(SignArgs),
     // --- kubernetes: k8s ---
     /// Kubernetes manifests from a set: Secrets, Collector Deployments, and a cert-manager +
     /// trust-manager bootstrap.
@@ -747,6 +754,30 @@ pub struct ConfigSdkEnvArgs {
     /// Base name of the client certificate in DIR and --cert-path: NAME.crt, NAME.key.
     #[arg(long, value_name = "NAME", default_value = "client")]
     pub client_cert: String,
+
+    /// Write for one SDK: only the variables it reads, what it cannot use refused or
+    /// warned about, and the SDK version the facts were checked against.
+    #[arg(long, value_enum, value_name = "LANGUAGE")]
+    pub language: Option<SdkLanguageArg>,
+}
+
+/// OpenTelemetry SDK language for `config sdk-env --language`.
+#[derive(Clone, Copy, Debug, Eq, PartialEq, ValueEnum)]
+pub enum SdkLanguageArg {
+    /// OpenTelemetry Java SDK and Java agent (autoconfigure).
+    Java,
+    /// opentelemetry-python exporters.
+    Python,
+    /// opentelemetry-go exporters.
+    Go,
+    /// OpenTelemetry JS exporters for Node.js.
+    Node,
+    /// OpenTelemetry .NET OTLP exporter.
+    Dotnet,
+    /// opentelemetry-rust (opentelemetry-otlp).
+    Rust,
+    /// opentelemetry-cpp exporters.
+    Cpp,
 }
 
 /// Kind of configuration file (the command-line face of [`Kind`]).
@@ -1493,4 +1524,115 @@ mod tests {
             assert_eq!(pki::KeyType::from(*arg).name(), name);
         }
     }
+}
+
+/// `otel-pki keystore`.
+#[derive(Args, Debug)]
+#[command(
+    group(clap::ArgGroup::new("what").required(true).multiple(true).args(["name", "truststore"])),
+    after_long_help = concat!(
+        "Writes DIR/NAME.p12 (mode 0600: NAME.key with NAME.crt and the CA that issued it, alias\n",
+        "NAME) and, with --truststore, DIR/truststore.p12 (mode 0644: every CA of ca.crt as a\n",
+        "trusted certificate, aliases ca, ca-2, …). Default protection is OpenSSL 3's and JDK 17's:\n",
+        "PBES2 AES-256-CBC with PBKDF2-HMAC-SHA256 and an HMAC-SHA256 MAC; --legacy writes 3DES\n",
+        "with an HMAC-SHA1 MAC for JDK 8 before 8u301. JKS: keytool -importkeystore (docs/keystores.md).\n\n",
+        "Examples:\n",
+        "  OTEL_PKI_KEYSTORE_PASSWORD=changeit otel-pki keystore --name server --truststore\n",
+        "  otel-pki keystore --name client --password-file kafka.pass --legacy\n",
+        exit_codes!()
+    )
+)]
+pub struct KeystoreArgs {
+    #[command(flatten)]
+    pub dir: DirArgs,
+
+    /// Leaf whose NAME.key and NAME.crt go into DIR/NAME.p12; repeatable.
+    #[arg(long = "name", value_name = "NAME", value_delimiter = ',')]
+    pub name: Vec<String>,
+
+    /// Also write DIR/truststore.p12 with the CA certificates of DIR/ca.crt.
+    #[arg(long)]
+    pub truststore: bool,
+
+    /// Protect with 3DES and an HMAC-SHA1 MAC (as `openssl pkcs12 -legacy`), for JVMs older
+    /// than 8u301 and Windows Server 2016.
+    #[arg(long)]
+    pub legacy: bool,
+
+    /// Read the keystore password from FILE (first line). Otherwise the environment
+    /// variable OTEL_PKI_KEYSTORE_PASSWORD is used. There is no prompt and no flag taking the
+    /// password itself.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+
+    /// Replace existing .p12 files; the previous ones go to DIR/backup/<UTC time>/.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Role of a certificate signed from a CSR.
+#[derive(Clone, Copy, Debug, Eq, PartialEq, ValueEnum)]
+pub enum SignRoleArg {
+    /// extendedKeyUsage serverAuth; needs a DNS name or IP address.
+    Server,
+    /// extendedKeyUsage clientAuth.
+    Client,
+}
+
+/// `otel-pki sign`.
+#[derive(Args, Debug)]
+#[command(after_long_help = concat!(
+    "Checks the CSR's signature, then issues a leaf with the set's profile for --role: the\n",
+    "role decides keyUsage and extendedKeyUsage; SANs are --san, or the CSR's own after the\n",
+    "same validation; other requested extensions (CA:TRUE, extra usages) are not copied and a\n",
+    "status line says so. Writes DIR/NAME.crt only: the key stays where the CSR was made.\n\n",
+    "Examples:\n",
+    "  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout edge.key -subj /CN=edge-1 -out edge.csr\n",
+    "  otel-pki sign edge.csr --role client --name edge-1\n",
+    "  otel-pki sign gw.csr --role server --san gw.example.com\n",
+    exit_codes!()
+))]
+pub struct SignArgs {
+    /// The certificate signing request (PEM or DER; `-` for standard input).
+    #[arg(value_name = "CSR")]
+    pub csr: PathBuf,
+
+    /// Server or client profile.
+    #[arg(long, value_enum, value_name = "ROLE")]
+    pub role: SignRoleArg,
+
+    /// Base name of the certificate file: NAME.crt [default: the role].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Names for the certificate instead of the CSR's (DNS name, IP address, URI:…,
+    /// email:…); repeatable and comma-separated.
+    #[arg(long = "san", value_name = "NAME", value_delimiter = ',')]
+    pub sans: Vec<San>,
+
+    /// Common name [default: the CSR's, else the first SAN, else NAME].
+    #[arg(long, value_name = "CN")]
+    pub cn: Option<String>,
+
+    #[command(flatten)]
+    pub dir: DirArgs,
+
+    /// CA certificate to sign with [default: DIR/ca.crt].
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// CA private key [default: DIR/ca.key].
+    #[arg(long, value_name = "FILE")]
+    pub ca_key: Option<PathBuf>,
+
+    /// Lifetime, e.g. 365d, 720h, 12w, 1y. May not exceed the CA's remaining lifetime.
+    #[arg(long, value_name = "DURATION", default_value = "365d")]
+    pub validity: Lifetime,
+
+    /// Replace an existing NAME.crt; the previous one goes to DIR/backup/<UTC time>/.
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod generation;
 pub mod input;
 pub mod k8s;
+pub mod keystore;
 pub mod output;
 pub mod pki;
 pub mod render;

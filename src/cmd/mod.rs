@@ -9,11 +9,13 @@ pub mod init;
 pub mod inspect;
 pub mod issue;
 pub mod k8s;
+pub mod keystore;
 pub mod lint_config;
 pub mod man;
 pub mod probe;
 pub mod renew;
 pub mod selftest;
+pub mod sign;
 pub mod support;
 pub mod verify;
 
@@ -39,6 +41,9 @@ pub fn run(command: Command, output: &Output) -> anyhow::Result<ExitCode> {
         // --- configuration: config, lint-config ---
         Command::Config(command) => config::run(&command, output),
         Command::LintConfig(args) => lint_config::run(&args, output),
+        // --- consumers: keystore, sign ---
+        Command::Keystore(args) => keystore::run(&args, output),
+        Command::Sign(args) => sign::run(&args, output),
         // --- kubernetes: k8s ---
         Command::K8s(args) => k8s::run(&args, output),
         Command::Completions(args) => completions::run(&args),

@@ -304,30 +304,41 @@ impl Ca {
                 reason: "a server certificate needs at least one DNS name or IP address; Go ignores the common name".into(),
             });
         }
-        let mut params = base_params(&request.common_name, request.validity)?;
-        params.is_ca = IsCa::ExplicitNoCa;
-        params.key_usages = if key.key_type().is_some_and(super::KeyType::is_rsa) {
-            vec![
-                KeyUsagePurpose::DigitalSignature,
-                KeyUsagePurpose::KeyEncipherment,
-            ]
-        } else {
-            vec![KeyUsagePurpose::DigitalSignature]
-        };
-        params.extended_key_usages = request.profile.extended_key_usages();
-        params.subject_alt_names = request
-            .sans
-            .iter()
-            .map(San::to_rcgen)
-            .collect::<Result<_, _>>()?;
-        params.use_authority_key_identifier_extension = true;
-        let certificate_der = self.sign(&params, &key, "certificate")?;
-        let issued = Issued {
+        let params = leaf_params(request, key.key_type().is_some_and(super::KeyType::is_rsa))?;
+        let certificate_der = self.sign(&params, key.pair(), "certificate")?;
+        self.self_check(&certificate_der, request)?;
+        Ok(Issued {
             key,
             certificate_der,
-        };
-        self.self_check(&issued, request)?;
-        Ok(issued)
+        })
+    }
+
+    /// Signs a leaf for a public key whose private key stays elsewhere (a CSR's
+    /// SubjectPublicKeyInfo, DER), with the same profile and checks as [`Ca::issue`].
+    pub fn issue_for_public_key(
+        &self,
+        request: &LeafRequest,
+        subject_public_key_info: &[u8],
+    ) -> Result<Vec<u8>, PkiError> {
+        self.check_window(request.validity)?;
+        if request.profile != LeafProfile::Client && !request.sans.iter().any(San::is_host) {
+            return Err(PkiError::InvalidSan {
+                input: String::new(),
+                reason: "a server certificate needs at least one DNS name or IP address; Go ignores the common name".into(),
+            });
+        }
+        let public_key =
+            rcgen::SubjectPublicKeyInfo::from_der(subject_public_key_info).map_err(|error| {
+                PkiError::Generate {
+                    what: "certificate",
+                    reason: format!("unsupported public key: {error}"),
+                }
+            })?;
+        let is_rsa = rcgen::PublicKeyData::algorithm(&public_key) == &rcgen::PKCS_RSA_SHA256;
+        let params = leaf_params(request, is_rsa)?;
+        let certificate_der = self.sign(&params, &public_key, "certificate")?;
+        self.self_check(&certificate_der, request)?;
+        Ok(certificate_der)
     }
 
     /// Refuses a validity window that starts after this CA expired or ends after it.
@@ -385,7 +396,7 @@ impl Ca {
         }
         self.check_window(request.validity)?;
         let params = ca_params(request, 0)?;
-        let certificate_der = self.sign(&params, &key, "intermediate CA certificate")?;
+        let certificate_der = self.sign(&params, key.pair(), "intermediate CA certificate")?;
         let intermediate = Ca::new(certificate_der, certificate_path, key)?;
         intermediate.check_chain(&self.certificate_der)?;
         Ok(intermediate)
@@ -469,7 +480,7 @@ impl Ca {
     fn sign(
         &self,
         params: &CertificateParams,
-        key: &PrivateKey,
+        public_key: &impl rcgen::PublicKeyData,
         what: &'static str,
     ) -> Result<Vec<u8>, PkiError> {
         let issuer = Issuer::from_ca_cert_der(
@@ -482,7 +493,7 @@ impl Ca {
         })?;
         let certificate =
             params
-                .signed_by(key.pair(), &issuer)
+                .signed_by(public_key, &issuer)
                 .map_err(|error| PkiError::Generate {
                     what,
                     reason: error.to_string(),
@@ -494,10 +505,10 @@ impl Ca {
     /// parents up by them), AKI = CA SKI, the signature, and — when the leaf and the CA are
     /// valid at a common instant — a rustls-webpki path validation for its purpose and every
     /// host name.
-    fn self_check(&self, issued: &Issued, request: &LeafRequest) -> Result<(), PkiError> {
+    fn self_check(&self, certificate_der: &[u8], request: &LeafRequest) -> Result<(), PkiError> {
         let failed = |reason: String| PkiError::SelfCheck { reason };
         let ca = certificate::parse(&self.certificate_der).map_err(failed)?;
-        let leaf = certificate::parse(&issued.certificate_der).map_err(failed)?;
+        let leaf = certificate::parse(certificate_der).map_err(failed)?;
         if leaf.issuer().as_raw() != ca.subject().as_raw() {
             return Err(PkiError::IssuerName {
                 path: self.certificate_path.clone(),
@@ -514,9 +525,8 @@ impl Ca {
         let summary_ca =
             certificate::CertSummary::new(&self.certificate_der, "", 0, self.not_before)
                 .map_err(|error| failed(error.to_string()))?;
-        let summary_leaf =
-            certificate::CertSummary::new(&issued.certificate_der, "", 0, self.not_before)
-                .map_err(|error| failed(error.to_string()))?;
+        let summary_leaf = certificate::CertSummary::new(certificate_der, "", 0, self.not_before)
+            .map_err(|error| failed(error.to_string()))?;
         if let (Some(ski), Some(aki)) = (&summary_ca.subject_key_id, &summary_leaf.authority_key_id)
             && ski != aki
         {
@@ -536,7 +546,7 @@ impl Ca {
         let anchor_der = CertificateDer::from(self.certificate_der.as_slice());
         let anchor = webpki::anchor_from_trusted_cert(&anchor_der)
             .map_err(|error| failed(format!("CA not usable as trust anchor: {error:?}")))?;
-        let leaf_der = CertificateDer::from(issued.certificate_der.as_slice());
+        let leaf_der = CertificateDer::from(certificate_der);
         let end_entity = webpki::EndEntityCert::try_from(&leaf_der)
             .map_err(|error| failed(format!("leaf not parsable by webpki: {error:?}")))?;
         let usages: &[webpki::KeyUsage] = match request.profile {
@@ -574,6 +584,29 @@ impl Ca {
         }
         Ok(())
     }
+}
+
+/// The leaf profile: not a CA, keyUsage digitalSignature (+ keyEncipherment for RSA keys
+/// only, RFC 5480 has no key transport with EC keys), the profile's EKU, SANs, AKI.
+fn leaf_params(request: &LeafRequest, is_rsa: bool) -> Result<CertificateParams, PkiError> {
+    let mut params = base_params(&request.common_name, request.validity)?;
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.key_usages = if is_rsa {
+        vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ]
+    } else {
+        vec![KeyUsagePurpose::DigitalSignature]
+    };
+    params.extended_key_usages = request.profile.extended_key_usages();
+    params.subject_alt_names = request
+        .sans
+        .iter()
+        .map(San::to_rcgen)
+        .collect::<Result<_, _>>()?;
+    params.use_authority_key_identifier_extension = true;
+    Ok(params)
 }
 
 /// Parameters shared by every certificate: explicit validity (rcgen's default runs to

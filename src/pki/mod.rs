@@ -2,11 +2,13 @@
 //! here touches the file system or prints; commands in `cmd/` do that.
 
 pub mod certificate;
+pub mod csr;
 pub mod encrypted_key;
 mod error;
 pub mod issue;
 pub mod key;
 pub mod lifetime;
+pub mod pkcs12;
 pub mod renewal;
 pub mod san;
 pub mod verify;

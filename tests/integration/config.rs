@@ -76,6 +76,24 @@ const GOLDEN: &[(&str, &str)] = &[
     ("tempo-server-tls.yaml", "tempo --server-tls"),
     ("sdk-env.env", "sdk-env"),
     ("sdk-env-http.sh", "sdk-env --shell --protocol http"),
+    ("sdk-env-java.env", "sdk-env --language java"),
+    ("sdk-env-python.env", "sdk-env --language python"),
+    ("sdk-env-go.env", "sdk-env --language go"),
+    ("sdk-env-node.env", "sdk-env --language node"),
+    (
+        "sdk-env-node-http.env",
+        "sdk-env --language node --protocol http",
+    ),
+    (
+        "sdk-env-dotnet.env",
+        "sdk-env --language dotnet --protocol http",
+    ),
+    ("sdk-env-rust.env", "sdk-env --language rust"),
+    (
+        "sdk-env-rust-http.sh",
+        "sdk-env --language rust --protocol http --shell",
+    ),
+    ("sdk-env-cpp.env", "sdk-env --language cpp"),
 ];
 
 #[test]
@@ -696,4 +714,71 @@ fn every_config_command_help_ends_with_examples_and_exit_codes() {
         assert!(help.contains("Examples:"), "{command:?} has no examples");
         assert!(help.contains("2  error or bad usage"), "{command:?}");
     }
+}
+
+#[test]
+fn sdk_env_per_language_refuses_what_the_sdk_cannot_use() {
+    let work = workdir();
+    init(
+        work.path(),
+        &["-q", "--key-type", "ed25519", "--san", "gw.example.com"],
+    );
+    let run = |args: &[&str]| {
+        let output = otel_pki(work.path())
+            .args(["config", "sdk-env"])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    // Java cannot load an Ed25519 client key; gRPC's C core cannot handshake with one.
+    for (language, needle) in [
+        ("java", "RSA and EC PKCS#8 keys only"),
+        ("python", "gRPC's C core"),
+        ("cpp", "gRPC's C core"),
+    ] {
+        let (code, stdout, stderr) = run(&["--language", language]);
+        assert_eq!(code, Some(2), "{language}: {stderr}");
+        assert!(stdout.is_empty(), "{language}");
+        assert_eq!(stderr.lines().count(), 1, "{language}: {stderr}");
+        assert!(stderr.contains(needle), "{language}: {stderr}");
+    }
+    // Over HTTP, Python is not on gRPC: fine. Go and Node take Ed25519.
+    for args in [
+        &["--language", "python", "--protocol", "http"][..],
+        &["--language", "go"],
+        &["--language", "node"],
+        &["--language", "rust"],
+    ] {
+        let (code, stdout, stderr) = run(args);
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Ed25519"), "{args:?}: {stderr}");
+        assert!(stdout.contains("restart the application"), "{args:?}");
+    }
+    // .NET: not verified, so a warning.
+    let (code, _, stderr) = run(&["--language", "dotnet"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        stderr.contains("warning:") && stderr.contains(".NET"),
+        "{stderr}"
+    );
+    // The Rust SDK reads no certificate variable: none is written, the code is.
+    let (_, stdout, _) = run(&["--language", "rust"]);
+    assert!(
+        !stdout.contains("OTEL_EXPORTER_OTLP_CLIENT_KEY="),
+        "{stdout}"
+    );
+    assert!(stdout.contains("with_tls_config"), "{stdout}");
+    // JSON says which SDK.
+    let output = otel_pki(work.path())
+        .args(["--format", "json", "config", "sdk-env", "--language", "go"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["sdk"]["language"], "go");
+    assert_eq!(report["sdk"]["reads_certificate_variables"], true);
 }

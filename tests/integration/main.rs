@@ -35,6 +35,8 @@ mod k8s;
 /// and Services agree (parsed, checked, schema-validated, linted, golden files), and a
 /// handshake through the mounted paths.
 mod k8s_deployment;
+/// `keystore`: PKCS#12 files read by OpenSSL, keytool and JSSE (mTLS with rustls).
+mod keystore;
 /// `lint-config`: one broken file per rule, exit codes, stdin, JSON.
 mod lint_config;
 /// A seeded mutation test of the parsers behind inspect, verify, lint-config and probe: no
@@ -51,5 +53,7 @@ mod renew;
 mod renew_crash;
 /// `selftest`: in-process mutual TLS, positive and negative halves.
 mod selftest;
+/// `sign`: certificates for CSRs made by `openssl req`, checked like `issue`.
+mod sign;
 /// `verify`: every verdict with certificates made for it (also the fixture helpers).
 mod verify;
