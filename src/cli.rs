@@ -1197,7 +1197,8 @@ pub enum K8sCommand {
         "with --cert-manager those `otel-pki k8s cert-manager` has cert-manager make\n",
         "(NAME-server-tls, NAME-client-tls) and ca.crt from the trust-manager bundle\n",
         "otel-ca-bundle. The set directory is only read for names (DIR/server.crt); it may\n",
-        "be absent.\n\n",
+        "be absent. With --secret-keys opaque, the Secrets of `k8s secret --role server|client\n",
+        "--opaque` (keys server.crt, server.key or client.crt, client.key, and ca.crt).\n\n",
         "Examples:\n",
         "  otel-pki k8s deployment --role gateway --upstream tempo-distributor.tracing.svc:4317 | kubectl apply -f -\n",
         "  otel-pki k8s deployment --role agent -n apps --out agent.yaml\n",
@@ -1360,6 +1361,17 @@ pub struct K8sCertManagerArgs {
     pub passphrase: PassphraseArgs,
 }
 
+/// The data keys of a Secret with a certificate (`k8s deployment --secret-keys`).
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq, ValueEnum)]
+pub enum SecretKeysArg {
+    /// kubernetes.io/tls: tls.crt, tls.key, ca.crt (`k8s secret`, cert-manager).
+    #[default]
+    Tls,
+    /// Opaque, keyed by file name: server.crt, server.key or client.crt, client.key, and
+    /// ca.crt (`k8s secret --opaque`).
+    Opaque,
+}
+
 /// What a `k8s deployment` Collector does.
 #[derive(Clone, Copy, Debug, Eq, PartialEq, ValueEnum)]
 pub enum DeploymentRole {
@@ -1432,6 +1444,10 @@ pub struct K8sDeploymentArgs {
     /// otel-ca-bundle].
     #[arg(long, value_name = "NAME")]
     pub ca_configmap: Option<String>,
+
+    /// The data keys of the Secrets, as `k8s secret` wrote them.
+    #[arg(long, value_enum, default_value_t, value_name = "SHAPE")]
+    pub secret_keys: SecretKeysArg,
 
     /// Agent: where to export, HOST[:PORT] or https://HOST[:PORT]. Gateway: the name agents
     /// dial (checked against the server certificate) [default: the Service's name].

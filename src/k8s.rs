@@ -504,6 +504,51 @@ pub struct KeyToPath {
     pub path: String,
 }
 
+/// The data keys of a Secret that holds a certificate, its key and `ca.crt`: what
+/// `k8s secret` writes, and so what a pod that mounts it must ask for. A mount that names a
+/// key the Secret lacks keeps the pod in `ContainerCreating`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretShape {
+    /// `kubernetes.io/tls`: `tls.crt`, `tls.key`, `ca.crt` (`k8s secret`, cert-manager).
+    #[default]
+    Tls,
+    /// Opaque, keyed by the set's file names: `STEM.crt`, `STEM.key`, `ca.crt`
+    /// (`k8s secret --opaque`; STEM is the role, `server` or `client`, or `--cert NAME`).
+    Opaque,
+}
+
+impl SecretShape {
+    /// The keys of the certificate and of its private key, for the files `STEM.crt` and
+    /// `STEM.key` of a set.
+    pub fn keys(self, stem: &str) -> (String, String) {
+        match self {
+            SecretShape::Tls => ("tls.crt".to_owned(), "tls.key".to_owned()),
+            SecretShape::Opaque => (format!("{stem}.crt"), format!("{stem}.key")),
+        }
+    }
+
+    /// The Secret `type` `k8s secret` gives this shape.
+    pub fn secret_type(self) -> &'static str {
+        match self {
+            SecretShape::Tls => TLS_SECRET_TYPE,
+            SecretShape::Opaque => OPAQUE_SECRET_TYPE,
+        }
+    }
+
+    /// `tls` or `opaque`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SecretShape::Tls => "tls",
+            SecretShape::Opaque => "opaque",
+        }
+    }
+}
+
+/// The key of the CA certificates in every Secret and ConfigMap otel-pki writes (and in
+/// cert-manager's Secrets and trust-manager's targets).
+pub const CA_KEY: &str = "ca.crt";
+
 /// Container paths of one certificate, its key and the CA file, as a config refers to them.
 #[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub struct MountedFiles {
@@ -537,13 +582,27 @@ impl TlsVolume {
         file_stem: &str,
         with_ca: bool,
     ) -> MountedFiles {
+        self.add_secret(secret_name, file_stem, SecretShape::Tls, with_ca)
+    }
+
+    /// Adds a Secret of the given shape as `FILE_STEM.crt` and `FILE_STEM.key` (its keys
+    /// are [`SecretShape::keys`] of `FILE_STEM`); with `with_ca`, its `ca.crt` too. Only
+    /// one source may provide `ca.crt`.
+    pub fn add_secret(
+        &mut self,
+        secret_name: &str,
+        file_stem: &str,
+        shape: SecretShape,
+        with_ca: bool,
+    ) -> MountedFiles {
+        let (cert_key, key_key) = shape.keys(file_stem);
         let mut items = vec![
             KeyToPath {
-                key: "tls.crt".into(),
+                key: cert_key,
                 path: format!("{file_stem}.crt"),
             },
             KeyToPath {
-                key: "tls.key".into(),
+                key: key_key,
                 path: format!("{file_stem}.key"),
             },
         ];

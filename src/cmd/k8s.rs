@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use super::support;
 use crate::cli::{
     DeploymentRole, K8sCertManagerArgs, K8sCommand, K8sDeploymentArgs, K8sSecretArgs,
-    ManifestOutputArgs, SecretRole,
+    ManifestOutputArgs, SecretKeysArg, SecretRole,
 };
 use crate::config::context::go_duration;
 use crate::config::{
@@ -23,8 +23,8 @@ use crate::config::{
 };
 use crate::k8s::{
     self, Bundle, CertManagerManifest, Certificate, ClusterIssuer, CollectorWorkload, IssuerRef,
-    NamedPort, ObjectSummary, PemEntry, PemObject, PrivateKeySpec, Purpose, Service, TlsVolume,
-    WorkloadRole,
+    NamedPort, ObjectSummary, PemEntry, PemObject, PrivateKeySpec, Purpose, SecretShape, Service,
+    TlsVolume, WorkloadRole,
 };
 use crate::output::Output;
 use crate::pki::certificate::{self, Role};
@@ -149,22 +149,17 @@ fn secret(args: &K8sSecretArgs, output: &Output) -> Result<ExitCode> {
             let leaf = read_leaf(dir, &stem, role, now, &mut warnings)?;
             let roots = read_ca_certificates(&ca_cert_path)?;
             check_chain(&leaf, &roots)?;
-            let (cert_key, key_key, secret_type) = if args.opaque {
-                for key in [format!("{stem}.crt"), format!("{stem}.key")] {
-                    data_key(&key)?;
-                }
-                (
-                    format!("{stem}.crt"),
-                    format!("{stem}.key"),
-                    k8s::OPAQUE_SECRET_TYPE,
-                )
+            // The same keys `k8s deployment --secret-keys` and `k8s instrumentation` mount.
+            let shape = if args.opaque {
+                SecretShape::Opaque
             } else {
-                (
-                    "tls.crt".to_owned(),
-                    "tls.key".to_owned(),
-                    k8s::TLS_SECRET_TYPE,
-                )
+                SecretShape::Tls
             };
+            let (cert_key, key_key) = shape.keys(&stem);
+            for key in [&cert_key, &key_key] {
+                data_key(key)?;
+            }
+            let secret_type = shape.secret_type();
             let entries = vec![
                 PemEntry {
                     key: cert_key,
@@ -646,6 +641,7 @@ fn certificate_volume(
     context: &ConfigContext,
 ) -> Result<TlsVolume> {
     let gateway = role == WorkloadRole::Gateway;
+    let shape = secret_shape(args.secret_keys, args.cert_manager)?;
     let ca_config_map = match (&args.ca_configmap, args.cert_manager) {
         (Some(given), _) => Some(object_name("--ca-configmap", Some(given), "")?),
         (None, true) => Some(k8s::DEFAULT_BUNDLE_NAME.to_owned()),
@@ -685,7 +681,7 @@ fn certificate_volume(
     let mut wanted = vec![context.files.ca.clone()];
     for (secret, stem) in [(&server_secret, "server"), (&client_secret, "client")] {
         if let Some(secret) = secret {
-            let files = volume.add_tls_secret(secret, stem, ca_from_secret);
+            let files = volume.add_secret(secret, stem, shape, ca_from_secret);
             ca_from_secret = false;
             wanted.extend([files.cert_file, files.key_file]);
         }
@@ -695,6 +691,17 @@ fn certificate_volume(
     }
     check_mount(&volume, context, &wanted)?;
     Ok(volume)
+}
+
+/// The shape of the Secrets a pod mounts. cert-manager writes `kubernetes.io/tls` only.
+fn secret_shape(arg: SecretKeysArg, cert_manager: bool) -> Result<SecretShape> {
+    match (arg, cert_manager) {
+        (SecretKeysArg::Opaque, true) => bail!(
+            "--secret-keys opaque cannot be used with --cert-manager: cert-manager writes kubernetes.io/tls Secrets (tls.crt, tls.key, ca.crt)"
+        ),
+        (SecretKeysArg::Opaque, false) => Ok(SecretShape::Opaque),
+        (SecretKeysArg::Tls, _) => Ok(SecretShape::Tls),
+    }
 }
 
 /// The Service: a gateway's has the name its server certificate has; an agent's is where
@@ -845,8 +852,13 @@ fn workload_comments(
                 (_, "server.crt") => "--role server",
                 _ => "--role client",
             };
+            let opaque = if source.items[0].key == "tls.crt" || source.kind == "configMap" {
+                ""
+            } else {
+                " --opaque"
+            };
             comments.push(format!(
-                "  otel-pki k8s secret {command} --name {} -n {namespace} | kubectl apply -f -",
+                "  otel-pki k8s secret {command}{opaque} --name {} -n {namespace} | kubectl apply -f -",
                 source.name
             ));
         }

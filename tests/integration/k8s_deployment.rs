@@ -958,3 +958,150 @@ fn a_template_override_that_breaks_mutual_tls_is_warned_about() {
     let yaml = String::from_utf8(output.stdout).unwrap();
     assert!(yaml.contains("              ca_file: /etc/otel/certs/ca.crt"));
 }
+
+#[test]
+fn opaque_secrets_are_mounted_with_their_own_keys() {
+    let work = workdir();
+    init(
+        work.path(),
+        &["--k8s-service", "otel-gateway.observability", "-q"],
+    );
+    let objects: Vec<Value> = ["server", "client"]
+        .iter()
+        .flat_map(|role| {
+            documents(&stdout(
+                work.path(),
+                &["k8s", "secret", "--role", role, "--opaque", "-q"],
+            ))
+        })
+        .collect();
+    let has_key = |name: &str, key: &str| {
+        objects
+            .iter()
+            .find(|doc| doc["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no Secret {name}"))["data"]
+            .get(key)
+            .is_some()
+    };
+    // The default mount (kubernetes.io/tls keys) names keys an Opaque Secret does not have:
+    // that pod would never start.
+    let tls_agent = check_workload(&stdout(
+        work.path(),
+        &["k8s", "deployment", "--role", "agent", "-q"],
+    ));
+    assert!(
+        tls_agent.sources[0]
+            .items
+            .iter()
+            .any(|(key, _)| !has_key(&tls_agent.sources[0].name, key))
+    );
+
+    let deployment = |role: &str| {
+        let yaml = stdout(
+            work.path(),
+            &[
+                "k8s",
+                "deployment",
+                "--role",
+                role,
+                "--secret-keys",
+                "opaque",
+                "-q",
+            ],
+        );
+        kubernetes_validate(&yaml);
+        // The comment says how to make the Secrets it mounts.
+        assert!(
+            yaml.contains(&format!(
+                "#   otel-pki k8s secret --role {} --opaque --name otel-{}-tls -n observability",
+                if role == "agent" { "client" } else { "server" },
+                if role == "agent" { "client" } else { "server" },
+            )),
+            "{yaml}"
+        );
+        check_workload(&yaml)
+    };
+    let gateway = deployment("gateway");
+    let agent = deployment("agent");
+    assert_eq!(
+        agent.sources,
+        [Source::new(
+            "secret",
+            "otel-client-tls",
+            &[
+                ("client.crt", "client.crt"),
+                ("client.key", "client.key"),
+                ("ca.crt", "ca.crt")
+            ]
+        )]
+    );
+    assert_eq!(
+        gateway.sources,
+        [Source::new(
+            "secret",
+            "otel-server-tls",
+            &[
+                ("server.crt", "server.crt"),
+                ("server.key", "server.key"),
+                ("ca.crt", "ca.crt")
+            ]
+        )]
+    );
+    // Every key each mount names is in the Secret `k8s secret --opaque` wrote, and (checked
+    // by check_workload) the configuration reads exactly the projected files.
+    for workload in [&gateway, &agent] {
+        for source in &workload.sources {
+            for (key, _) in &source.items {
+                assert!(has_key(&source.name, key), "{} has no {key}", source.name);
+            }
+        }
+    }
+    let gateway_pod = work.path().join("gateway-pod");
+    let agent_pod = work.path().join("agent-pod");
+    project(&gateway, &objects, &gateway_pod);
+    project(&agent, &objects, &agent_pod);
+    for (workload, pod) in [(&gateway, &gateway_pod), (&agent, &agent_pod)] {
+        let findings = lint_findings(
+            workload.config_text.as_deref().unwrap(),
+            Some((&workload.mount_path, pod)),
+        );
+        assert!(findings.is_empty(), "{findings:#?}");
+    }
+    // The files at the configurations' paths make a working mutual-TLS pair.
+    let receiver = &gateway.config["receivers"]["otlp"]["protocols"]["grpc"]["tls"];
+    let exporter = &agent.config["exporters"]["otlp_grpc/gateway"]["tls"];
+    let at_gateway = |field: &str| local(&gateway_pod, &gateway.mount_path, &receiver[field]);
+    let at_agent = |field: &str| local(&agent_pod, &agent.mount_path, &exporter[field]);
+    let handshake = mtls_handshake(
+        &ServerSide {
+            cert: &at_gateway("cert_file"),
+            key: &at_gateway("key_file"),
+            client_ca: &at_gateway("client_ca_file"),
+        },
+        &ClientSide {
+            ca: &at_agent("ca_file"),
+            identity: Some((&at_agent("cert_file"), &at_agent("key_file"))),
+            server_name: "otel-gateway.observability.svc.cluster.local",
+        },
+    );
+    assert!(handshake.is_ok(), "{handshake:?}");
+
+    // cert-manager writes kubernetes.io/tls only: refused in one line.
+    let error = failure(
+        work.path(),
+        &[
+            "k8s",
+            "deployment",
+            "--role",
+            "agent",
+            "--cert-manager",
+            "--secret-keys",
+            "opaque",
+        ],
+    );
+    assert!(
+        error.contains("--secret-keys opaque cannot be used with --cert-manager")
+            && error.trim().lines().count() == 1,
+        "{error}"
+    );
+}
