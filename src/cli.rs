@@ -1162,8 +1162,8 @@ pub enum K8sCommand {
     /// Everything cert-manager and trust-manager need to take over issuing and rotation.
     ///
     /// One manifest: the CA Secret in the cert-manager namespace, a ClusterIssuer of kind CA,
-    /// a ConfigMap with the CA certificates and a trust-manager Bundle that copies them into
-    /// every namespace that needs them, and Certificates for the servers (--k8s-service) and
+    /// a ConfigMap with the CA certificates and a trust-manager Bundle (or, with --bundle-kind
+    /// cluster-bundle, a ClusterBundle) that copies them into every namespace that needs them, and Certificates for the servers (--k8s-service) and
     /// clients (--client) with explicit usages, duration, renewBefore and privateKey.
     #[command(after_long_help = concat!(
         "Without --k8s-service, the server Certificates are for the Services whose names are in\n",
@@ -1333,6 +1333,12 @@ pub struct K8sCertManagerArgs {
     #[arg(long, value_name = "NAME", default_value = crate::k8s::DEFAULT_BUNDLE_NAME)]
     pub bundle_name: String,
 
+    /// The trust-manager API of the bundle: bundle (trust.cert-manager.io/v1alpha1, what
+    /// trust-manager up to v0.24.0 serves) or cluster-bundle (trust-manager.io/v1alpha2, its
+    /// successor, for a trust-manager that installs and reconciles it).
+    #[arg(long, value_enum, default_value_t, value_name = "KIND")]
+    pub bundle_kind: BundleKindArg,
+
     /// Hand cert-manager an intermediate CA signed by the root instead of the root key.
     #[arg(long)]
     pub intermediate: bool,
@@ -1370,6 +1376,16 @@ pub enum SecretKeysArg {
     /// Opaque, keyed by file name: server.crt, server.key or client.crt, client.key, and
     /// ca.crt (`k8s secret --opaque`).
     Opaque,
+}
+
+/// The trust-manager API of `k8s cert-manager`'s bundle.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq, ValueEnum)]
+pub enum BundleKindArg {
+    /// Bundle, trust.cert-manager.io/v1alpha1.
+    #[default]
+    Bundle,
+    /// ClusterBundle, trust-manager.io/v1alpha2.
+    ClusterBundle,
 }
 
 /// What a `k8s deployment` Collector does.

@@ -30,6 +30,8 @@ pub const CERTIFICATE_TEMPLATE: &str = "k8s-certificate.yaml";
 pub const CLUSTER_ISSUER_TEMPLATE: &str = "k8s-cluster-issuer.yaml";
 /// The template of the trust-manager `Bundle`; variable `bundle` ([`Bundle`]).
 pub const BUNDLE_TEMPLATE: &str = "k8s-bundle.yaml";
+/// The template of the trust-manager `ClusterBundle`; variable `bundle` ([`Bundle`]).
+pub const CLUSTER_BUNDLE_TEMPLATE: &str = "k8s-cluster-bundle.yaml";
 /// The whole cert-manager bootstrap; its variables are the fields of [`CertManagerManifest`].
 pub const CERT_MANAGER_TEMPLATE: &str = "k8s-cert-manager.yaml";
 /// Macros for a pod spec that mounts certificates ([`TlsVolume`]): `volume`,
@@ -387,10 +389,51 @@ pub struct Certificate {
     pub issuer: IssuerRef,
 }
 
-/// A trust-manager `Bundle` (`trust.cert-manager.io/v1alpha1`, cluster-scoped) that copies
-/// the CA certificates into a ConfigMap in each namespace that needs them.
+/// Which trust-manager API a [`Bundle`] is written in.
+///
+/// Read at trust-manager v0.24.0 (75590d07c8b5, 2026-06-27): the released controller
+/// registers and reconciles only `Bundle` (`cmd/trust-manager/app/app.go` adds
+/// `trust.cert-manager.io/v1alpha1` to its scheme), and its Helm chart installs only the
+/// `Bundle` CRD. `ClusterBundle` (`trust-manager.io/v1alpha2`, types since v0.20.0) has a CRD
+/// under `deploy/crds/` marked "for reference, development and testing purposes only", and
+/// the Bundle→ClusterBundle migration controller (which sets the `Deprecated` condition)
+/// is wired up only in the integration tests. So `Bundle` is the default.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
+pub enum BundleKind {
+    /// `trust.cert-manager.io/v1alpha1` `Bundle`: what released trust-manager serves.
+    #[default]
+    Bundle,
+    /// `trust-manager.io/v1alpha2` `ClusterBundle`: its successor, for a trust-manager that
+    /// has its CRD installed and reconciles it.
+    ClusterBundle,
+}
+
+impl BundleKind {
+    /// `Bundle` or `ClusterBundle`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            BundleKind::Bundle => "Bundle",
+            BundleKind::ClusterBundle => "ClusterBundle",
+        }
+    }
+
+    /// Its `apiVersion`.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            BundleKind::Bundle => "trust.cert-manager.io/v1alpha1",
+            BundleKind::ClusterBundle => "trust-manager.io/v1alpha2",
+        }
+    }
+}
+
+/// A trust-manager `Bundle` (`trust.cert-manager.io/v1alpha1`) or `ClusterBundle`
+/// (`trust-manager.io/v1alpha2`), both cluster-scoped, that copies the CA certificates into
+/// a ConfigMap in each namespace that needs them. Rendered by [`BUNDLE_TEMPLATE`] or
+/// [`CLUSTER_BUNDLE_TEMPLATE`].
 #[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub struct Bundle {
+    /// Which API: `Bundle` or `ClusterBundle`.
+    pub kind: BundleKind,
     /// `metadata.name`, also the name of the target ConfigMaps.
     pub name: String,
     /// `metadata.labels`.
@@ -438,10 +481,10 @@ impl CertManagerManifest {
             ),
             self.ca_certificates.summary(),
             ObjectSummary::without_data(
-                "Bundle",
+                self.bundle.kind.kind(),
                 &self.bundle.name,
                 None,
-                "trust.cert-manager.io/v1alpha1",
+                self.bundle.kind.api_version(),
             ),
         ];
         objects.extend(self.certificates.iter().map(|certificate| {
@@ -892,14 +935,24 @@ pub fn ca_key_comments(what: &str, namespace: &str, intermediate: bool) -> Vec<S
 }
 
 /// The comment lines at the top of the cert-manager manifest.
-pub fn cert_manager_comments() -> Vec<String> {
-    vec![
+pub fn cert_manager_comments(bundle: BundleKind) -> Vec<String> {
+    let mut comments = vec![
         "Hands certificate issuing and rotation to cert-manager (cert-manager.io/v1) and CA".into(),
-        "distribution to trust-manager (trust.cert-manager.io/v1alpha1): install both first,"
-            .into(),
+        format!(
+            "distribution to trust-manager ({}): install both first,",
+            bundle.api_version()
+        ),
         "then `kubectl apply -f` this file. Made by otel-pki k8s cert-manager.".into(),
-        String::new(),
-    ]
+    ];
+    if bundle == BundleKind::ClusterBundle {
+        comments.extend([
+            "trust-manager releases up to v0.24.0 neither install nor reconcile ClusterBundle;"
+                .into(),
+            "for them, use `--bundle-kind bundle`.".into(),
+        ]);
+    }
+    comments.push(String::new());
+    comments
 }
 
 /// The comment above the ConfigMap that is the Bundle's source.

@@ -14,17 +14,17 @@ use time::OffsetDateTime;
 
 use super::support;
 use crate::cli::{
-    DeploymentRole, K8sCertManagerArgs, K8sCommand, K8sDeploymentArgs, K8sSecretArgs,
-    ManifestOutputArgs, SecretKeysArg, SecretRole,
+    BundleKindArg, DeploymentRole, K8sCertManagerArgs, K8sCommand, K8sDeploymentArgs,
+    K8sSecretArgs, ManifestOutputArgs, SecretKeysArg, SecretRole,
 };
 use crate::config::context::go_duration;
 use crate::config::{
     self, ConfigContext, ConfigOptions, Endpoint, FileNames, Protocol, Severity, Target,
 };
 use crate::k8s::{
-    self, Bundle, CertManagerManifest, Certificate, ClusterIssuer, CollectorWorkload, IssuerRef,
-    NamedPort, ObjectSummary, PemEntry, PemObject, PrivateKeySpec, Purpose, SecretShape, Service,
-    TlsVolume, WorkloadRole,
+    self, Bundle, BundleKind, CertManagerManifest, Certificate, ClusterIssuer, CollectorWorkload,
+    IssuerRef, NamedPort, ObjectSummary, PemEntry, PemObject, PrivateKeySpec, Purpose, SecretShape,
+    Service, TlsVolume, WorkloadRole,
 };
 use crate::output::Output;
 use crate::pki::certificate::{self, Role};
@@ -329,8 +329,17 @@ fn cert_manager(args: &K8sCertManagerArgs, output: &Output) -> Result<ExitCode> 
         vec![roots.canonical_entry("ca.crt")],
     );
     ca_certificates.comments = k8s::ca_certificates_comments(&bundle_name);
+    let bundle_kind = match args.bundle_kind {
+        BundleKindArg::Bundle => BundleKind::Bundle,
+        BundleKindArg::ClusterBundle => BundleKind::ClusterBundle,
+    };
+    if bundle_kind == BundleKind::ClusterBundle {
+        warnings.push(
+            "--bundle-kind cluster-bundle: trust-manager releases up to v0.24.0 do not install the ClusterBundle CRD (trust-manager.io/v1alpha2) nor reconcile it, and `kubectl apply` fails with \"no matches for kind ClusterBundle\" there; use --bundle-kind bundle for them".to_owned(),
+        );
+    }
     let manifest = CertManagerManifest {
-        comments: k8s::cert_manager_comments(),
+        comments: k8s::cert_manager_comments(bundle_kind),
         ca_secret,
         cluster_issuer: ClusterIssuer {
             name: issuer_name.clone(),
@@ -339,6 +348,7 @@ fn cert_manager(args: &K8sCertManagerArgs, output: &Output) -> Result<ExitCode> 
         },
         ca_certificates,
         bundle: Bundle {
+            kind: bundle_kind,
             name: bundle_name,
             labels: k8s::labels(),
             source_config_map: ca_certificates_name,
