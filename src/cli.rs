@@ -1207,6 +1207,91 @@ pub enum K8sCommand {
         exit_codes!()
     ))]
     Deployment(K8sDeploymentArgs),
+    /// An OpenTelemetry Operator Instrumentation whose auto-instrumented SDKs export to the
+    /// Collector over mutual TLS with a client certificate Secret.
+    ///
+    /// The Instrumentation (opentelemetry.io/v1alpha1) sets spec.exporter.endpoint and
+    /// spec.exporter.tls: the Operator mounts the Secret (and the CA ConfigMap) in every pod
+    /// that opts in with an instrumentation.opentelemetry.io/inject-LANGUAGE annotation and
+    /// points OTEL_EXPORTER_OTLP_CERTIFICATE, _CLIENT_CERTIFICATE and _CLIENT_KEY at the
+    /// files. The Secret must be in the applications' namespace.
+    #[command(after_long_help = concat!(
+        "Secrets: the one `otel-pki k8s secret --role client -n NAMESPACE` makes\n",
+        "(otel-client-tls; with --secret-keys opaque the one `k8s secret --opaque` makes), or\n",
+        "with --cert-manager the one `otel-pki k8s cert-manager --client NAME.NAMESPACE` has\n",
+        "cert-manager make (NAME-client-tls) and ca.crt from the trust-manager bundle\n",
+        "otel-ca-bundle.\n\n",
+        "The Java agent cannot load Ed25519 keys, and SDKs that export over gRPC's C core\n",
+        "(Python, C++ for Apache HTTPD and Nginx, Ruby, PHP) fail the handshake with them:\n",
+        "otel-pki warns when DIR/client.crt has one. SDKs read the files once: restart the\n",
+        "applications after the certificate is renewed.\n\n",
+        "Examples:\n",
+        "  otel-pki k8s instrumentation -n apps --k8s-service otel-gateway.observability | kubectl apply -f -\n",
+        "  otel-pki k8s instrumentation -n apps --cert-manager --endpoint https://otel-gateway.observability.svc:4318\n",
+        exit_codes!()
+    ))]
+    Instrumentation(K8sInstrumentationArgs),
+}
+
+/// `otel-pki k8s instrumentation`.
+#[derive(Args, Debug)]
+pub struct K8sInstrumentationArgs {
+    #[command(flatten)]
+    pub dir: DirArgs,
+
+    /// Name of the Instrumentation (the value of a pod's inject-LANGUAGE annotation).
+    #[arg(long, value_name = "NAME", default_value = "otel-instrumentation")]
+    pub name: String,
+
+    /// Namespace of the Instrumentation and of the applications; the client Secret must be
+    /// there too.
+    #[arg(
+        long,
+        short = 'n',
+        value_name = "NAMESPACE",
+        default_value = "observability"
+    )]
+    pub namespace: String,
+
+    /// The Collector's Service, as its server certificate names it: SDKs export to
+    /// NAME.NAMESPACE.svc.cluster.local [default: the first Service named in DIR/server.crt].
+    #[arg(
+        long = "k8s-service",
+        value_name = "NAME.NAMESPACE",
+        conflicts_with = "endpoint"
+    )]
+    pub service: Option<String>,
+
+    /// Where SDKs export, HOST[:PORT] or https://HOST[:PORT] [default port: 4318 for http,
+    /// 4317 for grpc].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub endpoint: Option<String>,
+
+    /// OTLP transport of the SDKs (OTEL_EXPORTER_OTLP_PROTOCOL): http (http/protobuf, what
+    /// every auto-instrumentation supports) or grpc.
+    #[arg(long, value_enum, default_value_t = ProtocolArg::Http)]
+    pub protocol: ProtocolArg,
+
+    /// Secret with the client certificate [default: otel-client-tls; with --cert-manager
+    /// NAME-client-tls].
+    #[arg(long, value_name = "NAME")]
+    pub client_secret: Option<String>,
+
+    /// The data keys of the Secret, as `k8s secret` wrote it.
+    #[arg(long, value_enum, default_value_t, value_name = "SHAPE")]
+    pub secret_keys: SecretKeysArg,
+
+    /// Take ca.crt from this ConfigMap instead of the Secret [default with --cert-manager:
+    /// otel-ca-bundle].
+    #[arg(long, value_name = "NAME")]
+    pub ca_configmap: Option<String>,
+
+    /// Use the Secret and CA bundle of `otel-pki k8s cert-manager --client NAME.NAMESPACE`.
+    #[arg(long)]
+    pub cert_manager: bool,
+
+    #[command(flatten)]
+    pub output: ManifestOutputArgs,
 }
 
 /// Where a manifest goes.

@@ -43,6 +43,8 @@ pub const DEPLOYMENT_TEMPLATE: &str = "k8s-deployment.yaml";
 /// A Collector as an OpenTelemetry Operator `OpenTelemetryCollector` (`v1beta1`), and the
 /// Service its server certificate names; variable `workload` ([`CollectorWorkload`]).
 pub const OPERATOR_TEMPLATE: &str = "k8s-opentelemetrycollector.yaml";
+/// An Operator `Instrumentation`; variable `instrumentation` ([`Instrumentation`]).
+pub const INSTRUMENTATION_TEMPLATE: &str = "k8s-instrumentation.yaml";
 /// One `Service`; variable `service` ([`Service`]).
 pub const SERVICE_TEMPLATE: &str = "k8s-service.yaml";
 
@@ -732,6 +734,123 @@ impl NamedPort {
                 port: 4318,
             },
         ]
+    }
+}
+
+/// `apiVersion` of the Operator's `Instrumentation`: at operator v0.158.0 (7fb513848c6d) the
+/// CRD `opentelemetry.io_instrumentations.yaml` serves and stores `v1alpha1` only
+/// (`apis/v1beta1/instrumentation_types.go` exists but is marked `+kubebuilder:skipversion`).
+pub const INSTRUMENTATION_API_VERSION: &str = "opentelemetry.io/v1alpha1";
+
+/// Where the Operator mounts `spec.exporter.tls.secretName` in an instrumented container
+/// (operator v0.158.0 `internal/instrumentation/exporter.go`: a plain Secret volume, all
+/// keys, default mode 0644, read-only).
+pub fn operator_secret_mount_path(secret: &str) -> String {
+    format!("/otel-auto-instrumentation-secret-{secret}")
+}
+
+/// Where the Operator mounts `spec.exporter.tls.configMapName` (same source).
+pub fn operator_config_map_mount_path(config_map: &str) -> String {
+    format!("/otel-auto-instrumentation-configmap-{config_map}")
+}
+
+/// One environment variable.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct EnvVar {
+    /// e.g. `OTEL_EXPORTER_OTLP_CLIENT_KEY`.
+    pub name: String,
+    /// e.g. `/otel-auto-instrumentation-secret-otel-client-tls/tls.key`.
+    pub value: String,
+}
+
+/// An OpenTelemetry Operator `Instrumentation` ([`INSTRUMENTATION_API_VERSION`]) whose
+/// `spec.exporter.tls` makes auto-instrumented SDKs present a client certificate to the
+/// Collector. Context of [`INSTRUMENTATION_TEMPLATE`], as the variable `instrumentation`.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct Instrumentation {
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace`: the applications' namespace, where the Secret must be too.
+    pub namespace: String,
+    /// `metadata.labels`.
+    pub labels: BTreeMap<String, String>,
+    /// Comment lines above it, without `# `.
+    pub comments: Vec<String>,
+    /// `spec.exporter.endpoint`: `https://HOST:PORT` (the Operator warns about TLS without
+    /// `https://`).
+    pub endpoint: String,
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL` in `spec.env`: `grpc` or `http/protobuf`.
+    pub protocol: String,
+    /// `spec.exporter.tls.secretName`: the client certificate's Secret.
+    pub secret_name: String,
+    /// `spec.exporter.tls.configMapName`: the CA bundle ConfigMap, if `ca.crt` is not taken
+    /// from the Secret.
+    pub config_map_name: Option<String>,
+    /// `spec.exporter.tls.ca_file`: the key of the CA certificates in the ConfigMap, or else
+    /// in the Secret.
+    pub ca_file: String,
+    /// `spec.exporter.tls.cert_file`: the key of the client certificate in the Secret.
+    pub cert_file: String,
+    /// `spec.exporter.tls.key_file`: the key of the private key in the Secret.
+    pub key_file: String,
+    /// What the Operator sets in each instrumented container ([`Self::operator_env`]).
+    pub injected_env: Vec<EnvVar>,
+}
+
+impl Instrumentation {
+    /// The variables the Operator derives from `spec.exporter` (operator v0.158.0
+    /// `internal/instrumentation/exporter.go` `configureExporter`): the endpoint, and the
+    /// container paths of the CA, the client certificate and its key.
+    pub fn operator_env(&self) -> Vec<EnvVar> {
+        let secret_dir = operator_secret_mount_path(&self.secret_name);
+        let ca_dir = self
+            .config_map_name
+            .as_deref()
+            .map_or_else(|| secret_dir.clone(), operator_config_map_mount_path);
+        [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", self.endpoint.clone()),
+            (
+                "OTEL_EXPORTER_OTLP_CERTIFICATE",
+                format!("{ca_dir}/{}", self.ca_file),
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+                format!("{secret_dir}/{}", self.cert_file),
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+                format!("{secret_dir}/{}", self.key_file),
+            ),
+        ]
+        .map(|(name, value)| EnvVar {
+            name: name.to_owned(),
+            value,
+        })
+        .to_vec()
+    }
+
+    /// What reports say about it.
+    pub fn summary(&self) -> ObjectSummary {
+        ObjectSummary::without_data(
+            "Instrumentation",
+            &self.name,
+            Some(&self.namespace),
+            INSTRUMENTATION_API_VERSION,
+        )
+    }
+
+    /// Renders it with [`INSTRUMENTATION_TEMPLATE`].
+    pub fn render(&self, templates: &Templates) -> Result<String, RenderError> {
+        #[derive(Serialize)]
+        struct InstrumentationContext<'a> {
+            instrumentation: &'a Instrumentation,
+        }
+        templates.render(
+            INSTRUMENTATION_TEMPLATE,
+            &InstrumentationContext {
+                instrumentation: self,
+            },
+        )
     }
 }
 

@@ -1,4 +1,4 @@
-//! `otel-pki k8s secret|cert-manager|deployment`: Kubernetes manifests from a set's real
+//! `otel-pki k8s secret|cert-manager|deployment|instrumentation`: Kubernetes manifests from a set's real
 //! files. The files are read and checked here (roles, key match, chain, no stray private
 //! key), turned into the contexts of [`crate::k8s`], rendered, and printed or written with
 //! `--out`. `k8s deployment` renders its Collector configuration with [`crate::config`],
@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use super::support;
 use crate::cli::{
     BundleKindArg, DeploymentRole, K8sCertManagerArgs, K8sCommand, K8sDeploymentArgs,
-    K8sSecretArgs, ManifestOutputArgs, SecretKeysArg, SecretRole,
+    K8sInstrumentationArgs, K8sSecretArgs, ManifestOutputArgs, SecretKeysArg, SecretRole,
 };
 use crate::config::context::go_duration;
 use crate::config::{
@@ -23,8 +23,8 @@ use crate::config::{
 };
 use crate::k8s::{
     self, Bundle, BundleKind, CertManagerManifest, Certificate, ClusterIssuer, CollectorWorkload,
-    IssuerRef, NamedPort, ObjectSummary, PemEntry, PemObject, PrivateKeySpec, Purpose, SecretShape,
-    Service, TlsVolume, WorkloadRole,
+    Instrumentation, IssuerRef, NamedPort, ObjectSummary, PemEntry, PemObject, PrivateKeySpec,
+    Purpose, SecretShape, Service, TlsVolume, WorkloadRole,
 };
 use crate::output::Output;
 use crate::pki::certificate::{self, Role};
@@ -59,6 +59,7 @@ pub fn run(command: &K8sCommand, output: &Output) -> Result<ExitCode> {
         K8sCommand::Secret(args) => secret(args, output),
         K8sCommand::CertManager(args) => cert_manager(args, output),
         K8sCommand::Deployment(args) => deployment(args, output),
+        K8sCommand::Instrumentation(args) => instrumentation(args, output),
     }
 }
 
@@ -486,6 +487,157 @@ fn deployment(args: &K8sDeploymentArgs, output: &Output) -> Result<ExitCode> {
             "mounts {sources} read-only at {}",
             workload.volume.mount_path
         )],
+    };
+    emit(manifest, &args.output, output)
+}
+
+fn instrumentation(args: &K8sInstrumentationArgs, output: &Output) -> Result<ExitCode> {
+    let dir = &args.dir.dir;
+    let templates = Templates::new(args.output.templates.as_deref())?;
+    let mut warnings = Vec::new();
+    let name = object_name("--name", Some(&args.name), "")?;
+    let namespace = namespace("--namespace", Some(&args.namespace), "")?;
+    let shape = secret_shape(args.secret_keys, args.cert_manager)?;
+    let protocol = Protocol::from(args.protocol);
+    let port = protocol.default_port();
+
+    // The Collector the SDKs send to: --endpoint, --k8s-service, or the Service in
+    // DIR/server.crt; checked against the server certificate when there is one.
+    let server = config::read_server_certificate(&dir.join("server.crt")).ok();
+    let endpoint = match (&args.endpoint, &args.service) {
+        (Some(text), _) => Endpoint::parse(text, port).context("invalid --endpoint")?,
+        (None, Some(text)) => {
+            let (service, service_namespace) = san::kubernetes_service("--k8s-service", text)?;
+            Endpoint::new(
+                &format!("{service}.{service_namespace}.svc.cluster.local"),
+                port,
+            )?
+        }
+        (None, None) => {
+            let (services, domain, _) = server
+                .as_ref()
+                .map(|server| services_in(&server.sans.dns))
+                .unwrap_or_default();
+            let Some(service) = services.first() else {
+                bail!(
+                    "the SDKs need --endpoint HOST:PORT or --k8s-service NAME.NAMESPACE (the Collector they export to); `{}` names no Service to default to",
+                    dir.join("server.crt").display()
+                );
+            };
+            Endpoint::new(
+                &format!(
+                    "{service}.svc.{}",
+                    domain.unwrap_or_else(|| "cluster.local".to_owned())
+                ),
+                port,
+            )?
+        }
+    };
+    if let Some(server) = &server {
+        warnings.extend(config::endpoint_warning(&endpoint, server));
+    }
+    if protocol == Protocol::Grpc {
+        warnings.push(
+            "--protocol grpc: the Operator's Python auto-instrumentation supports http/protobuf only (operator v0.158.0 internal/instrumentation/python.go); pods annotated inject-python will not export".to_owned(),
+        );
+    }
+
+    // The Secret and where ca.crt comes from.
+    let secret_name = match (&args.client_secret, args.cert_manager) {
+        (Some(given), _) => object_name("--client-secret", Some(given), "")?,
+        (None, true) => object_name("--name", Some(&format!("{name}-client-tls")), "")?,
+        (None, false) => "otel-client-tls".to_owned(),
+    };
+    let config_map_name = match (&args.ca_configmap, args.cert_manager) {
+        (Some(given), _) => Some(object_name("--ca-configmap", Some(given), "")?),
+        (None, true) => Some(k8s::DEFAULT_BUNDLE_NAME.to_owned()),
+        (None, false) => None,
+    };
+    let (cert_key, key_key) = shape.keys("client");
+
+    // Ed25519: the Java agent cannot load it, gRPC's C core cannot use it.
+    if !args.cert_manager {
+        let client = dir.join("client.crt");
+        if let Ok(certificate) = config::read_server_certificate(&client)
+            && certificate.public_key.algorithm == "ed25519"
+        {
+            warnings.push(format!(
+                "`{}` has an Ed25519 key: the OpenTelemetry Java agent cannot load it (RSA and EC PKCS#8 keys only) and SDKs exporting over gRPC's C core (Python, C++ in the Apache HTTPD and Nginx auto-instrumentation, Ruby, PHP) fail the handshake; issue the client certificate with --key-type ecdsa-p256 for them",
+                client.display()
+            ));
+        }
+    }
+
+    let make_secret = if args.cert_manager {
+        format!(
+            "  otel-pki k8s cert-manager --client {name}.{namespace} (cert-manager writes {secret_name})"
+        )
+    } else {
+        let opaque = if shape == SecretShape::Opaque {
+            " --opaque"
+        } else {
+            ""
+        };
+        format!(
+            "  otel-pki k8s secret --role client{opaque} --name {secret_name} -n {namespace} | kubectl apply -f -"
+        )
+    };
+    let mut instrumentation = Instrumentation {
+        comments: vec![
+            format!("Auto-instrumented SDKs in namespace {namespace} export over mutual TLS to"),
+            format!("{}, presenting the client certificate", endpoint.url),
+            format!(
+                "of the Secret {secret_name} (in {namespace} too). Pods opt in with the annotation"
+            ),
+            format!(
+                "instrumentation.opentelemetry.io/inject-java: \"{name}\" (or inject-python, inject-nodejs,"
+            ),
+            "inject-dotnet, ...). Made by otel-pki k8s instrumentation.".to_owned(),
+            if args.cert_manager {
+                "The Secret comes from cert-manager:".to_owned()
+            } else {
+                "Create the Secret first:".to_owned()
+            },
+            make_secret,
+            "SDKs read the files once: restart the applications after the certificate is renewed."
+                .to_owned(),
+            String::new(),
+        ],
+        name,
+        namespace,
+        labels: k8s::labels(),
+        endpoint: endpoint.url.clone(),
+        protocol: match protocol {
+            Protocol::Grpc => "grpc",
+            Protocol::Http => "http/protobuf",
+        }
+        .to_owned(),
+        secret_name,
+        config_map_name,
+        ca_file: k8s::CA_KEY.to_owned(),
+        cert_file: cert_key,
+        key_file: key_key,
+        injected_env: Vec::new(),
+    };
+    instrumentation.injected_env = instrumentation.operator_env();
+    let mut notes = vec![format!(
+        "the Operator mounts Secret {} at {} in each instrumented container",
+        instrumentation.secret_name,
+        k8s::operator_secret_mount_path(&instrumentation.secret_name)
+    )];
+    notes.extend(instrumentation.config_map_name.iter().map(|config_map| {
+        format!(
+            "and ConfigMap {config_map} at {}",
+            k8s::operator_config_map_mount_path(config_map)
+        )
+    }));
+    let manifest = Manifest {
+        yaml: instrumentation.render(&templates)?,
+        objects: vec![instrumentation.summary()],
+        contains_ca_key: false,
+        set_files: Vec::new(),
+        warnings,
+        notes,
     };
     emit(manifest, &args.output, output)
 }

@@ -200,10 +200,52 @@ pub fn check_rules(yaml: &str, pem: Pem) -> Vec<Value> {
                 assert!(doc["metadata"].get("namespace").is_none(), "cluster-scoped");
             }
             "Pod" | "Deployment" | "OpenTelemetryCollector" => check_pod_volumes(doc),
+            "Instrumentation" => check_instrumentation(doc),
             _ => {}
         }
     }
     docs
+}
+
+/// An Operator `Instrumentation` as operator v0.158.0 reads it (`apis/v1alpha1`
+/// `Exporter`/`TLS`, `internal/webhook/instrumentation_webhook.go` `validateExporter`): an
+/// `https://` endpoint, `tls` with only the five known fields, `cert_file` and `key_file`
+/// both set, every file a data key (not an absolute path), and the protocol in `spec.env`.
+pub fn check_instrumentation(doc: &Value) {
+    assert!(doc["metadata"]["namespace"].is_string(), "namespaced");
+    let spec = doc["spec"].as_object().expect("spec");
+    assert_eq!(spec.keys().collect::<Vec<_>>(), ["env", "exporter"]);
+    let exporter = &doc["spec"]["exporter"];
+    assert!(
+        text(exporter, "/endpoint").starts_with("https://"),
+        "exporter.tls without an https:// endpoint"
+    );
+    let tls = exporter["tls"].as_object().expect("spec.exporter.tls");
+    for field in tls.keys() {
+        assert!(
+            [
+                "secretName",
+                "configMapName",
+                "ca_file",
+                "cert_file",
+                "key_file"
+            ]
+            .contains(&field.as_str()),
+            "unknown field tls.{field}"
+        );
+    }
+    assert!(!text(exporter, "/tls/secretName").is_empty());
+    for field in ["ca_file", "cert_file", "key_file"] {
+        let key = text(exporter, &format!("/tls/{field}"));
+        assert!(!key.is_empty() && !key.starts_with('/'), "{field}: {key}");
+    }
+    let env = doc["spec"]["env"].as_array().expect("spec.env");
+    let protocol = env
+        .iter()
+        .find(|variable| variable["name"] == "OTEL_EXPORTER_OTLP_PROTOCOL")
+        .map(|variable| text(variable, "/value"))
+        .expect("OTEL_EXPORTER_OTLP_PROTOCOL");
+    assert!(["grpc", "http/protobuf"].contains(&protocol), "{protocol}");
 }
 
 /// A trust-manager source: a ConfigMap of the manifest with that key, holding no key.

@@ -1105,3 +1105,366 @@ fn opaque_secrets_are_mounted_with_their_own_keys() {
         "{error}"
     );
 }
+
+// --- Operator Instrumentation: auto-instrumented SDKs with the client certificate ---
+
+/// Environment variables by name.
+type Env = std::collections::BTreeMap<String, String>;
+/// A volume the Operator mounts: (kind, name, mount path).
+type OperatorMount = (String, String, String);
+
+/// What the Operator does to an instrumented container (operator v0.158.0
+/// `internal/instrumentation/exporter.go` `configureExporter`), written here from that
+/// source rather than from otel-pki's code: the environment it sets and the volumes it
+/// mounts, `(kind, name, mount path)`.
+fn operator_injection(instrumentation: &Value) -> (Env, Vec<OperatorMount>) {
+    let exporter = &instrumentation["spec"]["exporter"];
+    let tls = &exporter["tls"];
+    let secret = text(tls, "/secretName");
+    let secret_dir = format!("/otel-auto-instrumentation-secret-{secret}");
+    let mut mounts = vec![("Secret".to_owned(), secret.to_owned(), secret_dir.clone())];
+    let ca_dir = match tls["configMapName"].as_str() {
+        Some(config_map) => {
+            let dir = format!("/otel-auto-instrumentation-configmap-{config_map}");
+            mounts.push(("ConfigMap".to_owned(), config_map.to_owned(), dir.clone()));
+            dir
+        }
+        None => secret_dir.clone(),
+    };
+    let env = [
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            text(exporter, "/endpoint").to_owned(),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+            format!("{ca_dir}/{}", text(tls, "/ca_file")),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+            format!("{secret_dir}/{}", text(tls, "/cert_file")),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+            format!("{secret_dir}/{}", text(tls, "/key_file")),
+        ),
+    ]
+    .map(|(name, value)| (name.to_owned(), value))
+    .into();
+    (env, mounts)
+}
+
+/// The three files an instrumented SDK reads, written under `into` from the objects the
+/// Operator mounts (each must be in `objects`, in the Instrumentation's namespace, with
+/// the key the path names): (CA, client certificate, client key).
+fn sdk_files(instrumentation: &Value, objects: &[Value], into: &Path) -> [PathBuf; 3] {
+    let (env, mounts) = operator_injection(instrumentation);
+    let namespace = text(instrumentation, "/metadata/namespace");
+    fs::create_dir_all(into).unwrap();
+    [
+        "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+    ]
+    .map(|variable| {
+        let path = &env[variable];
+        let (kind, name, key) = mounts
+            .iter()
+            .find_map(|(kind, name, dir)| {
+                path.strip_prefix(&format!("{dir}/"))
+                    .map(|key| (kind, name, key))
+            })
+            .unwrap_or_else(|| panic!("{variable}={path} is in no mounted volume"));
+        let object = objects
+            .iter()
+            .find(|doc| doc["kind"] == kind.as_str() && doc["metadata"]["name"] == name.as_str())
+            .unwrap_or_else(|| panic!("no {kind} {name} for {variable}"));
+        assert_eq!(
+            text(object, "/metadata/namespace"),
+            namespace,
+            "the {kind} must be in the pods' namespace"
+        );
+        let file = into.join(variable);
+        fs::write(&file, crate::k8s::data(object, key)).unwrap();
+        file
+    })
+}
+
+#[test]
+fn golden_instrumentation_for_the_gateway() {
+    let work = workdir();
+    let yaml = stdout(
+        work.path(),
+        &[
+            "k8s",
+            "instrumentation",
+            "-n",
+            "apps",
+            "--k8s-service",
+            "otel-gateway.observability",
+            "-q",
+        ],
+    );
+    golden("instrumentation.yaml", &yaml);
+    let docs = check_rules(&yaml, Pem::Placeholder);
+    assert_eq!(docs.len(), 1);
+    let instrumentation = &docs[0];
+    assert_eq!(
+        text(instrumentation, "/apiVersion"),
+        "opentelemetry.io/v1alpha1"
+    );
+    // The gateway's Service name and its OTLP/HTTP port, the protocol every
+    // auto-instrumentation supports.
+    let (env, mounts) = operator_injection(instrumentation);
+    assert_eq!(
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"],
+        "https://otel-gateway.observability.svc.cluster.local:4318"
+    );
+    assert_eq!(text(instrumentation, "/spec/env/0/value"), "http/protobuf");
+    // The Secret `k8s secret --role client -n apps` makes, and its three keys.
+    assert_eq!(
+        mounts,
+        [(
+            "Secret".to_owned(),
+            "otel-client-tls".to_owned(),
+            "/otel-auto-instrumentation-secret-otel-client-tls".to_owned()
+        )]
+    );
+    assert_eq!(
+        env["OTEL_EXPORTER_OTLP_CLIENT_KEY"],
+        "/otel-auto-instrumentation-secret-otel-client-tls/tls.key"
+    );
+    // The comment lists what the Operator sets, as the Operator's code does.
+    for (name, value) in &env {
+        assert!(yaml.contains(&format!("#   {name}={value}\n")), "{name}");
+    }
+    assert!(yaml.contains(
+        "#   otel-pki k8s secret --role client --name otel-client-tls -n apps | kubectl apply -f -"
+    ));
+}
+
+#[test]
+fn instrumented_sdks_get_a_working_client_certificate_from_either_secret_shape() {
+    let work = workdir();
+    init(
+        work.path(),
+        &["--k8s-service", "otel-gateway.observability", "-q"],
+    );
+    let dir = work.path().join("otel-certs");
+    for (shape, secret_flags) in [("tls", &[][..]), ("opaque", &["--opaque"][..])] {
+        let objects = documents(&stdout(
+            work.path(),
+            &[
+                &["k8s", "secret", "--role", "client", "-n", "apps", "-q"],
+                secret_flags,
+            ]
+            .concat(),
+        ));
+        let output = otel_pki(work.path())
+            .args([
+                "k8s",
+                "instrumentation",
+                "-n",
+                "apps",
+                "--secret-keys",
+                shape,
+            ])
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        // The endpoint defaults to the Service in server.crt: no name warning.
+        assert!(!stderr.contains("warning"), "{stderr}");
+        assert!(
+            stderr.contains(
+                "the Operator mounts Secret otel-client-tls at /otel-auto-instrumentation-secret-otel-client-tls in each instrumented container"
+            ),
+            "{stderr}"
+        );
+        let docs = check_rules(&String::from_utf8(output.stdout).unwrap(), Pem::Real);
+        let instrumentation = &docs[0];
+        let [ca, cert, key] = sdk_files(instrumentation, &objects, &work.path().join(shape));
+        // The SDK's files, at the paths the Operator gives it, against the gateway's
+        // server certificate, at the name the endpoint dials.
+        let (env, _) = operator_injection(instrumentation);
+        let host = env["OTEL_EXPORTER_OTLP_ENDPOINT"]
+            .trim_start_matches("https://")
+            .rsplit_once(':')
+            .unwrap()
+            .0
+            .to_owned();
+        let handshake = mtls_handshake(
+            &ServerSide {
+                cert: &dir.join("server.crt"),
+                key: &dir.join("server.key"),
+                client_ca: &dir.join("ca.crt"),
+            },
+            &ClientSide {
+                ca: &ca,
+                identity: Some((&cert, &key)),
+                server_name: &host,
+            },
+        );
+        assert!(handshake.is_ok(), "{shape}: {handshake:?}");
+    }
+}
+
+#[test]
+fn instrumentation_with_cert_manager_names_what_cert_manager_and_trust_manager_make() {
+    let work = workdir();
+    init(
+        work.path(),
+        &["--k8s-service", "otel-gateway.observability", "-q"],
+    );
+    let yaml = stdout(
+        work.path(),
+        &[
+            "k8s",
+            "instrumentation",
+            "-n",
+            "apps",
+            "--name",
+            "java-apps",
+            "--cert-manager",
+            "--endpoint",
+            "https://otel-gateway.observability.svc:4318",
+            "-q",
+        ],
+    );
+    golden("instrumentation-cert-manager.yaml", &yaml);
+    let instrumentation = check_rules(&yaml, Pem::Placeholder).remove(0);
+    for bundle_kind in ["bundle", "cluster-bundle"] {
+        let manifest = documents(&stdout(
+            work.path(),
+            &[
+                "k8s",
+                "cert-manager",
+                "--client",
+                "java-apps.apps",
+                "--bundle-kind",
+                bundle_kind,
+                "-q",
+            ],
+        ));
+        // cert-manager writes the Secret the Instrumentation names, in its namespace, for
+        // client auth.
+        let certificate = manifest
+            .iter()
+            .find(|doc| doc["kind"] == "Certificate" && doc["spec"]["commonName"] == "java-apps")
+            .expect("the client Certificate");
+        assert_eq!(
+            text(certificate, "/spec/secretName"),
+            text(&instrumentation, "/spec/exporter/tls/secretName")
+        );
+        assert_eq!(text(certificate, "/metadata/namespace"), "apps");
+        assert!(
+            certificate["spec"]["usages"]
+                .as_array()
+                .unwrap()
+                .contains(&"client auth".into())
+        );
+        // cert-manager's Secret is kubernetes.io/tls: tls.crt and tls.key.
+        assert_eq!(
+            text(&instrumentation, "/spec/exporter/tls/cert_file"),
+            "tls.crt"
+        );
+        assert_eq!(
+            text(&instrumentation, "/spec/exporter/tls/key_file"),
+            "tls.key"
+        );
+        // trust-manager writes the CA ConfigMap (the bundle's name, key ca.crt) in apps.
+        let bundle = manifest
+            .iter()
+            .find(|doc| doc["kind"] == "Bundle" || doc["kind"] == "ClusterBundle")
+            .unwrap();
+        assert_eq!(
+            text(bundle, "/metadata/name"),
+            text(&instrumentation, "/spec/exporter/tls/configMapName")
+        );
+        let target_key = bundle["spec"]["target"]["configMap"]
+            .get("key")
+            .or_else(|| bundle.pointer("/spec/target/configMap/data/0/key"))
+            .and_then(Value::as_str)
+            .unwrap();
+        assert_eq!(
+            target_key,
+            text(&instrumentation, "/spec/exporter/tls/ca_file")
+        );
+        assert!(
+            bundle["spec"]["target"]["namespaceSelector"]["matchExpressions"][0]["values"]
+                .as_array()
+                .unwrap()
+                .contains(&"apps".into())
+        );
+    }
+}
+
+#[test]
+fn instrumentation_warns_about_ed25519_and_names_the_flag_on_mistakes() {
+    let work = workdir();
+    let instrumentation =
+        |args: &[&str]| failure(work.path(), &[&["k8s", "instrumentation"], args].concat());
+    let error = instrumentation(&[]);
+    assert!(
+        error.contains("the SDKs need --endpoint HOST:PORT or --k8s-service NAME.NAMESPACE"),
+        "{error}"
+    );
+    let error = instrumentation(&["--endpoint", "http://gw:4318"]);
+    assert!(error.contains("invalid --endpoint"), "{error}");
+    let error = instrumentation(&[
+        "--endpoint",
+        "gw",
+        "--cert-manager",
+        "--secret-keys",
+        "opaque",
+    ]);
+    assert!(
+        error.contains("--secret-keys opaque cannot be used with --cert-manager"),
+        "{error}"
+    );
+    let error = instrumentation(&["--endpoint", "gw", "--name", "Java"]);
+    assert!(error.contains("invalid --name `Java`"), "{error}");
+
+    init(
+        work.path(),
+        &[
+            "--k8s-service",
+            "otel-gateway.observability",
+            "--key-type",
+            "ed25519",
+            "-q",
+        ],
+    );
+    for protocol in ["http", "grpc"] {
+        let output = otel_pki(work.path())
+            .args([
+                "k8s",
+                "instrumentation",
+                "-n",
+                "apps",
+                "--protocol",
+                protocol,
+            ])
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            stderr.contains("has an Ed25519 key: the OpenTelemetry Java agent cannot load it")
+                && stderr.contains("gRPC's C core"),
+            "{stderr}"
+        );
+        let yaml = String::from_utf8(output.stdout).unwrap();
+        let port = if protocol == "grpc" { 4317 } else { 4318 };
+        assert!(
+            yaml.contains(&format!(
+                "endpoint: \"https://otel-gateway.observability.svc.cluster.local:{port}\""
+            )),
+            "{yaml}"
+        );
+        assert_eq!(
+            stderr.contains("Python auto-instrumentation supports http/protobuf only"),
+            protocol == "grpc"
+        );
+    }
+}
