@@ -1203,6 +1203,7 @@ pub enum K8sCommand {
         "  otel-pki k8s deployment --role gateway --upstream tempo-distributor.tracing.svc:4317 | kubectl apply -f -\n",
         "  otel-pki k8s deployment --role agent -n apps --out agent.yaml\n",
         "  otel-pki k8s deployment --role gateway --cert-manager --operator\n",
+        "  otel-pki k8s deployment --role agent --operator --target-allocator-mtls -n apps\n",
         "  otel-pki k8s deployment --role agent --endpoint gw.example.com:443 --client-secret edge-tls\n",
         exit_codes!()
     ))]
@@ -1512,6 +1513,19 @@ pub struct K8sDeploymentArgs {
     /// Operator instead of a Deployment and ConfigMap.
     #[arg(long)]
     pub operator: bool,
+
+    /// With --operator: a target allocator that hands the Collector Prometheus scrape
+    /// targets over mutual TLS (spec.targetAllocator.mtls, Operator v0.157.0 or later), a
+    /// prometheus receiver in the metrics pipeline, and mode statefulset. Certificates: the
+    /// client Secret and --ta-server-secret; with --cert-manager, the Operator's own.
+    #[arg(long, requires = "operator")]
+    pub target_allocator_mtls: bool,
+
+    /// With --target-allocator-mtls: the Secret with the target allocator's server
+    /// certificate, whose names include NAME-targetallocator [default:
+    /// otel-targetallocator-tls].
+    #[arg(long, value_name = "NAME", requires = "target_allocator_mtls")]
+    pub ta_server_secret: Option<String>,
 
     /// Container image [default: otel/opentelemetry-collector-contrib:COLLECTOR_VERSION].
     #[arg(long, value_name = "IMAGE")]

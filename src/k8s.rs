@@ -898,6 +898,11 @@ pub struct CollectorWorkload {
     pub role: WorkloadRole,
     /// True: an `OpenTelemetryCollector` for the Operator instead of a Deployment.
     pub operator: bool,
+    /// The Operator's `spec.mode`: `deployment`, or `statefulset` with a target allocator
+    /// (the Operator's webhook allows one only with `statefulset` or `daemonset`).
+    pub mode: String,
+    /// The Operator's target allocator with mutual TLS (`spec.targetAllocator`), if any.
+    pub target_allocator: Option<TargetAllocatorMtls>,
     /// `metadata.name` of the Deployment (or the `OpenTelemetryCollector`).
     pub name: String,
     /// `metadata.namespace` of every object.
@@ -983,6 +988,62 @@ impl CollectorWorkload {
         };
         templates.render(template, &WorkloadContext { workload: self })
     }
+}
+
+/// A data key of a Secret or ConfigMap, as the Operator's `SecretKeySelector` and
+/// `ConfigMapKeySelector` name it.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct KeyRef {
+    /// `secret` or `configMap`.
+    pub kind: String,
+    /// The object's name, in the Collector's namespace.
+    pub name: String,
+    /// The data key.
+    pub key: String,
+}
+
+/// A certificate and its key in one Secret (the Operator's `CertificateReference`, whose
+/// `certificateSecret` and `keySecret` may name different Secrets; otel-pki's hold both).
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct CertificateRef {
+    /// The Secret.
+    pub secret: String,
+    /// The key of the certificate, e.g. `tls.crt`.
+    pub cert_key: String,
+    /// The key of the private key, e.g. `tls.key`.
+    pub key_key: String,
+}
+
+/// `spec.targetAllocator` of an `OpenTelemetryCollector` (`opentelemetry.io/v1beta1`) with
+/// mutual TLS between the target allocator and the Collector's prometheus receiver:
+/// `spec.targetAllocator.mtls.enabled` (operator PR #5136, v0.154.0, which removed the
+/// `operator.targetallocator.mtls` feature gate; the standalone `TargetAllocator` CRD has it
+/// as `spec.mtls`), and certificates from Secrets with `useCertManager: false` and `tls`
+/// (operator PR #5356, v0.157.0). Read at operator v0.158.0
+/// `apis/v1beta1/opentelemetrycollector_types.go` and
+/// `internal/manifests/manifestutils/mtls.go`: the Operator mounts each referenced key with
+/// `subPath` under `/tls` (so renewed Secrets reach the pods only when they restart), and
+/// the Collector dials `https://NAME-targetallocator:443`.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct TargetAllocatorMtls {
+    /// `mtls.useCertManager`: true lets the Operator have cert-manager issue its own CA
+    /// and both certificates; then `ca`, `server` and `client` are null.
+    pub use_cert_manager: bool,
+    /// `tls.certificateAuthorityCertificate`: verifies both sides.
+    pub ca: Option<KeyRef>,
+    /// `tls.serverCertificate`: the target allocator's, for [`Self::service_name`].
+    pub server: Option<CertificateRef>,
+    /// `tls.clientCertificate`: the Collector's, with clientAuth.
+    pub client: Option<CertificateRef>,
+    /// The target allocator's Service (`NAME-targetallocator`), the name the Collector
+    /// dials and so a DNS name its server certificate must have.
+    pub service_name: String,
+}
+
+/// The Service of the target allocator of an `OpenTelemetryCollector` NAME (operator
+/// `internal/naming` `TAService`).
+pub fn target_allocator_service_name(name: &str) -> String {
+    format!("{name}-targetallocator")
 }
 
 /// The labels the OpenTelemetry Operator puts on the pods of an `OpenTelemetryCollector`

@@ -22,9 +22,10 @@ use crate::config::{
     self, ConfigContext, ConfigOptions, Endpoint, FileNames, Protocol, Severity, Target,
 };
 use crate::k8s::{
-    self, Bundle, BundleKind, CertManagerManifest, Certificate, ClusterIssuer, CollectorWorkload,
-    Instrumentation, IssuerRef, NamedPort, ObjectSummary, PemEntry, PemObject, PrivateKeySpec,
-    Purpose, SecretShape, Service, TlsVolume, WorkloadRole,
+    self, Bundle, BundleKind, CertManagerManifest, Certificate, CertificateRef, ClusterIssuer,
+    CollectorWorkload, Instrumentation, IssuerRef, KeyRef, NamedPort, ObjectSummary, PemEntry,
+    PemObject, PrivateKeySpec, Purpose, SecretShape, Service, TargetAllocatorMtls, TlsVolume,
+    WorkloadRole,
 };
 use crate::output::Output;
 use crate::pki::certificate::{self, Role};
@@ -35,6 +36,10 @@ use crate::write::{self, PlannedFile};
 
 /// File stem of the intermediate CA that `k8s cert-manager --intermediate` keeps in the set.
 pub const INTERMEDIATE_STEM: &str = "intermediate-ca";
+/// File stem of the target allocator's server certificate (`issue server --name
+/// targetallocator`), and so of its Secret `otel-targetallocator-tls` (`k8s secret --cert
+/// targetallocator`).
+pub const TA_STEM: &str = "targetallocator";
 
 /// Result of `k8s secret` and `k8s cert-manager`. Field names are the JSON contract.
 #[derive(Debug, Deserialize, Serialize)]
@@ -447,6 +452,12 @@ fn deployment(args: &K8sDeploymentArgs, output: &Output) -> Result<ExitCode> {
         &mut warnings,
     )?;
     let volume = certificate_volume(args, role, &placement, &context)?;
+    let shape = secret_shape(args.secret_keys, args.cert_manager)?;
+    let target_allocator = target_allocator(args, &placement, &volume, shape, &mut warnings)?;
+    let config_text = match target_allocator {
+        Some(_) => with_prometheus_receiver(&config_text)?,
+        None => config_text,
+    };
 
     let name = &placement.name;
     let namespace = &placement.namespace;
@@ -461,7 +472,21 @@ fn deployment(args: &K8sDeploymentArgs, output: &Output) -> Result<ExitCode> {
         operator: args.operator,
         name: name.clone(),
         namespace: namespace.clone(),
-        comments: workload_comments(role, name, namespace, &volume, args.cert_manager),
+        comments: workload_comments(
+            role,
+            name,
+            namespace,
+            &volume,
+            args.cert_manager,
+            target_allocator.as_ref(),
+        ),
+        mode: if target_allocator.is_some() {
+            "statefulset"
+        } else {
+            "deployment"
+        }
+        .to_owned(),
+        target_allocator,
         labels,
         selector,
         image,
@@ -855,6 +880,152 @@ fn certificate_volume(
     Ok(volume)
 }
 
+/// The target allocator with mutual TLS, for `--target-allocator-mtls`: with
+/// `--cert-manager` the Operator's own cert-manager certificates, otherwise the server
+/// certificate of `--ta-server-secret` and the client Secret, verified by the CA of the
+/// client Secret (or `--ca-configmap`).
+fn target_allocator(
+    args: &K8sDeploymentArgs,
+    placement: &Placement,
+    volume: &TlsVolume,
+    shape: SecretShape,
+    warnings: &mut Vec<String>,
+) -> Result<Option<TargetAllocatorMtls>> {
+    if !args.target_allocator_mtls {
+        return Ok(None);
+    }
+    let service_name = k8s::target_allocator_service_name(&placement.name);
+    if args.cert_manager {
+        return Ok(Some(TargetAllocatorMtls {
+            use_cert_manager: true,
+            ca: None,
+            server: None,
+            client: None,
+            service_name,
+        }));
+    }
+    let server_secret = object_name(
+        "--ta-server-secret",
+        args.ta_server_secret.as_deref(),
+        &format!("otel-{TA_STEM}-tls"),
+    )?;
+    let client_secret = object_name(
+        "--client-secret",
+        args.client_secret.as_deref(),
+        "otel-client-tls",
+    )?;
+    let ca = match volume
+        .sources
+        .iter()
+        .find(|source| source.kind == "configMap")
+    {
+        Some(config_map) => KeyRef {
+            kind: "configMap".into(),
+            name: config_map.name.clone(),
+            key: k8s::CA_KEY.into(),
+        },
+        None => KeyRef {
+            kind: "secret".into(),
+            name: client_secret.clone(),
+            key: k8s::CA_KEY.into(),
+        },
+    };
+    let reference = |secret: String, stem: &str| {
+        let (cert_key, key_key) = shape.keys(stem);
+        CertificateRef {
+            secret,
+            cert_key,
+            key_key,
+        }
+    };
+    // The name the Collector dials must be in the target allocator's certificate.
+    let certificate_path = args.dir.dir.join(format!("{TA_STEM}.crt"));
+    if let Ok(certificate) = config::read_server_certificate(&certificate_path) {
+        warnings.extend(config::endpoint_warning(
+            &Endpoint::new(&service_name, 443)?,
+            &certificate,
+        ));
+    }
+    Ok(Some(TargetAllocatorMtls {
+        use_cert_manager: false,
+        ca: Some(ca),
+        server: Some(reference(server_secret, TA_STEM)),
+        client: Some(reference(client_secret, "client")),
+        service_name,
+    }))
+}
+
+/// Adds a `prometheus` receiver whose targets come from the target allocator (the Operator
+/// fills in its `target_allocator` section) to the configuration and to its metrics
+/// pipeline: two insertions at the places the parsed configuration gives, checked by
+/// parsing the result.
+fn with_prometheus_receiver(text: &str) -> Result<String> {
+    let refuse = |reason: &str| {
+        anyhow::anyhow!(
+            "--target-allocator-mtls needs a metrics pipeline to add a prometheus receiver to, but {reason} (a --templates override?)"
+        )
+    };
+    let document = config::yaml::parse(text).map_err(|error| refuse(&error.to_string()))?;
+    let root = &document.root;
+    let receivers = root
+        .entry("receivers")
+        .filter(|entry| entry.value.is_mapping() && !entry.value.entries().is_empty())
+        .ok_or_else(|| refuse("the configuration has no receivers"))?;
+    if receivers.value.get("prometheus").is_some() {
+        return Err(refuse("it has a prometheus receiver already"));
+    }
+    let indent = receivers.value.entries()[0].column - 1;
+    let pipeline = root
+        .get("service")
+        .and_then(|service| service.get("pipelines"))
+        .and_then(|pipelines| pipelines.get("metrics"))
+        .and_then(|metrics| metrics.get("receivers"))
+        .filter(|list| matches!(list.value, config::yaml::Value::Sequence(_)))
+        .ok_or_else(|| refuse("service.pipelines.metrics.receivers is not a list"))?;
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let list_line = &mut lines[pipeline.line - 1];
+    let close = list_line
+        .rfind(']')
+        .filter(|_| list_line.trim_start().starts_with("receivers: ["))
+        .ok_or_else(|| refuse("service.pipelines.metrics.receivers is not a [flow] list"))?;
+    list_line.insert_str(close, ", prometheus");
+    let pad = " ".repeat(indent);
+    lines.splice(
+        receivers.line..receivers.line,
+        [
+            format!("{pad}# Scrape targets from the target allocator, over mutual TLS."),
+            format!("{pad}prometheus:"),
+            format!("{pad}  config:"),
+            format!("{pad}    scrape_configs: []"),
+        ],
+    );
+    let mut result = lines.join("\n");
+    result.push('\n');
+    // The insertions are where they were meant to be.
+    let check = config::yaml::parse(&result).map_err(|error| refuse(&error.to_string()))?;
+    let added = check
+        .root
+        .get("receivers")
+        .and_then(|receivers| receivers.get("prometheus"))
+        .is_some();
+    let listed = check
+        .root
+        .get("service")
+        .and_then(|service| service.get("pipelines"))
+        .and_then(|pipelines| pipelines.get("metrics"))
+        .and_then(|metrics| metrics.get("receivers"))
+        .is_some_and(|list| match &list.value {
+            config::yaml::Value::Sequence(items) => items
+                .iter()
+                .any(|item| item.scalar().is_some_and(|name| name.text == "prometheus")),
+            _ => false,
+        });
+    if !added || !listed {
+        return Err(refuse("the receivers could not be edited"));
+    }
+    Ok(result)
+}
+
 /// The shape of the Secrets a pod mounts. cert-manager writes `kubernetes.io/tls` only.
 fn secret_shape(arg: SecretKeysArg, cert_manager: bool) -> Result<SecretShape> {
     match (arg, cert_manager) {
@@ -976,6 +1147,7 @@ fn workload_comments(
     namespace: &str,
     volume: &TlsVolume,
     cert_manager: bool,
+    target_allocator: Option<&TargetAllocatorMtls>,
 ) -> Vec<String> {
     let mut comments = vec![
         format!(
@@ -1023,6 +1195,45 @@ fn workload_comments(
                 "  otel-pki k8s secret {command}{opaque} --name {} -n {namespace} | kubectl apply -f -",
                 source.name
             ));
+        }
+    }
+    match target_allocator {
+        None => {}
+        Some(ta) if ta.use_cert_manager => comments.push(
+            "Target allocator mTLS: the Operator has cert-manager issue its CA and certificates."
+                .to_owned(),
+        ),
+        Some(ta) => {
+            let service = &ta.service_name;
+            comments.push(format!(
+                "Target allocator mTLS: the Collector dials https://{service}:443,"
+            ));
+            comments.push("a name the target allocator's server certificate must have:".to_owned());
+            comments.push(format!(
+                "  otel-pki issue server --name {TA_STEM} --k8s-service {service}.{namespace}"
+            ));
+            let mut secrets = vec![(ta.server.as_ref(), format!("--cert {TA_STEM}"))];
+            let client = ta.client.as_ref();
+            if !volume
+                .sources
+                .iter()
+                .any(|source| client.is_some_and(|client| client.secret == source.name))
+            {
+                secrets.push((client, "--role client".to_owned()));
+            }
+            for (certificate, command) in secrets {
+                if let Some(certificate) = certificate {
+                    let opaque = if certificate.cert_key == "tls.crt" {
+                        ""
+                    } else {
+                        " --opaque"
+                    };
+                    comments.push(format!(
+                        "  otel-pki k8s secret {command}{opaque} --name {} -n {namespace} | kubectl apply -f -",
+                        certificate.secret
+                    ));
+                }
+            }
         }
     }
     comments

@@ -108,7 +108,13 @@ fn check_workload(yaml: &str) -> Workload {
         .clone();
     let operator = workload["kind"] == "OpenTelemetryCollector";
     let (pod_security, volumes, mounts) = if operator {
-        assert_eq!(text(&workload, "/spec/mode"), "deployment");
+        // statefulset only with a target allocator (the Operator's webhook requires it).
+        let mode = if workload["spec"].get("targetAllocator").is_some() {
+            "statefulset"
+        } else {
+            "deployment"
+        };
+        assert_eq!(text(&workload, "/spec/mode"), mode);
         let spec = &workload["spec"];
         (
             spec["podSecurityContext"].clone(),
@@ -612,6 +618,7 @@ fn check_operator_resource(collector: &Value) {
         "volumes",
         "volumeMounts",
         "config",
+        "targetAllocator",
     ];
     for key in spec.keys() {
         assert!(known.contains(&key.as_str()), "unexpected spec.{key}");
@@ -1467,4 +1474,312 @@ fn instrumentation_warns_about_ed25519_and_names_the_flag_on_mistakes() {
             protocol == "grpc"
         );
     }
+}
+
+// --- the Operator's target allocator with mutual TLS ---
+
+/// The configuration without what `--target-allocator-mtls` adds (the prometheus receiver
+/// and its place in the metrics pipeline), which must then be `otel-pki config`'s.
+fn without_prometheus(config: &Value) -> Value {
+    let mut config = config.clone();
+    let receiver = config["receivers"]
+        .as_object_mut()
+        .unwrap()
+        .remove("prometheus")
+        .expect("a prometheus receiver");
+    // Its targets come from the target allocator: no scrape configuration of its own.
+    assert_eq!(
+        receiver,
+        serde_json::json!({"config": {"scrape_configs": []}})
+    );
+    let receivers = config["service"]["pipelines"]["metrics"]["receivers"]
+        .as_array_mut()
+        .unwrap();
+    let before = receivers.len();
+    receivers.retain(|name| name != "prometheus");
+    assert_eq!(
+        receivers.len(),
+        before - 1,
+        "prometheus in the metrics pipeline"
+    );
+    for (signal, pipeline) in config["service"]["pipelines"].as_object().unwrap() {
+        assert!(
+            !pipeline["receivers"]
+                .as_array()
+                .unwrap()
+                .contains(&"prometheus".into()),
+            "{signal}"
+        );
+    }
+    config
+}
+
+/// `spec.targetAllocator` as the Operator v0.158.0 validates it
+/// (`internal/manifests/manifestutils/mtls.go` `ValidateTAMTLS`, `collector_webhook.go`):
+/// mode statefulset, mtls enabled, and without cert-manager a CA from exactly one of a
+/// Secret or a ConfigMap plus server and client certificates. Returns every
+/// (kind, name, key) it references.
+fn check_target_allocator(collector: &Value) -> Vec<(String, String, String)> {
+    assert_eq!(text(collector, "/spec/mode"), "statefulset");
+    let ta = &collector["spec"]["targetAllocator"];
+    assert_eq!(ta["enabled"], true);
+    assert_eq!(ta["prometheusCR"]["enabled"], true);
+    let mtls = &ta["mtls"];
+    assert_eq!(mtls["enabled"], true);
+    let fields: Vec<&String> = mtls.as_object().unwrap().keys().collect();
+    if mtls["useCertManager"] == true {
+        assert_eq!(fields, ["enabled", "useCertManager"]);
+        return Vec::new();
+    }
+    assert_eq!(mtls["useCertManager"], false);
+    assert_eq!(fields, ["enabled", "tls", "useCertManager"]);
+    let tls = &mtls["tls"];
+    let ca = tls["certificateAuthorityCertificate"].as_object().unwrap();
+    assert_eq!(ca.len(), 1, "exactly one of secret or configMap");
+    let (kind, reference) = ca.iter().next().unwrap();
+    let mut references = vec![(
+        if kind == "secret" {
+            "Secret"
+        } else {
+            "ConfigMap"
+        }
+        .to_owned(),
+        text(reference, "/name").to_owned(),
+        text(reference, "/key").to_owned(),
+    )];
+    for field in ["serverCertificate", "clientCertificate"] {
+        for part in ["certificateSecret", "keySecret"] {
+            let selector = &tls[field][part];
+            references.push((
+                "Secret".to_owned(),
+                text(selector, "/name").to_owned(),
+                text(selector, "/key").to_owned(),
+            ));
+        }
+    }
+    references
+}
+
+#[test]
+fn golden_operator_agent_with_target_allocator_mtls() {
+    let work = workdir();
+    let yaml = stdout(
+        work.path(),
+        &[
+            "k8s",
+            "deployment",
+            "--role",
+            "agent",
+            "--operator",
+            "--target-allocator-mtls",
+            "-n",
+            "apps",
+            "--k8s-service",
+            "otel-gateway.observability",
+            "-q",
+        ],
+    );
+    golden("operator-target-allocator.yaml", &yaml);
+    let workload = check_workload(&yaml);
+    check_operator_resource(&workload.workload);
+    let expected = stdout(
+        work.path(),
+        &[
+            "config",
+            "collector",
+            "--endpoint",
+            "otel-gateway.observability.svc.cluster.local",
+            "-q",
+        ],
+    );
+    assert_eq!(
+        without_prometheus(&workload.config),
+        documents(&expected)[0]
+    );
+    assert_eq!(
+        check_target_allocator(&workload.workload),
+        [
+            ("Secret", "otel-client-tls", "ca.crt"),
+            ("Secret", "otel-targetallocator-tls", "tls.crt"),
+            ("Secret", "otel-targetallocator-tls", "tls.key"),
+            ("Secret", "otel-client-tls", "tls.crt"),
+            ("Secret", "otel-client-tls", "tls.key"),
+        ]
+        .map(|(kind, name, key)| (kind.to_owned(), name.to_owned(), key.to_owned()))
+    );
+    // The comments say how to make the target allocator's certificate, with the name the
+    // Collector dials.
+    assert!(yaml.contains(
+        "#   otel-pki issue server --name targetallocator --k8s-service otel-collector-targetallocator.apps\n"
+    ));
+    assert!(yaml.contains(
+        "#   otel-pki k8s secret --cert targetallocator --name otel-targetallocator-tls -n apps | kubectl apply -f -\n"
+    ));
+
+    // With --cert-manager the Operator's own cert-manager certificates.
+    let yaml = stdout(
+        work.path(),
+        &[
+            "k8s",
+            "deployment",
+            "--role",
+            "gateway",
+            "--operator",
+            "--cert-manager",
+            "--target-allocator-mtls",
+            "--k8s-service",
+            "otel-gateway.observability",
+            "-q",
+        ],
+    );
+    let workload = check_workload(&yaml);
+    check_operator_resource(&workload.workload);
+    assert!(check_target_allocator(&workload.workload).is_empty());
+    // Only with --operator.
+    let output = otel_pki(work.path())
+        .args([
+            "k8s",
+            "deployment",
+            "--role",
+            "agent",
+            "--target-allocator-mtls",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--operator"));
+}
+
+#[test]
+fn target_allocator_and_collector_certificates_from_the_secrets_make_a_working_mtls_pair() {
+    let work = workdir();
+    init(
+        work.path(),
+        &["--k8s-service", "otel-gateway.observability", "-q"],
+    );
+    otel_pki(work.path())
+        .args([
+            "issue",
+            "server",
+            "--name",
+            "targetallocator",
+            "--k8s-service",
+            "otel-collector-targetallocator.apps",
+            "-q",
+        ])
+        .assert()
+        .success();
+    for (shape, opaque) in [("tls", &[][..]), ("opaque", &["--opaque"][..])] {
+        let mut objects = documents(&stdout(
+            work.path(),
+            &[
+                &[
+                    "k8s",
+                    "secret",
+                    "--cert",
+                    "targetallocator",
+                    "-n",
+                    "apps",
+                    "-q",
+                ],
+                opaque,
+            ]
+            .concat(),
+        ));
+        objects.extend(documents(&stdout(
+            work.path(),
+            &[
+                &["k8s", "secret", "--role", "client", "-n", "apps", "-q"],
+                opaque,
+            ]
+            .concat(),
+        )));
+        let output = otel_pki(work.path())
+            .args([
+                "k8s",
+                "deployment",
+                "--role",
+                "agent",
+                "--operator",
+                "--target-allocator-mtls",
+                "-n",
+                "apps",
+                "--secret-keys",
+                shape,
+            ])
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(!stderr.contains("is not a name in"), "{stderr}");
+        let workload = check_workload(&String::from_utf8(output.stdout).unwrap());
+        // Every Secret key it references is in a Secret `k8s secret` made, in its namespace.
+        let pod = work.path().join(format!("ta-{shape}"));
+        fs::create_dir_all(&pod).unwrap();
+        let mut files = Vec::new();
+        for (index, (kind, name, key)) in check_target_allocator(&workload.workload)
+            .iter()
+            .enumerate()
+        {
+            let object = objects
+                .iter()
+                .find(|doc| {
+                    doc["kind"] == kind.as_str() && doc["metadata"]["name"] == name.as_str()
+                })
+                .unwrap_or_else(|| panic!("{shape}: no {kind} {name}"));
+            assert_eq!(text(object, "/metadata/namespace"), "apps");
+            let file = pod.join(format!("{index}-{key}"));
+            fs::write(&file, crate::k8s::data(object, key)).unwrap();
+            files.push(file);
+        }
+        // The target allocator serves with its certificate and verifies the Collector's
+        // client certificate with the CA; the Collector dials the short Service name.
+        let handshake = mtls_handshake(
+            &ServerSide {
+                cert: &files[1],
+                key: &files[2],
+                client_ca: &files[0],
+            },
+            &ClientSide {
+                ca: &files[0],
+                identity: Some((&files[3], &files[4])),
+                server_name: "otel-collector-targetallocator",
+            },
+        );
+        assert!(handshake.is_ok(), "{shape}: {handshake:?}");
+    }
+
+    // A target allocator certificate without that name is warned about.
+    otel_pki(work.path())
+        .args([
+            "issue",
+            "server",
+            "--name",
+            "targetallocator",
+            "--san",
+            "ta.example.com",
+            "--force",
+            "-q",
+        ])
+        .assert()
+        .success();
+    let output = otel_pki(work.path())
+        .args([
+            "k8s",
+            "deployment",
+            "--role",
+            "agent",
+            "--operator",
+            "--target-allocator-mtls",
+            "-n",
+            "apps",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("warning: `otel-collector-targetallocator` is not a name in"),
+        "{stderr}"
+    );
 }
