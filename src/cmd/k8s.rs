@@ -508,10 +508,19 @@ fn deployment(args: &K8sDeploymentArgs, output: &Output) -> Result<ExitCode> {
         contains_ca_key: false,
         set_files: Vec::new(),
         warnings,
-        notes: vec![format!(
-            "mounts {sources} read-only at {}",
-            workload.volume.mount_path
-        )],
+        notes: {
+            let mut notes = vec![format!(
+                "mounts {sources} read-only at {}",
+                workload.volume.mount_path
+            )];
+            notes.extend(
+                workload
+                    .target_allocator
+                    .as_ref()
+                    .map(describe_target_allocator),
+            );
+            notes
+        },
     };
     emit(manifest, &args.output, output)
 }
@@ -1138,6 +1147,27 @@ fn describe_sources(volume: &TlsVolume) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `target allocator mTLS: server Secret otel-targetallocator-tls (tls.crt, tls.key), …`.
+fn describe_target_allocator(ta: &TargetAllocatorMtls) -> String {
+    match (&ta.ca, &ta.server, &ta.client) {
+        (Some(ca), Some(server), Some(client)) => format!(
+            "target allocator mTLS: server Secret {} ({}, {}), client Secret {} ({}, {}), CA from {} {} ({})",
+            server.secret,
+            server.cert_key,
+            server.key_key,
+            client.secret,
+            client.cert_key,
+            client.key_key,
+            source_kind(&ca.kind),
+            ca.name,
+            ca.key
+        ),
+        _ => {
+            "target allocator mTLS: certificates from the Operator's cert-manager issuer".to_owned()
+        }
+    }
 }
 
 /// The comment lines at the top of a `k8s deployment` manifest.
