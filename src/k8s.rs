@@ -1,7 +1,10 @@
 //! Kubernetes manifests: the objects otel-pki writes (Secrets and ConfigMaps holding a
 //! set's PEM files, cert-manager's `ClusterIssuer` and `Certificate`s, trust-manager's
-//! `Bundle`) as documented, serializable contexts for the templates in `templates/k8s-*.yaml`,
-//! and the pod-side layout that mounts them. No file system here: `cmd::k8s` reads the set
+//! `Bundle` or `ClusterBundle`, the OpenTelemetry Operator's `OpenTelemetryCollector` and
+//! `Instrumentation`) as documented, serializable contexts for the templates in
+//! `templates/k8s-*.yaml`, and the pod-side layout that mounts them ([`SecretShape`] says
+//! which keys a Secret has, so every mount names keys that exist). Upstream versions read:
+//! docs/operator.md. No file system here: `cmd::k8s` reads the set
 //! and writes the result; templates can be overridden with `--templates DIR`.
 //!
 //! The field names of these structs are the template author's API: a template sees them
@@ -1205,6 +1208,64 @@ mod tests {
         assert_eq!(
             operator_service_name("otel-gateway"),
             "otel-gateway-collector"
+        );
+    }
+
+    #[test]
+    fn secret_shapes_name_the_keys_k8s_secret_writes() {
+        assert_eq!(
+            SecretShape::Tls.keys("client"),
+            ("tls.crt".to_owned(), "tls.key".to_owned())
+        );
+        assert_eq!(
+            SecretShape::Opaque.keys("targetallocator"),
+            (
+                "targetallocator.crt".to_owned(),
+                "targetallocator.key".to_owned()
+            )
+        );
+        let mut volume = TlsVolume::new("/etc/otel/certs");
+        let files = volume.add_secret("edge", "client", SecretShape::Opaque, true);
+        assert_eq!(files.key_file, "/etc/otel/certs/client.key");
+        let keys: Vec<&str> = volume.sources[0]
+            .items
+            .iter()
+            .map(|item| item.key.as_str())
+            .collect();
+        assert_eq!(keys, ["client.crt", "client.key", "ca.crt"]);
+        assert_eq!(
+            (
+                BundleKind::default().kind(),
+                BundleKind::ClusterBundle.api_version()
+            ),
+            ("Bundle", "trust-manager.io/v1alpha2")
+        );
+    }
+
+    #[test]
+    fn the_operator_points_the_sdk_at_the_mounted_keys() {
+        let instrumentation = Instrumentation {
+            name: "i".into(),
+            namespace: "apps".into(),
+            labels: labels(),
+            comments: Vec::new(),
+            endpoint: "https://gw:4318".into(),
+            protocol: "http/protobuf".into(),
+            secret_name: "otel-client-tls".into(),
+            config_map_name: Some("otel-ca-bundle".into()),
+            ca_file: "ca.crt".into(),
+            cert_file: "tls.crt".into(),
+            key_file: "tls.key".into(),
+            injected_env: Vec::new(),
+        };
+        let env = instrumentation.operator_env();
+        assert_eq!(
+            env[1].value,
+            "/otel-auto-instrumentation-configmap-otel-ca-bundle/ca.crt"
+        );
+        assert_eq!(
+            env[3].value,
+            "/otel-auto-instrumentation-secret-otel-client-tls/tls.key"
         );
     }
 

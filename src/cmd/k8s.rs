@@ -1948,6 +1948,32 @@ mod tests {
     }
 
     #[test]
+    fn the_prometheus_receiver_goes_into_the_metrics_pipeline_or_is_refused() {
+        let config = "# header\nreceivers:\n  otlp:\n    protocols: {}\nexporters:\n  debug: {}\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [debug]\n    metrics:\n      receivers: [otlp]\n      exporters: [debug]\n";
+        let edited = with_prometheus_receiver(config).unwrap();
+        assert!(
+            edited.contains("\n  prometheus:\n    config:\n      scrape_configs: []\n  otlp:\n")
+        );
+        assert!(edited.contains("    metrics:\n      receivers: [otlp, prometheus]\n"));
+        assert!(edited.contains("    traces:\n      receivers: [otlp]\n"));
+        // No metrics pipeline (a template override), or one already there: refused.
+        let no_metrics = config.replace("    metrics:", "    logs:");
+        let error = with_prometheus_receiver(&no_metrics)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("service.pipelines.metrics.receivers is not a list"),
+            "{error}"
+        );
+        assert!(with_prometheus_receiver(&edited).is_err());
+        let block_list = config.replace(
+            "    metrics:\n      receivers: [otlp]",
+            "    metrics:\n      receivers:\n        - otlp",
+        );
+        assert!(with_prometheus_receiver(&block_list).is_err());
+    }
+
+    #[test]
     fn renew_before_defaults_to_a_third_and_is_checked() {
         let (_, renew_before) = renewal(Lifetime::days(90), None).unwrap();
         assert_eq!(renew_before, Lifetime::days(30));
