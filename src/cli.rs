@@ -126,13 +126,14 @@ pub enum Command {
     /// Find mutual-TLS mistakes in a Collector, Jaeger v2 or Tempo configuration file.
     LintConfig(LintConfigArgs),
     // --- kubernetes: k8s ---
-    /// Kubernetes manifests from a set: Secrets, Collector Deployments, and a cert-manager +
-    /// trust-manager bootstrap.
+    /// Kubernetes manifests from a set: Secrets, Collector Deployments, Operator
+    /// Instrumentations, and a cert-manager + trust-manager bootstrap.
     #[command(subcommand, after_long_help = concat!(
         "Examples:\n",
         "  otel-pki k8s secret --role server -n observability | kubectl apply -f -\n",
         "  otel-pki k8s deployment --role gateway -n observability --out gateway.yaml\n",
         "  otel-pki k8s cert-manager --k8s-service otel-gateway.observability --out cert-manager.yaml\n",
+        "  otel-pki k8s instrumentation -n apps --k8s-service otel-gateway.observability\n",
         exit_codes!()
     ))]
     K8s(K8sCommand),
