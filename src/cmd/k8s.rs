@@ -165,6 +165,13 @@ fn secret(args: &K8sSecretArgs, output: &Output) -> Result<ExitCode> {
             for key in [&cert_key, &key_key] {
                 data_key(key)?;
             }
+            if shape == SecretShape::Opaque
+                && !["server", "client", TA_STEM].contains(&stem.as_str())
+            {
+                warnings.push(format!(
+                    "the Secret's keys are {cert_key} and {key_key}, but `k8s deployment --secret-keys opaque` and `k8s instrumentation --secret-keys opaque` mount server.crt/server.key or client.crt/client.key; drop --opaque to mount this one as kubernetes.io/tls"
+                ));
+            }
             let secret_type = shape.secret_type();
             let entries = vec![
                 PemEntry {

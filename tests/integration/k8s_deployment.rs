@@ -1111,6 +1111,39 @@ fn opaque_secrets_are_mounted_with_their_own_keys() {
             && error.trim().lines().count() == 1,
         "{error}"
     );
+
+    // An Opaque Secret keyed by another file name no mount asks for: said when it is made.
+    otel_pki(work.path())
+        .args([
+            "issue",
+            "server",
+            "--name",
+            "gateway",
+            "--san",
+            "gw.example.com",
+            "-q",
+        ])
+        .assert()
+        .success();
+    let output = otel_pki(work.path())
+        .args(["k8s", "secret", "--cert", "gateway", "--opaque"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("warning: the Secret's keys are gateway.crt and gateway.key, but `k8s deployment --secret-keys opaque`"),
+        "{stderr}"
+    );
+    let output = otel_pki(work.path())
+        .args(["k8s", "secret", "--role", "client", "--opaque"])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("warning")
+    );
 }
 
 // --- Operator Instrumentation: auto-instrumented SDKs with the client certificate ---
