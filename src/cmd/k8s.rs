@@ -421,9 +421,13 @@ fn deployment(args: &K8sDeploymentArgs, output: &Output) -> Result<ExitCode> {
     if !gateway && args.server_secret.is_some() {
         bail!("--server-secret is for --role gateway; an agent has no server certificate");
     }
-    if gateway && args.upstream.is_none() && args.client_secret.is_some() {
+    if gateway
+        && args.upstream.is_none()
+        && args.client_secret.is_some()
+        && !args.target_allocator_mtls
+    {
         bail!(
-            "--client-secret is for a gateway's --upstream exporter; give --upstream HOST:PORT too"
+            "--client-secret is for a gateway's --upstream exporter (or --target-allocator-mtls); give --upstream HOST:PORT too"
         );
     }
     if !k8s::is_quantity(&args.memory_limit) {
@@ -956,10 +960,12 @@ fn target_allocator(
     };
     // The name the Collector dials must be in the target allocator's certificate.
     let certificate_path = args.dir.dir.join(format!("{TA_STEM}.crt"));
-    if let Ok(certificate) = config::read_server_certificate(&certificate_path) {
-        warnings.extend(config::endpoint_warning(
-            &Endpoint::new(&service_name, 443)?,
-            &certificate,
+    if let Ok(certificate) = config::read_server_certificate(&certificate_path)
+        && !config::covers(&certificate.sans, &service_name)
+    {
+        warnings.push(format!(
+            "`{service_name}` is not a name in the target allocator's certificate `{}`, and the Collector dials https://{service_name}:443; issue it with `otel-pki issue server --name {TA_STEM} --k8s-service {service_name}.{} --force`",
+            certificate.path, placement.namespace
         ));
     }
     Ok(Some(TargetAllocatorMtls {

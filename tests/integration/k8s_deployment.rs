@@ -1668,6 +1668,32 @@ fn golden_operator_agent_with_target_allocator_mtls() {
     let workload = check_workload(&yaml);
     check_operator_resource(&workload.workload);
     assert!(check_target_allocator(&workload.workload).is_empty());
+    // A gateway without --upstream mounts no client Secret, but its target allocator
+    // client certificate may come from --client-secret.
+    let yaml = stdout(
+        work.path(),
+        &[
+            "k8s",
+            "deployment",
+            "--role",
+            "gateway",
+            "--operator",
+            "--target-allocator-mtls",
+            "--client-secret",
+            "ta-client",
+            "--k8s-service",
+            "otel-gateway.observability",
+            "-q",
+        ],
+    );
+    let workload = check_workload(&yaml);
+    let references = check_target_allocator(&workload.workload);
+    assert_eq!(references[0].1, "ta-client");
+    assert_eq!(references[4].1, "ta-client");
+    assert!(!workload.files.iter().any(|file| file.contains("client")));
+    assert!(
+        yaml.contains("#   otel-pki k8s secret --role client --name ta-client -n observability")
+    );
     // Only with --operator.
     let output = otel_pki(work.path())
         .args([
@@ -1744,7 +1770,7 @@ fn target_allocator_and_collector_certificates_from_the_secrets_make_a_working_m
             .unwrap();
         assert!(output.status.success());
         let stderr = String::from_utf8(output.stderr).unwrap();
-        assert!(!stderr.contains("is not a name in"), "{stderr}");
+        assert!(!stderr.contains("warning"), "{stderr}");
         let workload = check_workload(&String::from_utf8(output.stdout).unwrap());
         // Every Secret key it references is in a Secret `k8s secret` made, in its namespace.
         let pod = work.path().join(format!("ta-{shape}"));
@@ -1812,7 +1838,7 @@ fn target_allocator_and_collector_certificates_from_the_secrets_make_a_working_m
     assert!(output.status.success());
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(
-        stderr.contains("warning: `otel-collector-targetallocator` is not a name in"),
+        stderr.contains("warning: `otel-collector-targetallocator` is not a name in the target allocator's certificate `./otel-certs/targetallocator.crt`, and the Collector dials https://otel-collector-targetallocator:443; issue it with `otel-pki issue server --name targetallocator --k8s-service otel-collector-targetallocator.apps --force`"),
         "{stderr}"
     );
 }
