@@ -133,13 +133,14 @@ pub enum Command {
     /// set's CA: NAME.crt, no key.
     Sign(SignArgs),
     // --- kubernetes: k8s ---
-    /// Kubernetes manifests from a set: Secrets, Collector Deployments, and a cert-manager +
-    /// trust-manager bootstrap.
+    /// Kubernetes manifests from a set: Secrets, Collector Deployments, Operator
+    /// Instrumentations, and a cert-manager + trust-manager bootstrap.
     #[command(subcommand, after_long_help = concat!(
         "Examples:\n",
         "  otel-pki k8s secret --role server -n observability | kubectl apply -f -\n",
         "  otel-pki k8s deployment --role gateway -n observability --out gateway.yaml\n",
         "  otel-pki k8s cert-manager --k8s-service otel-gateway.observability --out cert-manager.yaml\n",
+        "  otel-pki k8s instrumentation -n apps --k8s-service otel-gateway.observability\n",
         exit_codes!()
     ))]
     K8s(K8sCommand),
@@ -1205,8 +1206,8 @@ pub enum K8sCommand {
     /// Everything cert-manager and trust-manager need to take over issuing and rotation.
     ///
     /// One manifest: the CA Secret in the cert-manager namespace, a ClusterIssuer of kind CA,
-    /// a ConfigMap with the CA certificates and a trust-manager Bundle that copies them into
-    /// every namespace that needs them, and Certificates for the servers (--k8s-service) and
+    /// a ConfigMap with the CA certificates and a trust-manager Bundle (or, with --bundle-kind
+    /// cluster-bundle, a ClusterBundle) that copies them into every namespace that needs them, and Certificates for the servers (--k8s-service) and
     /// clients (--client) with explicit usages, duration, renewBefore and privateKey.
     #[command(after_long_help = concat!(
         "Without --k8s-service, the server Certificates are for the Services whose names are in\n",
@@ -1240,15 +1241,102 @@ pub enum K8sCommand {
         "with --cert-manager those `otel-pki k8s cert-manager` has cert-manager make\n",
         "(NAME-server-tls, NAME-client-tls) and ca.crt from the trust-manager bundle\n",
         "otel-ca-bundle. The set directory is only read for names (DIR/server.crt); it may\n",
-        "be absent.\n\n",
+        "be absent. With --secret-keys opaque, the Secrets of `k8s secret --role server|client\n",
+        "--opaque` (keys server.crt, server.key or client.crt, client.key, and ca.crt).\n\n",
         "Examples:\n",
         "  otel-pki k8s deployment --role gateway --upstream tempo-distributor.tracing.svc:4317 | kubectl apply -f -\n",
         "  otel-pki k8s deployment --role agent -n apps --out agent.yaml\n",
         "  otel-pki k8s deployment --role gateway --cert-manager --operator\n",
+        "  otel-pki k8s deployment --role agent --operator --target-allocator-mtls -n apps\n",
         "  otel-pki k8s deployment --role agent --endpoint gw.example.com:443 --client-secret edge-tls\n",
         exit_codes!()
     ))]
     Deployment(K8sDeploymentArgs),
+    /// An OpenTelemetry Operator Instrumentation whose auto-instrumented SDKs export to the
+    /// Collector over mutual TLS with a client certificate Secret.
+    ///
+    /// The Instrumentation (opentelemetry.io/v1alpha1) sets spec.exporter.endpoint and
+    /// spec.exporter.tls: the Operator mounts the Secret (and the CA ConfigMap) in every pod
+    /// that opts in with an instrumentation.opentelemetry.io/inject-LANGUAGE annotation and
+    /// points OTEL_EXPORTER_OTLP_CERTIFICATE, _CLIENT_CERTIFICATE and _CLIENT_KEY at the
+    /// files. The Secret must be in the applications' namespace.
+    #[command(after_long_help = concat!(
+        "Secrets: the one `otel-pki k8s secret --role client -n NAMESPACE` makes\n",
+        "(otel-client-tls; with --secret-keys opaque the one `k8s secret --opaque` makes), or\n",
+        "with --cert-manager the one `otel-pki k8s cert-manager --client NAME.NAMESPACE` has\n",
+        "cert-manager make (NAME-client-tls) and ca.crt from the trust-manager bundle\n",
+        "otel-ca-bundle.\n\n",
+        "The Java agent cannot load Ed25519 keys, and SDKs that export over gRPC's C core\n",
+        "(Python, C++ for Apache HTTPD and Nginx, Ruby, PHP) fail the handshake with them:\n",
+        "otel-pki warns when DIR/client.crt has one. SDKs read the files once: restart the\n",
+        "applications after the certificate is renewed.\n\n",
+        "Examples:\n",
+        "  otel-pki k8s instrumentation -n apps --k8s-service otel-gateway.observability | kubectl apply -f -\n",
+        "  otel-pki k8s instrumentation -n apps --cert-manager --endpoint https://otel-gateway.observability.svc:4318\n",
+        exit_codes!()
+    ))]
+    Instrumentation(K8sInstrumentationArgs),
+}
+
+/// `otel-pki k8s instrumentation`.
+#[derive(Args, Debug)]
+pub struct K8sInstrumentationArgs {
+    #[command(flatten)]
+    pub dir: DirArgs,
+
+    /// Name of the Instrumentation (the value of a pod's inject-LANGUAGE annotation).
+    #[arg(long, value_name = "NAME", default_value = "otel-instrumentation")]
+    pub name: String,
+
+    /// Namespace of the Instrumentation and of the applications; the client Secret must be
+    /// there too.
+    #[arg(
+        long,
+        short = 'n',
+        value_name = "NAMESPACE",
+        default_value = "observability"
+    )]
+    pub namespace: String,
+
+    /// The Collector's Service, as its server certificate names it: SDKs export to
+    /// NAME.NAMESPACE.svc.cluster.local [default: the first Service named in DIR/server.crt].
+    #[arg(
+        long = "k8s-service",
+        value_name = "NAME.NAMESPACE",
+        conflicts_with = "endpoint"
+    )]
+    pub service: Option<String>,
+
+    /// Where SDKs export, HOST[:PORT] or https://HOST[:PORT] [default port: 4318 for http,
+    /// 4317 for grpc].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub endpoint: Option<String>,
+
+    /// OTLP transport of the SDKs (OTEL_EXPORTER_OTLP_PROTOCOL): http (http/protobuf, what
+    /// every auto-instrumentation supports) or grpc.
+    #[arg(long, value_enum, default_value_t = ProtocolArg::Http)]
+    pub protocol: ProtocolArg,
+
+    /// Secret with the client certificate [default: otel-client-tls; with --cert-manager
+    /// NAME-client-tls].
+    #[arg(long, value_name = "NAME")]
+    pub client_secret: Option<String>,
+
+    /// The data keys of the Secret, as `k8s secret` wrote it.
+    #[arg(long, value_enum, default_value_t, value_name = "SHAPE")]
+    pub secret_keys: SecretKeysArg,
+
+    /// Take ca.crt from this ConfigMap instead of the Secret [default with --cert-manager:
+    /// otel-ca-bundle].
+    #[arg(long, value_name = "NAME")]
+    pub ca_configmap: Option<String>,
+
+    /// Use the Secret and CA bundle of `otel-pki k8s cert-manager --client NAME.NAMESPACE`.
+    #[arg(long)]
+    pub cert_manager: bool,
+
+    #[command(flatten)]
+    pub output: ManifestOutputArgs,
 }
 
 /// Where a manifest goes.
@@ -1375,6 +1463,12 @@ pub struct K8sCertManagerArgs {
     #[arg(long, value_name = "NAME", default_value = crate::k8s::DEFAULT_BUNDLE_NAME)]
     pub bundle_name: String,
 
+    /// The trust-manager API of the bundle: bundle (trust.cert-manager.io/v1alpha1, what
+    /// trust-manager up to v0.24.0 serves) or cluster-bundle (trust-manager.io/v1alpha2, its
+    /// successor, for a trust-manager that installs and reconciles it).
+    #[arg(long, value_enum, default_value_t, value_name = "KIND")]
+    pub bundle_kind: BundleKindArg,
+
     /// Hand cert-manager an intermediate CA signed by the root instead of the root key.
     #[arg(long)]
     pub intermediate: bool,
@@ -1401,6 +1495,27 @@ pub struct K8sCertManagerArgs {
 
     #[command(flatten)]
     pub passphrase: PassphraseArgs,
+}
+
+/// The data keys of a Secret with a certificate (`k8s deployment --secret-keys`).
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq, ValueEnum)]
+pub enum SecretKeysArg {
+    /// kubernetes.io/tls: tls.crt, tls.key, ca.crt (`k8s secret`, cert-manager).
+    #[default]
+    Tls,
+    /// Opaque, keyed by file name: server.crt, server.key or client.crt, client.key, and
+    /// ca.crt (`k8s secret --opaque`).
+    Opaque,
+}
+
+/// The trust-manager API of `k8s cert-manager`'s bundle.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq, ValueEnum)]
+pub enum BundleKindArg {
+    /// Bundle, trust.cert-manager.io/v1alpha1.
+    #[default]
+    Bundle,
+    /// ClusterBundle, trust-manager.io/v1alpha2.
+    ClusterBundle,
 }
 
 /// What a `k8s deployment` Collector does.
@@ -1443,6 +1558,19 @@ pub struct K8sDeploymentArgs {
     #[arg(long)]
     pub operator: bool,
 
+    /// With --operator: a target allocator that hands the Collector Prometheus scrape
+    /// targets over mutual TLS (spec.targetAllocator.mtls, Operator v0.157.0 or later), a
+    /// prometheus receiver in the metrics pipeline, and mode statefulset. Certificates: the
+    /// client Secret and --ta-server-secret; with --cert-manager, the Operator's own.
+    #[arg(long, requires = "operator")]
+    pub target_allocator_mtls: bool,
+
+    /// With --target-allocator-mtls: the Secret with the target allocator's server
+    /// certificate, whose names include NAME-targetallocator [default:
+    /// otel-targetallocator-tls].
+    #[arg(long, value_name = "NAME", requires = "target_allocator_mtls")]
+    pub ta_server_secret: Option<String>,
+
     /// Container image [default: otel/opentelemetry-collector-contrib:COLLECTOR_VERSION].
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
@@ -1475,6 +1603,10 @@ pub struct K8sDeploymentArgs {
     /// otel-ca-bundle].
     #[arg(long, value_name = "NAME")]
     pub ca_configmap: Option<String>,
+
+    /// The data keys of the Secrets, as `k8s secret` wrote them.
+    #[arg(long, value_enum, default_value_t, value_name = "SHAPE")]
+    pub secret_keys: SecretKeysArg,
 
     /// Agent: where to export, HOST[:PORT] or https://HOST[:PORT]. Gateway: the name agents
     /// dial (checked against the server certificate) [default: the Service's name].

@@ -1,7 +1,10 @@
 //! Kubernetes manifests: the objects otel-pki writes (Secrets and ConfigMaps holding a
 //! set's PEM files, cert-manager's `ClusterIssuer` and `Certificate`s, trust-manager's
-//! `Bundle`) as documented, serializable contexts for the templates in `templates/k8s-*.yaml`,
-//! and the pod-side layout that mounts them. No file system here: `cmd::k8s` reads the set
+//! `Bundle` or `ClusterBundle`, the OpenTelemetry Operator's `OpenTelemetryCollector` and
+//! `Instrumentation`) as documented, serializable contexts for the templates in
+//! `templates/k8s-*.yaml`, and the pod-side layout that mounts them ([`SecretShape`] says
+//! which keys a Secret has, so every mount names keys that exist). Upstream versions read:
+//! docs/operator.md. No file system here: `cmd::k8s` reads the set
 //! and writes the result; templates can be overridden with `--templates DIR`.
 //!
 //! The field names of these structs are the template author's API: a template sees them
@@ -30,6 +33,8 @@ pub const CERTIFICATE_TEMPLATE: &str = "k8s-certificate.yaml";
 pub const CLUSTER_ISSUER_TEMPLATE: &str = "k8s-cluster-issuer.yaml";
 /// The template of the trust-manager `Bundle`; variable `bundle` ([`Bundle`]).
 pub const BUNDLE_TEMPLATE: &str = "k8s-bundle.yaml";
+/// The template of the trust-manager `ClusterBundle`; variable `bundle` ([`Bundle`]).
+pub const CLUSTER_BUNDLE_TEMPLATE: &str = "k8s-cluster-bundle.yaml";
 /// The whole cert-manager bootstrap; its variables are the fields of [`CertManagerManifest`].
 pub const CERT_MANAGER_TEMPLATE: &str = "k8s-cert-manager.yaml";
 /// Macros for a pod spec that mounts certificates ([`TlsVolume`]): `volume`,
@@ -41,6 +46,8 @@ pub const DEPLOYMENT_TEMPLATE: &str = "k8s-deployment.yaml";
 /// A Collector as an OpenTelemetry Operator `OpenTelemetryCollector` (`v1beta1`), and the
 /// Service its server certificate names; variable `workload` ([`CollectorWorkload`]).
 pub const OPERATOR_TEMPLATE: &str = "k8s-opentelemetrycollector.yaml";
+/// An Operator `Instrumentation`; variable `instrumentation` ([`Instrumentation`]).
+pub const INSTRUMENTATION_TEMPLATE: &str = "k8s-instrumentation.yaml";
 /// One `Service`; variable `service` ([`Service`]).
 pub const SERVICE_TEMPLATE: &str = "k8s-service.yaml";
 
@@ -387,10 +394,51 @@ pub struct Certificate {
     pub issuer: IssuerRef,
 }
 
-/// A trust-manager `Bundle` (`trust.cert-manager.io/v1alpha1`, cluster-scoped) that copies
-/// the CA certificates into a ConfigMap in each namespace that needs them.
+/// Which trust-manager API a [`Bundle`] is written in.
+///
+/// Read at trust-manager v0.24.0 (75590d07c8b5, 2026-06-27): the released controller
+/// registers and reconciles only `Bundle` (`cmd/trust-manager/app/app.go` adds
+/// `trust.cert-manager.io/v1alpha1` to its scheme), and its Helm chart installs only the
+/// `Bundle` CRD. `ClusterBundle` (`trust-manager.io/v1alpha2`, types since v0.20.0) has a CRD
+/// under `deploy/crds/` marked "for reference, development and testing purposes only", and
+/// the Bundle→ClusterBundle migration controller (which sets the `Deprecated` condition)
+/// is wired up only in the integration tests. So `Bundle` is the default.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
+pub enum BundleKind {
+    /// `trust.cert-manager.io/v1alpha1` `Bundle`: what released trust-manager serves.
+    #[default]
+    Bundle,
+    /// `trust-manager.io/v1alpha2` `ClusterBundle`: its successor, for a trust-manager that
+    /// has its CRD installed and reconciles it.
+    ClusterBundle,
+}
+
+impl BundleKind {
+    /// `Bundle` or `ClusterBundle`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            BundleKind::Bundle => "Bundle",
+            BundleKind::ClusterBundle => "ClusterBundle",
+        }
+    }
+
+    /// Its `apiVersion`.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            BundleKind::Bundle => "trust.cert-manager.io/v1alpha1",
+            BundleKind::ClusterBundle => "trust-manager.io/v1alpha2",
+        }
+    }
+}
+
+/// A trust-manager `Bundle` (`trust.cert-manager.io/v1alpha1`) or `ClusterBundle`
+/// (`trust-manager.io/v1alpha2`), both cluster-scoped, that copies the CA certificates into
+/// a ConfigMap in each namespace that needs them. Rendered by [`BUNDLE_TEMPLATE`] or
+/// [`CLUSTER_BUNDLE_TEMPLATE`].
 #[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub struct Bundle {
+    /// Which API: `Bundle` or `ClusterBundle`.
+    pub kind: BundleKind,
     /// `metadata.name`, also the name of the target ConfigMaps.
     pub name: String,
     /// `metadata.labels`.
@@ -438,10 +486,10 @@ impl CertManagerManifest {
             ),
             self.ca_certificates.summary(),
             ObjectSummary::without_data(
-                "Bundle",
+                self.bundle.kind.kind(),
                 &self.bundle.name,
                 None,
-                "trust.cert-manager.io/v1alpha1",
+                self.bundle.kind.api_version(),
             ),
         ];
         objects.extend(self.certificates.iter().map(|certificate| {
@@ -504,6 +552,51 @@ pub struct KeyToPath {
     pub path: String,
 }
 
+/// The data keys of a Secret that holds a certificate, its key and `ca.crt`: what
+/// `k8s secret` writes, and so what a pod that mounts it must ask for. A mount that names a
+/// key the Secret lacks keeps the pod in `ContainerCreating`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Eq, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretShape {
+    /// `kubernetes.io/tls`: `tls.crt`, `tls.key`, `ca.crt` (`k8s secret`, cert-manager).
+    #[default]
+    Tls,
+    /// Opaque, keyed by the set's file names: `STEM.crt`, `STEM.key`, `ca.crt`
+    /// (`k8s secret --opaque`; STEM is the role, `server` or `client`, or `--cert NAME`).
+    Opaque,
+}
+
+impl SecretShape {
+    /// The keys of the certificate and of its private key, for the files `STEM.crt` and
+    /// `STEM.key` of a set.
+    pub fn keys(self, stem: &str) -> (String, String) {
+        match self {
+            SecretShape::Tls => ("tls.crt".to_owned(), "tls.key".to_owned()),
+            SecretShape::Opaque => (format!("{stem}.crt"), format!("{stem}.key")),
+        }
+    }
+
+    /// The Secret `type` `k8s secret` gives this shape.
+    pub fn secret_type(self) -> &'static str {
+        match self {
+            SecretShape::Tls => TLS_SECRET_TYPE,
+            SecretShape::Opaque => OPAQUE_SECRET_TYPE,
+        }
+    }
+
+    /// `tls` or `opaque`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SecretShape::Tls => "tls",
+            SecretShape::Opaque => "opaque",
+        }
+    }
+}
+
+/// The key of the CA certificates in every Secret and ConfigMap otel-pki writes (and in
+/// cert-manager's Secrets and trust-manager's targets).
+pub const CA_KEY: &str = "ca.crt";
+
 /// Container paths of one certificate, its key and the CA file, as a config refers to them.
 #[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub struct MountedFiles {
@@ -537,13 +630,27 @@ impl TlsVolume {
         file_stem: &str,
         with_ca: bool,
     ) -> MountedFiles {
+        self.add_secret(secret_name, file_stem, SecretShape::Tls, with_ca)
+    }
+
+    /// Adds a Secret of the given shape as `FILE_STEM.crt` and `FILE_STEM.key` (its keys
+    /// are [`SecretShape::keys`] of `FILE_STEM`); with `with_ca`, its `ca.crt` too. Only
+    /// one source may provide `ca.crt`.
+    pub fn add_secret(
+        &mut self,
+        secret_name: &str,
+        file_stem: &str,
+        shape: SecretShape,
+        with_ca: bool,
+    ) -> MountedFiles {
+        let (cert_key, key_key) = shape.keys(file_stem);
         let mut items = vec![
             KeyToPath {
-                key: "tls.crt".into(),
+                key: cert_key,
                 path: format!("{file_stem}.crt"),
             },
             KeyToPath {
-                key: "tls.key".into(),
+                key: key_key,
                 path: format!("{file_stem}.key"),
             },
         ];
@@ -633,6 +740,123 @@ impl NamedPort {
     }
 }
 
+/// `apiVersion` of the Operator's `Instrumentation`: at operator v0.158.0 (7fb513848c6d) the
+/// CRD `opentelemetry.io_instrumentations.yaml` serves and stores `v1alpha1` only
+/// (`apis/v1beta1/instrumentation_types.go` exists but is marked `+kubebuilder:skipversion`).
+pub const INSTRUMENTATION_API_VERSION: &str = "opentelemetry.io/v1alpha1";
+
+/// Where the Operator mounts `spec.exporter.tls.secretName` in an instrumented container
+/// (operator v0.158.0 `internal/instrumentation/exporter.go`: a plain Secret volume, all
+/// keys, default mode 0644, read-only).
+pub fn operator_secret_mount_path(secret: &str) -> String {
+    format!("/otel-auto-instrumentation-secret-{secret}")
+}
+
+/// Where the Operator mounts `spec.exporter.tls.configMapName` (same source).
+pub fn operator_config_map_mount_path(config_map: &str) -> String {
+    format!("/otel-auto-instrumentation-configmap-{config_map}")
+}
+
+/// One environment variable.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct EnvVar {
+    /// e.g. `OTEL_EXPORTER_OTLP_CLIENT_KEY`.
+    pub name: String,
+    /// e.g. `/otel-auto-instrumentation-secret-otel-client-tls/tls.key`.
+    pub value: String,
+}
+
+/// An OpenTelemetry Operator `Instrumentation` ([`INSTRUMENTATION_API_VERSION`]) whose
+/// `spec.exporter.tls` makes auto-instrumented SDKs present a client certificate to the
+/// Collector. Context of [`INSTRUMENTATION_TEMPLATE`], as the variable `instrumentation`.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct Instrumentation {
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace`: the applications' namespace, where the Secret must be too.
+    pub namespace: String,
+    /// `metadata.labels`.
+    pub labels: BTreeMap<String, String>,
+    /// Comment lines above it, without `# `.
+    pub comments: Vec<String>,
+    /// `spec.exporter.endpoint`: `https://HOST:PORT` (the Operator warns about TLS without
+    /// `https://`).
+    pub endpoint: String,
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL` in `spec.env`: `grpc` or `http/protobuf`.
+    pub protocol: String,
+    /// `spec.exporter.tls.secretName`: the client certificate's Secret.
+    pub secret_name: String,
+    /// `spec.exporter.tls.configMapName`: the CA bundle ConfigMap, if `ca.crt` is not taken
+    /// from the Secret.
+    pub config_map_name: Option<String>,
+    /// `spec.exporter.tls.ca_file`: the key of the CA certificates in the ConfigMap, or else
+    /// in the Secret.
+    pub ca_file: String,
+    /// `spec.exporter.tls.cert_file`: the key of the client certificate in the Secret.
+    pub cert_file: String,
+    /// `spec.exporter.tls.key_file`: the key of the private key in the Secret.
+    pub key_file: String,
+    /// What the Operator sets in each instrumented container ([`Self::operator_env`]).
+    pub injected_env: Vec<EnvVar>,
+}
+
+impl Instrumentation {
+    /// The variables the Operator derives from `spec.exporter` (operator v0.158.0
+    /// `internal/instrumentation/exporter.go` `configureExporter`): the endpoint, and the
+    /// container paths of the CA, the client certificate and its key.
+    pub fn operator_env(&self) -> Vec<EnvVar> {
+        let secret_dir = operator_secret_mount_path(&self.secret_name);
+        let ca_dir = self
+            .config_map_name
+            .as_deref()
+            .map_or_else(|| secret_dir.clone(), operator_config_map_mount_path);
+        [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", self.endpoint.clone()),
+            (
+                "OTEL_EXPORTER_OTLP_CERTIFICATE",
+                format!("{ca_dir}/{}", self.ca_file),
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+                format!("{secret_dir}/{}", self.cert_file),
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+                format!("{secret_dir}/{}", self.key_file),
+            ),
+        ]
+        .map(|(name, value)| EnvVar {
+            name: name.to_owned(),
+            value,
+        })
+        .to_vec()
+    }
+
+    /// What reports say about it.
+    pub fn summary(&self) -> ObjectSummary {
+        ObjectSummary::without_data(
+            "Instrumentation",
+            &self.name,
+            Some(&self.namespace),
+            INSTRUMENTATION_API_VERSION,
+        )
+    }
+
+    /// Renders it with [`INSTRUMENTATION_TEMPLATE`].
+    pub fn render(&self, templates: &Templates) -> Result<String, RenderError> {
+        #[derive(Serialize)]
+        struct InstrumentationContext<'a> {
+            instrumentation: &'a Instrumentation,
+        }
+        templates.render(
+            INSTRUMENTATION_TEMPLATE,
+            &InstrumentationContext {
+                instrumentation: self,
+            },
+        )
+    }
+}
+
 /// A `Service` (`v1`, ClusterIP). Context of [`SERVICE_TEMPLATE`].
 #[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
 pub struct Service {
@@ -677,6 +901,11 @@ pub struct CollectorWorkload {
     pub role: WorkloadRole,
     /// True: an `OpenTelemetryCollector` for the Operator instead of a Deployment.
     pub operator: bool,
+    /// The Operator's `spec.mode`: `deployment`, or `statefulset` with a target allocator
+    /// (the Operator's webhook allows one only with `statefulset` or `daemonset`).
+    pub mode: String,
+    /// The Operator's target allocator with mutual TLS (`spec.targetAllocator`), if any.
+    pub target_allocator: Option<TargetAllocatorMtls>,
     /// `metadata.name` of the Deployment (or the `OpenTelemetryCollector`).
     pub name: String,
     /// `metadata.namespace` of every object.
@@ -764,6 +993,62 @@ impl CollectorWorkload {
     }
 }
 
+/// A data key of a Secret or ConfigMap, as the Operator's `SecretKeySelector` and
+/// `ConfigMapKeySelector` name it.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct KeyRef {
+    /// `secret` or `configMap`.
+    pub kind: String,
+    /// The object's name, in the Collector's namespace.
+    pub name: String,
+    /// The data key.
+    pub key: String,
+}
+
+/// A certificate and its key in one Secret (the Operator's `CertificateReference`, whose
+/// `certificateSecret` and `keySecret` may name different Secrets; otel-pki's hold both).
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct CertificateRef {
+    /// The Secret.
+    pub secret: String,
+    /// The key of the certificate, e.g. `tls.crt`.
+    pub cert_key: String,
+    /// The key of the private key, e.g. `tls.key`.
+    pub key_key: String,
+}
+
+/// `spec.targetAllocator` of an `OpenTelemetryCollector` (`opentelemetry.io/v1beta1`) with
+/// mutual TLS between the target allocator and the Collector's prometheus receiver:
+/// `spec.targetAllocator.mtls.enabled` (operator PR #5136, v0.154.0, which removed the
+/// `operator.targetallocator.mtls` feature gate; the standalone `TargetAllocator` CRD has it
+/// as `spec.mtls`), and certificates from Secrets with `useCertManager: false` and `tls`
+/// (operator PR #5356, v0.157.0). Read at operator v0.158.0
+/// `apis/v1beta1/opentelemetrycollector_types.go` and
+/// `internal/manifests/manifestutils/mtls.go`: the Operator mounts each referenced key with
+/// `subPath` under `/tls` (so renewed Secrets reach the pods only when they restart), and
+/// the Collector dials `https://NAME-targetallocator:443`.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
+pub struct TargetAllocatorMtls {
+    /// `mtls.useCertManager`: true lets the Operator have cert-manager issue its own CA
+    /// and both certificates; then `ca`, `server` and `client` are null.
+    pub use_cert_manager: bool,
+    /// `tls.certificateAuthorityCertificate`: verifies both sides.
+    pub ca: Option<KeyRef>,
+    /// `tls.serverCertificate`: the target allocator's, for [`Self::service_name`].
+    pub server: Option<CertificateRef>,
+    /// `tls.clientCertificate`: the Collector's, with clientAuth.
+    pub client: Option<CertificateRef>,
+    /// The target allocator's Service (`NAME-targetallocator`), the name the Collector
+    /// dials and so a DNS name its server certificate must have.
+    pub service_name: String,
+}
+
+/// The Service of the target allocator of an `OpenTelemetryCollector` NAME (operator
+/// `internal/naming` `TAService`).
+pub fn target_allocator_service_name(name: &str) -> String {
+    format!("{name}-targetallocator")
+}
+
 /// The labels the OpenTelemetry Operator puts on the pods of an `OpenTelemetryCollector`
 /// and selects them by (its `manifestutils.SelectorLabels`): a Service of our own can
 /// select them with these. `None` when `NAMESPACE.NAME` is longer than a label value may
@@ -833,14 +1118,24 @@ pub fn ca_key_comments(what: &str, namespace: &str, intermediate: bool) -> Vec<S
 }
 
 /// The comment lines at the top of the cert-manager manifest.
-pub fn cert_manager_comments() -> Vec<String> {
-    vec![
+pub fn cert_manager_comments(bundle: BundleKind) -> Vec<String> {
+    let mut comments = vec![
         "Hands certificate issuing and rotation to cert-manager (cert-manager.io/v1) and CA".into(),
-        "distribution to trust-manager (trust.cert-manager.io/v1alpha1): install both first,"
-            .into(),
+        format!(
+            "distribution to trust-manager ({}): install both first,",
+            bundle.api_version()
+        ),
         "then `kubectl apply -f` this file. Made by otel-pki k8s cert-manager.".into(),
-        String::new(),
-    ]
+    ];
+    if bundle == BundleKind::ClusterBundle {
+        comments.extend([
+            "trust-manager releases up to v0.24.0 neither install nor reconcile ClusterBundle;"
+                .into(),
+            "for them, use `--bundle-kind bundle`.".into(),
+        ]);
+    }
+    comments.push(String::new());
+    comments
 }
 
 /// The comment above the ConfigMap that is the Bundle's source.
@@ -913,6 +1208,64 @@ mod tests {
         assert_eq!(
             operator_service_name("otel-gateway"),
             "otel-gateway-collector"
+        );
+    }
+
+    #[test]
+    fn secret_shapes_name_the_keys_k8s_secret_writes() {
+        assert_eq!(
+            SecretShape::Tls.keys("client"),
+            ("tls.crt".to_owned(), "tls.key".to_owned())
+        );
+        assert_eq!(
+            SecretShape::Opaque.keys("targetallocator"),
+            (
+                "targetallocator.crt".to_owned(),
+                "targetallocator.key".to_owned()
+            )
+        );
+        let mut volume = TlsVolume::new("/etc/otel/certs");
+        let files = volume.add_secret("edge", "client", SecretShape::Opaque, true);
+        assert_eq!(files.key_file, "/etc/otel/certs/client.key");
+        let keys: Vec<&str> = volume.sources[0]
+            .items
+            .iter()
+            .map(|item| item.key.as_str())
+            .collect();
+        assert_eq!(keys, ["client.crt", "client.key", "ca.crt"]);
+        assert_eq!(
+            (
+                BundleKind::default().kind(),
+                BundleKind::ClusterBundle.api_version()
+            ),
+            ("Bundle", "trust-manager.io/v1alpha2")
+        );
+    }
+
+    #[test]
+    fn the_operator_points_the_sdk_at_the_mounted_keys() {
+        let instrumentation = Instrumentation {
+            name: "i".into(),
+            namespace: "apps".into(),
+            labels: labels(),
+            comments: Vec::new(),
+            endpoint: "https://gw:4318".into(),
+            protocol: "http/protobuf".into(),
+            secret_name: "otel-client-tls".into(),
+            config_map_name: Some("otel-ca-bundle".into()),
+            ca_file: "ca.crt".into(),
+            cert_file: "tls.crt".into(),
+            key_file: "tls.key".into(),
+            injected_env: Vec::new(),
+        };
+        let env = instrumentation.operator_env();
+        assert_eq!(
+            env[1].value,
+            "/otel-auto-instrumentation-configmap-otel-ca-bundle/ca.crt"
+        );
+        assert_eq!(
+            env[3].value,
+            "/otel-auto-instrumentation-secret-otel-client-tls/tls.key"
         );
     }
 

@@ -70,6 +70,14 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "k8s-service.yaml",
         include_str!("../templates/k8s-service.yaml"),
     ),
+    (
+        "k8s-cluster-bundle.yaml",
+        include_str!("../templates/k8s-cluster-bundle.yaml"),
+    ),
+    (
+        "k8s-instrumentation.yaml",
+        include_str!("../templates/k8s-instrumentation.yaml"),
+    ),
 ];
 
 /// Errors from loading or rendering a template.

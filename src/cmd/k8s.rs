@@ -1,4 +1,4 @@
-//! `otel-pki k8s secret|cert-manager|deployment`: Kubernetes manifests from a set's real
+//! `otel-pki k8s secret|cert-manager|deployment|instrumentation`: Kubernetes manifests from a set's real
 //! files. The files are read and checked here (roles, key match, chain, no stray private
 //! key), turned into the contexts of [`crate::k8s`], rendered, and printed or written with
 //! `--out`. `k8s deployment` renders its Collector configuration with [`crate::config`],
@@ -14,16 +14,17 @@ use time::OffsetDateTime;
 
 use super::support;
 use crate::cli::{
-    DeploymentRole, K8sCertManagerArgs, K8sCommand, K8sDeploymentArgs, K8sSecretArgs,
-    ManifestOutputArgs, SecretRole,
+    BundleKindArg, DeploymentRole, K8sCertManagerArgs, K8sCommand, K8sDeploymentArgs,
+    K8sInstrumentationArgs, K8sSecretArgs, ManifestOutputArgs, SecretKeysArg, SecretRole,
 };
 use crate::config::context::go_duration;
 use crate::config::{
     self, ConfigContext, ConfigOptions, Endpoint, FileNames, Protocol, Severity, Target,
 };
 use crate::k8s::{
-    self, Bundle, CertManagerManifest, Certificate, ClusterIssuer, CollectorWorkload, IssuerRef,
-    NamedPort, ObjectSummary, PemEntry, PemObject, PrivateKeySpec, Purpose, Service, TlsVolume,
+    self, Bundle, BundleKind, CertManagerManifest, Certificate, CertificateRef, ClusterIssuer,
+    CollectorWorkload, Instrumentation, IssuerRef, KeyRef, NamedPort, ObjectSummary, PemEntry,
+    PemObject, PrivateKeySpec, Purpose, SecretShape, Service, TargetAllocatorMtls, TlsVolume,
     WorkloadRole,
 };
 use crate::output::Output;
@@ -35,6 +36,10 @@ use crate::write::{self, PlannedFile};
 
 /// File stem of the intermediate CA that `k8s cert-manager --intermediate` keeps in the set.
 pub const INTERMEDIATE_STEM: &str = "intermediate-ca";
+/// File stem of the target allocator's server certificate (`issue server --name
+/// targetallocator`), and so of its Secret `otel-targetallocator-tls` (`k8s secret --cert
+/// targetallocator`).
+pub const TA_STEM: &str = "targetallocator";
 
 /// Result of `k8s secret` and `k8s cert-manager`. Field names are the JSON contract.
 #[derive(Debug, Deserialize, Serialize)]
@@ -59,6 +64,7 @@ pub fn run(command: &K8sCommand, output: &Output) -> Result<ExitCode> {
         K8sCommand::Secret(args) => secret(args, output),
         K8sCommand::CertManager(args) => cert_manager(args, output),
         K8sCommand::Deployment(args) => deployment(args, output),
+        K8sCommand::Instrumentation(args) => instrumentation(args, output),
     }
 }
 
@@ -149,22 +155,24 @@ fn secret(args: &K8sSecretArgs, output: &Output) -> Result<ExitCode> {
             let leaf = read_leaf(dir, &stem, role, now, &mut warnings)?;
             let roots = read_ca_certificates(&ca_cert_path)?;
             check_chain(&leaf, &roots)?;
-            let (cert_key, key_key, secret_type) = if args.opaque {
-                for key in [format!("{stem}.crt"), format!("{stem}.key")] {
-                    data_key(&key)?;
-                }
-                (
-                    format!("{stem}.crt"),
-                    format!("{stem}.key"),
-                    k8s::OPAQUE_SECRET_TYPE,
-                )
+            // The same keys `k8s deployment --secret-keys` and `k8s instrumentation` mount.
+            let shape = if args.opaque {
+                SecretShape::Opaque
             } else {
-                (
-                    "tls.crt".to_owned(),
-                    "tls.key".to_owned(),
-                    k8s::TLS_SECRET_TYPE,
-                )
+                SecretShape::Tls
             };
+            let (cert_key, key_key) = shape.keys(&stem);
+            for key in [&cert_key, &key_key] {
+                data_key(key)?;
+            }
+            if shape == SecretShape::Opaque
+                && !["server", "client", TA_STEM].contains(&stem.as_str())
+            {
+                warnings.push(format!(
+                    "the Secret's keys are {cert_key} and {key_key}, but `k8s deployment --secret-keys opaque` and `k8s instrumentation --secret-keys opaque` mount server.crt/server.key or client.crt/client.key; drop --opaque to mount this one as kubernetes.io/tls"
+                ));
+            }
+            let secret_type = shape.secret_type();
             let entries = vec![
                 PemEntry {
                     key: cert_key,
@@ -334,8 +342,17 @@ fn cert_manager(args: &K8sCertManagerArgs, output: &Output) -> Result<ExitCode> 
         vec![roots.canonical_entry("ca.crt")],
     );
     ca_certificates.comments = k8s::ca_certificates_comments(&bundle_name);
+    let bundle_kind = match args.bundle_kind {
+        BundleKindArg::Bundle => BundleKind::Bundle,
+        BundleKindArg::ClusterBundle => BundleKind::ClusterBundle,
+    };
+    if bundle_kind == BundleKind::ClusterBundle {
+        warnings.push(
+            "--bundle-kind cluster-bundle: trust-manager releases up to v0.24.0 do not install the ClusterBundle CRD (trust-manager.io/v1alpha2) nor reconcile it, and `kubectl apply` fails with \"no matches for kind ClusterBundle\" there; use --bundle-kind bundle for them".to_owned(),
+        );
+    }
     let manifest = CertManagerManifest {
-        comments: k8s::cert_manager_comments(),
+        comments: k8s::cert_manager_comments(bundle_kind),
         ca_secret,
         cluster_issuer: ClusterIssuer {
             name: issuer_name.clone(),
@@ -344,6 +361,7 @@ fn cert_manager(args: &K8sCertManagerArgs, output: &Output) -> Result<ExitCode> 
         },
         ca_certificates,
         bundle: Bundle {
+            kind: bundle_kind,
             name: bundle_name,
             labels: k8s::labels(),
             source_config_map: ca_certificates_name,
@@ -403,9 +421,13 @@ fn deployment(args: &K8sDeploymentArgs, output: &Output) -> Result<ExitCode> {
     if !gateway && args.server_secret.is_some() {
         bail!("--server-secret is for --role gateway; an agent has no server certificate");
     }
-    if gateway && args.upstream.is_none() && args.client_secret.is_some() {
+    if gateway
+        && args.upstream.is_none()
+        && args.client_secret.is_some()
+        && !args.target_allocator_mtls
+    {
         bail!(
-            "--client-secret is for a gateway's --upstream exporter; give --upstream HOST:PORT too"
+            "--client-secret is for a gateway's --upstream exporter (or --target-allocator-mtls); give --upstream HOST:PORT too"
         );
     }
     if !k8s::is_quantity(&args.memory_limit) {
@@ -441,6 +463,12 @@ fn deployment(args: &K8sDeploymentArgs, output: &Output) -> Result<ExitCode> {
         &mut warnings,
     )?;
     let volume = certificate_volume(args, role, &placement, &context)?;
+    let shape = secret_shape(args.secret_keys, args.cert_manager)?;
+    let target_allocator = target_allocator(args, &placement, &volume, shape, &mut warnings)?;
+    let config_text = match target_allocator {
+        Some(_) => with_prometheus_receiver(&config_text)?,
+        None => config_text,
+    };
 
     let name = &placement.name;
     let namespace = &placement.namespace;
@@ -455,7 +483,21 @@ fn deployment(args: &K8sDeploymentArgs, output: &Output) -> Result<ExitCode> {
         operator: args.operator,
         name: name.clone(),
         namespace: namespace.clone(),
-        comments: workload_comments(role, name, namespace, &volume, args.cert_manager),
+        comments: workload_comments(
+            role,
+            name,
+            namespace,
+            &volume,
+            args.cert_manager,
+            target_allocator.as_ref(),
+        ),
+        mode: if target_allocator.is_some() {
+            "statefulset"
+        } else {
+            "deployment"
+        }
+        .to_owned(),
+        target_allocator,
         labels,
         selector,
         image,
@@ -477,10 +519,170 @@ fn deployment(args: &K8sDeploymentArgs, output: &Output) -> Result<ExitCode> {
         contains_ca_key: false,
         set_files: Vec::new(),
         warnings,
-        notes: vec![format!(
-            "mounts {sources} read-only at {}",
-            workload.volume.mount_path
-        )],
+        notes: {
+            let mut notes = vec![format!(
+                "mounts {sources} read-only at {}",
+                workload.volume.mount_path
+            )];
+            notes.extend(
+                workload
+                    .target_allocator
+                    .as_ref()
+                    .map(describe_target_allocator),
+            );
+            notes
+        },
+    };
+    emit(manifest, &args.output, output)
+}
+
+fn instrumentation(args: &K8sInstrumentationArgs, output: &Output) -> Result<ExitCode> {
+    let dir = &args.dir.dir;
+    let templates = Templates::new(args.output.templates.as_deref())?;
+    let mut warnings = Vec::new();
+    let name = object_name("--name", Some(&args.name), "")?;
+    let namespace = namespace("--namespace", Some(&args.namespace), "")?;
+    let shape = secret_shape(args.secret_keys, args.cert_manager)?;
+    let protocol = Protocol::from(args.protocol);
+    let port = protocol.default_port();
+
+    // The Collector the SDKs send to: --endpoint, --k8s-service, or the Service in
+    // DIR/server.crt; checked against the server certificate when there is one.
+    let server = config::read_server_certificate(&dir.join("server.crt")).ok();
+    let endpoint = match (&args.endpoint, &args.service) {
+        (Some(text), _) => Endpoint::parse(text, port).context("invalid --endpoint")?,
+        (None, Some(text)) => {
+            let (service, service_namespace) = san::kubernetes_service("--k8s-service", text)?;
+            Endpoint::new(
+                &format!("{service}.{service_namespace}.svc.cluster.local"),
+                port,
+            )?
+        }
+        (None, None) => {
+            let (services, domain, _) = server
+                .as_ref()
+                .map(|server| services_in(&server.sans.dns))
+                .unwrap_or_default();
+            let Some(service) = services.first() else {
+                bail!(
+                    "the SDKs need --endpoint HOST:PORT or --k8s-service NAME.NAMESPACE (the Collector they export to); `{}` names no Service to default to",
+                    dir.join("server.crt").display()
+                );
+            };
+            Endpoint::new(
+                &format!(
+                    "{service}.svc.{}",
+                    domain.unwrap_or_else(|| "cluster.local".to_owned())
+                ),
+                port,
+            )?
+        }
+    };
+    if let Some(server) = &server {
+        warnings.extend(config::endpoint_warning(&endpoint, server));
+    }
+    if protocol == Protocol::Grpc {
+        warnings.push(
+            "--protocol grpc: the Operator's Python auto-instrumentation supports http/protobuf only (operator v0.158.0 internal/instrumentation/python.go); pods annotated inject-python will not export".to_owned(),
+        );
+    }
+
+    // The Secret and where ca.crt comes from.
+    let secret_name = match (&args.client_secret, args.cert_manager) {
+        (Some(given), _) => object_name("--client-secret", Some(given), "")?,
+        (None, true) => object_name("--name", Some(&format!("{name}-client-tls")), "")?,
+        (None, false) => "otel-client-tls".to_owned(),
+    };
+    let config_map_name = match (&args.ca_configmap, args.cert_manager) {
+        (Some(given), _) => Some(object_name("--ca-configmap", Some(given), "")?),
+        (None, true) => Some(k8s::DEFAULT_BUNDLE_NAME.to_owned()),
+        (None, false) => None,
+    };
+    let (cert_key, key_key) = shape.keys("client");
+
+    // Ed25519: the Java agent cannot load it, gRPC's C core cannot use it.
+    if !args.cert_manager {
+        let client = dir.join("client.crt");
+        if let Ok(certificate) = config::read_server_certificate(&client)
+            && certificate.public_key.algorithm == "ed25519"
+        {
+            warnings.push(format!(
+                "`{}` has an Ed25519 key: the OpenTelemetry Java agent cannot load it (RSA and EC PKCS#8 keys only) and SDKs exporting over gRPC's C core (Python, C++ in the Apache HTTPD and Nginx auto-instrumentation, Ruby, PHP) fail the handshake; issue the client certificate with --key-type ecdsa-p256 for them",
+                client.display()
+            ));
+        }
+    }
+
+    let make_secret = if args.cert_manager {
+        format!(
+            "  otel-pki k8s cert-manager --client {name}.{namespace} (cert-manager writes {secret_name})"
+        )
+    } else {
+        let opaque = if shape == SecretShape::Opaque {
+            " --opaque"
+        } else {
+            ""
+        };
+        format!(
+            "  otel-pki k8s secret --role client{opaque} --name {secret_name} -n {namespace} | kubectl apply -f -"
+        )
+    };
+    let mut instrumentation = Instrumentation {
+        comments: vec![
+            format!("Auto-instrumented SDKs in namespace {namespace} export over mutual TLS to"),
+            format!("{}, presenting the client certificate", endpoint.url),
+            format!(
+                "of the Secret {secret_name} (in {namespace} too). Pods opt in with the annotation"
+            ),
+            format!(
+                "instrumentation.opentelemetry.io/inject-java: \"{name}\" (or inject-python, inject-nodejs,"
+            ),
+            "inject-dotnet, ...). Made by otel-pki k8s instrumentation.".to_owned(),
+            if args.cert_manager {
+                "The Secret comes from cert-manager:".to_owned()
+            } else {
+                "Create the Secret first:".to_owned()
+            },
+            make_secret,
+            "SDKs read the files once: restart the applications after the certificate is renewed."
+                .to_owned(),
+            String::new(),
+        ],
+        name,
+        namespace,
+        labels: k8s::labels(),
+        endpoint: endpoint.url.clone(),
+        protocol: match protocol {
+            Protocol::Grpc => "grpc",
+            Protocol::Http => "http/protobuf",
+        }
+        .to_owned(),
+        secret_name,
+        config_map_name,
+        ca_file: k8s::CA_KEY.to_owned(),
+        cert_file: cert_key,
+        key_file: key_key,
+        injected_env: Vec::new(),
+    };
+    instrumentation.injected_env = instrumentation.operator_env();
+    let mut notes = vec![format!(
+        "the Operator mounts Secret {} at {} in each instrumented container",
+        instrumentation.secret_name,
+        k8s::operator_secret_mount_path(&instrumentation.secret_name)
+    )];
+    notes.extend(instrumentation.config_map_name.iter().map(|config_map| {
+        format!(
+            "and ConfigMap {config_map} at {}",
+            k8s::operator_config_map_mount_path(config_map)
+        )
+    }));
+    let manifest = Manifest {
+        yaml: instrumentation.render(&templates)?,
+        objects: vec![instrumentation.summary()],
+        contains_ca_key: false,
+        set_files: Vec::new(),
+        warnings,
+        notes,
     };
     emit(manifest, &args.output, output)
 }
@@ -646,6 +848,7 @@ fn certificate_volume(
     context: &ConfigContext,
 ) -> Result<TlsVolume> {
     let gateway = role == WorkloadRole::Gateway;
+    let shape = secret_shape(args.secret_keys, args.cert_manager)?;
     let ca_config_map = match (&args.ca_configmap, args.cert_manager) {
         (Some(given), _) => Some(object_name("--ca-configmap", Some(given), "")?),
         (None, true) => Some(k8s::DEFAULT_BUNDLE_NAME.to_owned()),
@@ -685,7 +888,7 @@ fn certificate_volume(
     let mut wanted = vec![context.files.ca.clone()];
     for (secret, stem) in [(&server_secret, "server"), (&client_secret, "client")] {
         if let Some(secret) = secret {
-            let files = volume.add_tls_secret(secret, stem, ca_from_secret);
+            let files = volume.add_secret(secret, stem, shape, ca_from_secret);
             ca_from_secret = false;
             wanted.extend([files.cert_file, files.key_file]);
         }
@@ -695,6 +898,165 @@ fn certificate_volume(
     }
     check_mount(&volume, context, &wanted)?;
     Ok(volume)
+}
+
+/// The target allocator with mutual TLS, for `--target-allocator-mtls`: with
+/// `--cert-manager` the Operator's own cert-manager certificates, otherwise the server
+/// certificate of `--ta-server-secret` and the client Secret, verified by the CA of the
+/// client Secret (or `--ca-configmap`).
+fn target_allocator(
+    args: &K8sDeploymentArgs,
+    placement: &Placement,
+    volume: &TlsVolume,
+    shape: SecretShape,
+    warnings: &mut Vec<String>,
+) -> Result<Option<TargetAllocatorMtls>> {
+    if !args.target_allocator_mtls {
+        return Ok(None);
+    }
+    let service_name = k8s::target_allocator_service_name(&placement.name);
+    if args.cert_manager {
+        return Ok(Some(TargetAllocatorMtls {
+            use_cert_manager: true,
+            ca: None,
+            server: None,
+            client: None,
+            service_name,
+        }));
+    }
+    let server_secret = object_name(
+        "--ta-server-secret",
+        args.ta_server_secret.as_deref(),
+        &format!("otel-{TA_STEM}-tls"),
+    )?;
+    let client_secret = object_name(
+        "--client-secret",
+        args.client_secret.as_deref(),
+        "otel-client-tls",
+    )?;
+    let ca = match volume
+        .sources
+        .iter()
+        .find(|source| source.kind == "configMap")
+    {
+        Some(config_map) => KeyRef {
+            kind: "configMap".into(),
+            name: config_map.name.clone(),
+            key: k8s::CA_KEY.into(),
+        },
+        None => KeyRef {
+            kind: "secret".into(),
+            name: client_secret.clone(),
+            key: k8s::CA_KEY.into(),
+        },
+    };
+    let reference = |secret: String, stem: &str| {
+        let (cert_key, key_key) = shape.keys(stem);
+        CertificateRef {
+            secret,
+            cert_key,
+            key_key,
+        }
+    };
+    // The name the Collector dials must be in the target allocator's certificate.
+    let certificate_path = args.dir.dir.join(format!("{TA_STEM}.crt"));
+    if let Ok(certificate) = config::read_server_certificate(&certificate_path)
+        && !config::covers(&certificate.sans, &service_name)
+    {
+        warnings.push(format!(
+            "`{service_name}` is not a name in the target allocator's certificate `{}`, and the Collector dials https://{service_name}:443; issue it with `otel-pki issue server --name {TA_STEM} --k8s-service {service_name}.{} --force`",
+            certificate.path, placement.namespace
+        ));
+    }
+    Ok(Some(TargetAllocatorMtls {
+        use_cert_manager: false,
+        ca: Some(ca),
+        server: Some(reference(server_secret, TA_STEM)),
+        client: Some(reference(client_secret, "client")),
+        service_name,
+    }))
+}
+
+/// Adds a `prometheus` receiver whose targets come from the target allocator (the Operator
+/// fills in its `target_allocator` section) to the configuration and to its metrics
+/// pipeline: two insertions at the places the parsed configuration gives, checked by
+/// parsing the result.
+fn with_prometheus_receiver(text: &str) -> Result<String> {
+    let refuse = |reason: &str| {
+        anyhow::anyhow!(
+            "--target-allocator-mtls needs a metrics pipeline to add a prometheus receiver to, but {reason} (a --templates override?)"
+        )
+    };
+    let document = config::yaml::parse(text).map_err(|error| refuse(&error.to_string()))?;
+    let root = &document.root;
+    let receivers = root
+        .entry("receivers")
+        .filter(|entry| entry.value.is_mapping() && !entry.value.entries().is_empty())
+        .ok_or_else(|| refuse("the configuration has no receivers"))?;
+    if receivers.value.get("prometheus").is_some() {
+        return Err(refuse("it has a prometheus receiver already"));
+    }
+    let indent = receivers.value.entries()[0].column - 1;
+    let pipeline = root
+        .get("service")
+        .and_then(|service| service.get("pipelines"))
+        .and_then(|pipelines| pipelines.get("metrics"))
+        .and_then(|metrics| metrics.get("receivers"))
+        .filter(|list| matches!(list.value, config::yaml::Value::Sequence(_)))
+        .ok_or_else(|| refuse("service.pipelines.metrics.receivers is not a list"))?;
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let list_line = &mut lines[pipeline.line - 1];
+    let close = list_line
+        .rfind(']')
+        .filter(|_| list_line.trim_start().starts_with("receivers: ["))
+        .ok_or_else(|| refuse("service.pipelines.metrics.receivers is not a [flow] list"))?;
+    list_line.insert_str(close, ", prometheus");
+    let pad = " ".repeat(indent);
+    lines.splice(
+        receivers.line..receivers.line,
+        [
+            format!("{pad}# Scrape targets from the target allocator, over mutual TLS."),
+            format!("{pad}prometheus:"),
+            format!("{pad}  config:"),
+            format!("{pad}    scrape_configs: []"),
+        ],
+    );
+    let mut result = lines.join("\n");
+    result.push('\n');
+    // The insertions are where they were meant to be.
+    let check = config::yaml::parse(&result).map_err(|error| refuse(&error.to_string()))?;
+    let added = check
+        .root
+        .get("receivers")
+        .and_then(|receivers| receivers.get("prometheus"))
+        .is_some();
+    let listed = check
+        .root
+        .get("service")
+        .and_then(|service| service.get("pipelines"))
+        .and_then(|pipelines| pipelines.get("metrics"))
+        .and_then(|metrics| metrics.get("receivers"))
+        .is_some_and(|list| match &list.value {
+            config::yaml::Value::Sequence(items) => items
+                .iter()
+                .any(|item| item.scalar().is_some_and(|name| name.text == "prometheus")),
+            _ => false,
+        });
+    if !added || !listed {
+        return Err(refuse("the receivers could not be edited"));
+    }
+    Ok(result)
+}
+
+/// The shape of the Secrets a pod mounts. cert-manager writes `kubernetes.io/tls` only.
+fn secret_shape(arg: SecretKeysArg, cert_manager: bool) -> Result<SecretShape> {
+    match (arg, cert_manager) {
+        (SecretKeysArg::Opaque, true) => bail!(
+            "--secret-keys opaque cannot be used with --cert-manager: cert-manager writes kubernetes.io/tls Secrets (tls.crt, tls.key, ca.crt)"
+        ),
+        (SecretKeysArg::Opaque, false) => Ok(SecretShape::Opaque),
+        (SecretKeysArg::Tls, _) => Ok(SecretShape::Tls),
+    }
 }
 
 /// The Service: a gateway's has the name its server certificate has; an agent's is where
@@ -800,6 +1162,27 @@ fn describe_sources(volume: &TlsVolume) -> String {
         .join(", ")
 }
 
+/// `target allocator mTLS: server Secret otel-targetallocator-tls (tls.crt, tls.key), …`.
+fn describe_target_allocator(ta: &TargetAllocatorMtls) -> String {
+    match (&ta.ca, &ta.server, &ta.client) {
+        (Some(ca), Some(server), Some(client)) => format!(
+            "target allocator mTLS: server Secret {} ({}, {}), client Secret {} ({}, {}), CA from {} {} ({})",
+            server.secret,
+            server.cert_key,
+            server.key_key,
+            client.secret,
+            client.cert_key,
+            client.key_key,
+            source_kind(&ca.kind),
+            ca.name,
+            ca.key
+        ),
+        _ => {
+            "target allocator mTLS: certificates from the Operator's cert-manager issuer".to_owned()
+        }
+    }
+}
+
 /// The comment lines at the top of a `k8s deployment` manifest.
 fn workload_comments(
     role: WorkloadRole,
@@ -807,6 +1190,7 @@ fn workload_comments(
     namespace: &str,
     volume: &TlsVolume,
     cert_manager: bool,
+    target_allocator: Option<&TargetAllocatorMtls>,
 ) -> Vec<String> {
     let mut comments = vec![
         format!(
@@ -845,10 +1229,54 @@ fn workload_comments(
                 (_, "server.crt") => "--role server",
                 _ => "--role client",
             };
+            let opaque = if source.items[0].key == "tls.crt" || source.kind == "configMap" {
+                ""
+            } else {
+                " --opaque"
+            };
             comments.push(format!(
-                "  otel-pki k8s secret {command} --name {} -n {namespace} | kubectl apply -f -",
+                "  otel-pki k8s secret {command}{opaque} --name {} -n {namespace} | kubectl apply -f -",
                 source.name
             ));
+        }
+    }
+    match target_allocator {
+        None => {}
+        Some(ta) if ta.use_cert_manager => comments.push(
+            "Target allocator mTLS: the Operator has cert-manager issue its CA and certificates."
+                .to_owned(),
+        ),
+        Some(ta) => {
+            let service = &ta.service_name;
+            comments.push(format!(
+                "Target allocator mTLS: the Collector dials https://{service}:443,"
+            ));
+            comments.push("a name the target allocator's server certificate must have:".to_owned());
+            comments.push(format!(
+                "  otel-pki issue server --name {TA_STEM} --k8s-service {service}.{namespace}"
+            ));
+            let mut secrets = vec![(ta.server.as_ref(), format!("--cert {TA_STEM}"))];
+            let client = ta.client.as_ref();
+            if !volume
+                .sources
+                .iter()
+                .any(|source| client.is_some_and(|client| client.secret == source.name))
+            {
+                secrets.push((client, "--role client".to_owned()));
+            }
+            for (certificate, command) in secrets {
+                if let Some(certificate) = certificate {
+                    let opaque = if certificate.cert_key == "tls.crt" {
+                        ""
+                    } else {
+                        " --opaque"
+                    };
+                    comments.push(format!(
+                        "  otel-pki k8s secret {command}{opaque} --name {} -n {namespace} | kubectl apply -f -",
+                        certificate.secret
+                    ));
+                }
+            }
         }
     }
     comments
@@ -1530,6 +1958,32 @@ mod tests {
         assert_eq!(domain.as_deref(), Some("cluster.local"));
         assert!(headless);
         assert_eq!(services_in(&["localhost".to_owned()]).0.len(), 0);
+    }
+
+    #[test]
+    fn the_prometheus_receiver_goes_into_the_metrics_pipeline_or_is_refused() {
+        let config = "# header\nreceivers:\n  otlp:\n    protocols: {}\nexporters:\n  debug: {}\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [debug]\n    metrics:\n      receivers: [otlp]\n      exporters: [debug]\n";
+        let edited = with_prometheus_receiver(config).unwrap();
+        assert!(
+            edited.contains("\n  prometheus:\n    config:\n      scrape_configs: []\n  otlp:\n")
+        );
+        assert!(edited.contains("    metrics:\n      receivers: [otlp, prometheus]\n"));
+        assert!(edited.contains("    traces:\n      receivers: [otlp]\n"));
+        // No metrics pipeline (a template override), or one already there: refused.
+        let no_metrics = config.replace("    metrics:", "    logs:");
+        let error = with_prometheus_receiver(&no_metrics)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("service.pipelines.metrics.receivers is not a list"),
+            "{error}"
+        );
+        assert!(with_prometheus_receiver(&edited).is_err());
+        let block_list = config.replace(
+            "    metrics:\n      receivers: [otlp]",
+            "    metrics:\n      receivers:\n        - otlp",
+        );
+        assert!(with_prometheus_receiver(&block_list).is_err());
     }
 
     #[test]

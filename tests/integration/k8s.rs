@@ -83,6 +83,8 @@ pub fn of_kind<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
 /// apiVersion of every kind otel-pki writes (shared/reference/otel-config.md, 4 and 5).
 const API_VERSIONS: &[(&str, &str)] = &[
     ("Bundle", "trust.cert-manager.io/v1alpha1"),
+    ("ClusterBundle", "trust-manager.io/v1alpha2"),
+    ("Instrumentation", "opentelemetry.io/v1alpha1"),
     ("Certificate", "cert-manager.io/v1"),
     ("ClusterIssuer", "cert-manager.io/v1"),
     ("ConfigMap", "v1"),
@@ -161,21 +163,98 @@ pub fn check_rules(yaml: &str, pem: Pem) -> Vec<Value> {
                 assert!(doc["metadata"].get("namespace").is_none(), "cluster-scoped");
             }
             "Bundle" => {
+                let spec = doc["spec"].as_object().expect("spec");
+                assert_eq!(spec.keys().collect::<Vec<_>>(), ["sources", "target"]);
                 for source in doc["spec"]["sources"].as_array().expect("sources") {
                     assert!(
                         source.get("secret").is_none(),
                         "Bundle sourced from a Secret"
                     );
-                    assert!(source.get("configMap").is_some());
+                    let config_map = &source["configMap"];
+                    check_bundle_source(&docs, text(config_map, "/name"), text(config_map, "/key"));
                 }
                 assert!(doc["spec"]["target"]["configMap"]["key"].is_string());
+                assert!(doc["spec"]["target"]["namespaceSelector"].is_object());
+                assert!(doc["metadata"].get("namespace").is_none(), "cluster-scoped");
+            }
+            // Field names of trust-manager v0.24.0 pkg/apis/trustmanager/v1alpha2
+            // (types_cluster_bundle.go): sourceRefs of {kind, name, key}; target.configMap.data
+            // a list of {key}; target.namespaceSelector required.
+            "ClusterBundle" => {
+                let spec = doc["spec"].as_object().expect("spec");
+                assert_eq!(spec.keys().collect::<Vec<_>>(), ["sourceRefs", "target"]);
+                for source in doc["spec"]["sourceRefs"].as_array().expect("sourceRefs") {
+                    let fields: Vec<&String> = source.as_object().unwrap().keys().collect();
+                    assert_eq!(fields, ["key", "kind", "name"], "{source}");
+                    assert_eq!(text(source, "/kind"), "ConfigMap", "never a Secret");
+                    check_bundle_source(&docs, text(source, "/name"), text(source, "/key"));
+                }
+                let target = &doc["spec"]["target"];
+                let data = target["configMap"]["data"].as_array().expect("data");
+                assert!(!data.is_empty() && data.iter().all(|item| item["key"].is_string()));
+                assert!(target["configMap"].get("key").is_none(), "a v1alpha1 field");
+                assert!(
+                    target["namespaceSelector"].is_object(),
+                    "required in v1alpha2"
+                );
                 assert!(doc["metadata"].get("namespace").is_none(), "cluster-scoped");
             }
             "Pod" | "Deployment" | "OpenTelemetryCollector" => check_pod_volumes(doc),
+            "Instrumentation" => check_instrumentation(doc),
             _ => {}
         }
     }
     docs
+}
+
+/// An Operator `Instrumentation` as operator v0.158.0 reads it (`apis/v1alpha1`
+/// `Exporter`/`TLS`, `internal/webhook/instrumentation_webhook.go` `validateExporter`): an
+/// `https://` endpoint, `tls` with only the five known fields, `cert_file` and `key_file`
+/// both set, every file a data key (not an absolute path), and the protocol in `spec.env`.
+pub fn check_instrumentation(doc: &Value) {
+    assert!(doc["metadata"]["namespace"].is_string(), "namespaced");
+    let spec = doc["spec"].as_object().expect("spec");
+    assert_eq!(spec.keys().collect::<Vec<_>>(), ["env", "exporter"]);
+    let exporter = &doc["spec"]["exporter"];
+    assert!(
+        text(exporter, "/endpoint").starts_with("https://"),
+        "exporter.tls without an https:// endpoint"
+    );
+    let tls = exporter["tls"].as_object().expect("spec.exporter.tls");
+    for field in tls.keys() {
+        assert!(
+            [
+                "secretName",
+                "configMapName",
+                "ca_file",
+                "cert_file",
+                "key_file"
+            ]
+            .contains(&field.as_str()),
+            "unknown field tls.{field}"
+        );
+    }
+    assert!(!text(exporter, "/tls/secretName").is_empty());
+    for field in ["ca_file", "cert_file", "key_file"] {
+        let key = text(exporter, &format!("/tls/{field}"));
+        assert!(!key.is_empty() && !key.starts_with('/'), "{field}: {key}");
+    }
+    let env = doc["spec"]["env"].as_array().expect("spec.env");
+    let protocol = env
+        .iter()
+        .find(|variable| variable["name"] == "OTEL_EXPORTER_OTLP_PROTOCOL")
+        .map(|variable| text(variable, "/value"))
+        .expect("OTEL_EXPORTER_OTLP_PROTOCOL");
+    assert!(["grpc", "http/protobuf"].contains(&protocol), "{protocol}");
+}
+
+/// A trust-manager source: a ConfigMap of the manifest with that key, holding no key.
+fn check_bundle_source(docs: &[Value], name: &str, key: &str) {
+    let source = of_kind(docs, "ConfigMap")
+        .into_iter()
+        .find(|doc| doc["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("the bundle's source ConfigMap {name} is not in the manifest"));
+    assert!(source["data"].get(key).is_some(), "{name} has no {key}");
 }
 
 /// No `subPath` or `subPathExpr` key anywhere in the object (comments and the text of a
@@ -509,12 +588,12 @@ fn fixture_certificate(name: &str, purpose: Purpose, key_type: KeyType) -> Certi
     }
 }
 
-fn fixture_cert_manager() -> CertManagerManifest {
+fn fixture_cert_manager(bundle_kind: BundleKind) -> CertManagerManifest {
     let mut ca_certificates =
         PemObject::config_map("otel-pki-ca-certs", "cert-manager", vec![ca_entry()]);
     ca_certificates.comments = k8s::ca_certificates_comments("otel-ca-bundle");
     CertManagerManifest {
-        comments: k8s::cert_manager_comments(),
+        comments: k8s::cert_manager_comments(bundle_kind),
         ca_secret: fixture_ca_secret(),
         cluster_issuer: ClusterIssuer {
             name: "otel-pki-ca".into(),
@@ -523,6 +602,7 @@ fn fixture_cert_manager() -> CertManagerManifest {
         },
         ca_certificates,
         bundle: Bundle {
+            kind: bundle_kind,
             name: "otel-ca-bundle".into(),
             labels: k8s::labels(),
             source_config_map: "otel-pki-ca-certs".into(),
@@ -621,7 +701,7 @@ fn golden_ca_issuer_secret_and_ca_config_map() {
 
 #[test]
 fn golden_cert_manager_bootstrap() {
-    let manifest = fixture_cert_manager();
+    let manifest = fixture_cert_manager(BundleKind::Bundle);
     let yaml = manifest.render(&Templates::new(None).unwrap()).unwrap();
     golden("cert-manager.yaml", &yaml);
     let docs = check_rules(&yaml, Pem::Placeholder);
@@ -650,6 +730,57 @@ fn golden_cert_manager_bootstrap() {
         docs[3]["spec"]["target"]["namespaceSelector"]["matchExpressions"][0]["values"],
         serde_json::json!(["apps", "observability"])
     );
+    kubernetes_validate(&yaml);
+}
+
+#[test]
+fn golden_cert_manager_bootstrap_with_a_cluster_bundle() {
+    let manifest = fixture_cert_manager(BundleKind::ClusterBundle);
+    let yaml = manifest.render(&Templates::new(None).unwrap()).unwrap();
+    golden("cert-manager-cluster-bundle.yaml", &yaml);
+    let docs = check_rules(&yaml, Pem::Placeholder);
+    let reported: Vec<(String, String)> = manifest
+        .objects()
+        .iter()
+        .map(|o| (o.kind.clone(), o.api_version.clone()))
+        .collect();
+    let rendered: Vec<(String, String)> = docs
+        .iter()
+        .map(|doc| {
+            (
+                text(doc, "/kind").to_owned(),
+                text(doc, "/apiVersion").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(reported, rendered);
+    let bundle = &docs[3];
+    assert_eq!(
+        bundle["spec"],
+        serde_json::json!({
+            "sourceRefs": [{"kind": "ConfigMap", "name": "otel-pki-ca-certs", "key": "ca.crt"}],
+            "target": {
+                "configMap": {"data": [{"key": "ca.crt"}]},
+                "namespaceSelector": {"matchExpressions": [{
+                    "key": "kubernetes.io/metadata.name",
+                    "operator": "In",
+                    "values": ["apps", "observability"],
+                }]},
+            },
+        })
+    );
+    // The rest is the same as with a Bundle.
+    let bundle_docs = documents(
+        &fixture_cert_manager(BundleKind::Bundle)
+            .render(&Templates::new(None).unwrap())
+            .unwrap(),
+    );
+    for index in [0, 1, 2, 4, 5, 6] {
+        assert_eq!(docs[index], bundle_docs[index]);
+    }
+    assert!(yaml.contains(
+        "# trust-manager releases up to v0.24.0 neither install nor reconcile ClusterBundle;"
+    ));
     kubernetes_validate(&yaml);
 }
 
@@ -1782,4 +1913,55 @@ fn k8s_help_has_examples_and_exit_codes() {
     }
     let help = stdout(work.path(), &["issue", "client", "--help"]);
     assert!(help.contains("--count 1000 --name-prefix collector-"));
+}
+
+#[test]
+fn cert_manager_writes_a_cluster_bundle_when_asked_and_says_what_serves_it() {
+    let work = workdir();
+    init(
+        work.path(),
+        &["--k8s-service", "otel-gateway.observability", "-q"],
+    );
+    let args = [
+        "k8s",
+        "cert-manager",
+        "--client",
+        "otel-collector.observability",
+    ];
+    // The default is the API released trust-manager serves.
+    let yaml = stdout(work.path(), &[&args[..], &["-q"]].concat());
+    let docs = check_rules(&yaml, Pem::Real);
+    assert_eq!(of_kind(&docs, "Bundle").len(), 1);
+    assert!(of_kind(&docs, "ClusterBundle").is_empty());
+
+    let output = otel_pki(work.path())
+        .args(args)
+        .args(["--bundle-kind", "cluster-bundle", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("warning: --bundle-kind cluster-bundle: trust-manager releases up to v0.24.0 do not install the ClusterBundle CRD"),
+        "{stderr}"
+    );
+    let report: ManifestReport = serde_json::from_slice(&output.stdout).unwrap();
+    let bundle = &report.objects[3];
+    assert_eq!(
+        (bundle.kind.as_str(), bundle.api_version.as_str()),
+        ("ClusterBundle", "trust-manager.io/v1alpha2")
+    );
+    let docs = check_rules(report.manifest.as_deref().unwrap(), Pem::Real);
+    let cluster_bundle = of_kind(&docs, "ClusterBundle")[0];
+    // Its source is the ConfigMap of CA certificates in the trust namespace.
+    let source = &of_kind(&docs, "ConfigMap")[0];
+    assert_eq!(text(source, "/metadata/namespace"), "cert-manager");
+    assert_eq!(
+        text(cluster_bundle, "/spec/sourceRefs/0/name"),
+        text(source, "/metadata/name")
+    );
+    assert_eq!(
+        cluster_bundle["spec"]["target"]["namespaceSelector"]["matchExpressions"][0]["values"],
+        serde_json::json!(["observability"])
+    );
 }

@@ -108,7 +108,13 @@ fn check_workload(yaml: &str) -> Workload {
         .clone();
     let operator = workload["kind"] == "OpenTelemetryCollector";
     let (pod_security, volumes, mounts) = if operator {
-        assert_eq!(text(&workload, "/spec/mode"), "deployment");
+        // statefulset only with a target allocator (the Operator's webhook requires it).
+        let mode = if workload["spec"].get("targetAllocator").is_some() {
+            "statefulset"
+        } else {
+            "deployment"
+        };
+        assert_eq!(text(&workload, "/spec/mode"), mode);
         let spec = &workload["spec"];
         (
             spec["podSecurityContext"].clone(),
@@ -612,6 +618,7 @@ fn check_operator_resource(collector: &Value) {
         "volumes",
         "volumeMounts",
         "config",
+        "targetAllocator",
     ];
     for key in spec.keys() {
         assert!(known.contains(&key.as_str()), "unexpected spec.{key}");
@@ -957,4 +964,881 @@ fn a_template_override_that_breaks_mutual_tls_is_warned_about() {
     );
     let yaml = String::from_utf8(output.stdout).unwrap();
     assert!(yaml.contains("              ca_file: /etc/otel/certs/ca.crt"));
+}
+
+#[test]
+fn opaque_secrets_are_mounted_with_their_own_keys() {
+    let work = workdir();
+    init(
+        work.path(),
+        &["--k8s-service", "otel-gateway.observability", "-q"],
+    );
+    let objects: Vec<Value> = ["server", "client"]
+        .iter()
+        .flat_map(|role| {
+            documents(&stdout(
+                work.path(),
+                &["k8s", "secret", "--role", role, "--opaque", "-q"],
+            ))
+        })
+        .collect();
+    let has_key = |name: &str, key: &str| {
+        objects
+            .iter()
+            .find(|doc| doc["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no Secret {name}"))["data"]
+            .get(key)
+            .is_some()
+    };
+    // The default mount (kubernetes.io/tls keys) names keys an Opaque Secret does not have:
+    // that pod would never start.
+    let tls_agent = check_workload(&stdout(
+        work.path(),
+        &["k8s", "deployment", "--role", "agent", "-q"],
+    ));
+    assert!(
+        tls_agent.sources[0]
+            .items
+            .iter()
+            .any(|(key, _)| !has_key(&tls_agent.sources[0].name, key))
+    );
+
+    let deployment = |role: &str| {
+        let yaml = stdout(
+            work.path(),
+            &[
+                "k8s",
+                "deployment",
+                "--role",
+                role,
+                "--secret-keys",
+                "opaque",
+                "-q",
+            ],
+        );
+        kubernetes_validate(&yaml);
+        // The comment says how to make the Secrets it mounts.
+        assert!(
+            yaml.contains(&format!(
+                "#   otel-pki k8s secret --role {} --opaque --name otel-{}-tls -n observability",
+                if role == "agent" { "client" } else { "server" },
+                if role == "agent" { "client" } else { "server" },
+            )),
+            "{yaml}"
+        );
+        check_workload(&yaml)
+    };
+    let gateway = deployment("gateway");
+    let agent = deployment("agent");
+    assert_eq!(
+        agent.sources,
+        [Source::new(
+            "secret",
+            "otel-client-tls",
+            &[
+                ("client.crt", "client.crt"),
+                ("client.key", "client.key"),
+                ("ca.crt", "ca.crt")
+            ]
+        )]
+    );
+    assert_eq!(
+        gateway.sources,
+        [Source::new(
+            "secret",
+            "otel-server-tls",
+            &[
+                ("server.crt", "server.crt"),
+                ("server.key", "server.key"),
+                ("ca.crt", "ca.crt")
+            ]
+        )]
+    );
+    // Every key each mount names is in the Secret `k8s secret --opaque` wrote, and (checked
+    // by check_workload) the configuration reads exactly the projected files.
+    for workload in [&gateway, &agent] {
+        for source in &workload.sources {
+            for (key, _) in &source.items {
+                assert!(has_key(&source.name, key), "{} has no {key}", source.name);
+            }
+        }
+    }
+    let gateway_pod = work.path().join("gateway-pod");
+    let agent_pod = work.path().join("agent-pod");
+    project(&gateway, &objects, &gateway_pod);
+    project(&agent, &objects, &agent_pod);
+    for (workload, pod) in [(&gateway, &gateway_pod), (&agent, &agent_pod)] {
+        let findings = lint_findings(
+            workload.config_text.as_deref().unwrap(),
+            Some((&workload.mount_path, pod)),
+        );
+        assert!(findings.is_empty(), "{findings:#?}");
+    }
+    // The files at the configurations' paths make a working mutual-TLS pair.
+    let receiver = &gateway.config["receivers"]["otlp"]["protocols"]["grpc"]["tls"];
+    let exporter = &agent.config["exporters"]["otlp_grpc/gateway"]["tls"];
+    let at_gateway = |field: &str| local(&gateway_pod, &gateway.mount_path, &receiver[field]);
+    let at_agent = |field: &str| local(&agent_pod, &agent.mount_path, &exporter[field]);
+    let handshake = mtls_handshake(
+        &ServerSide {
+            cert: &at_gateway("cert_file"),
+            key: &at_gateway("key_file"),
+            client_ca: &at_gateway("client_ca_file"),
+        },
+        &ClientSide {
+            ca: &at_agent("ca_file"),
+            identity: Some((&at_agent("cert_file"), &at_agent("key_file"))),
+            server_name: "otel-gateway.observability.svc.cluster.local",
+        },
+    );
+    assert!(handshake.is_ok(), "{handshake:?}");
+
+    // cert-manager writes kubernetes.io/tls only: refused in one line.
+    let error = failure(
+        work.path(),
+        &[
+            "k8s",
+            "deployment",
+            "--role",
+            "agent",
+            "--cert-manager",
+            "--secret-keys",
+            "opaque",
+        ],
+    );
+    assert!(
+        error.contains("--secret-keys opaque cannot be used with --cert-manager")
+            && error.trim().lines().count() == 1,
+        "{error}"
+    );
+
+    // An Opaque Secret keyed by another file name no mount asks for: said when it is made.
+    otel_pki(work.path())
+        .args([
+            "issue",
+            "server",
+            "--name",
+            "gateway",
+            "--san",
+            "gw.example.com",
+            "-q",
+        ])
+        .assert()
+        .success();
+    let output = otel_pki(work.path())
+        .args(["k8s", "secret", "--cert", "gateway", "--opaque"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("warning: the Secret's keys are gateway.crt and gateway.key, but `k8s deployment --secret-keys opaque`"),
+        "{stderr}"
+    );
+    let output = otel_pki(work.path())
+        .args(["k8s", "secret", "--role", "client", "--opaque"])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("warning")
+    );
+}
+
+// --- Operator Instrumentation: auto-instrumented SDKs with the client certificate ---
+
+/// Environment variables by name.
+type Env = std::collections::BTreeMap<String, String>;
+/// A volume the Operator mounts: (kind, name, mount path).
+type OperatorMount = (String, String, String);
+
+/// What the Operator does to an instrumented container (operator v0.158.0
+/// `internal/instrumentation/exporter.go` `configureExporter`), written here from that
+/// source rather than from otel-pki's code: the environment it sets and the volumes it
+/// mounts, `(kind, name, mount path)`.
+fn operator_injection(instrumentation: &Value) -> (Env, Vec<OperatorMount>) {
+    let exporter = &instrumentation["spec"]["exporter"];
+    let tls = &exporter["tls"];
+    let secret = text(tls, "/secretName");
+    let secret_dir = format!("/otel-auto-instrumentation-secret-{secret}");
+    let mut mounts = vec![("Secret".to_owned(), secret.to_owned(), secret_dir.clone())];
+    let ca_dir = match tls["configMapName"].as_str() {
+        Some(config_map) => {
+            let dir = format!("/otel-auto-instrumentation-configmap-{config_map}");
+            mounts.push(("ConfigMap".to_owned(), config_map.to_owned(), dir.clone()));
+            dir
+        }
+        None => secret_dir.clone(),
+    };
+    let env = [
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            text(exporter, "/endpoint").to_owned(),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_CERTIFICATE",
+            format!("{ca_dir}/{}", text(tls, "/ca_file")),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+            format!("{secret_dir}/{}", text(tls, "/cert_file")),
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+            format!("{secret_dir}/{}", text(tls, "/key_file")),
+        ),
+    ]
+    .map(|(name, value)| (name.to_owned(), value))
+    .into();
+    (env, mounts)
+}
+
+/// The three files an instrumented SDK reads, written under `into` from the objects the
+/// Operator mounts (each must be in `objects`, in the Instrumentation's namespace, with
+/// the key the path names): (CA, client certificate, client key).
+fn sdk_files(instrumentation: &Value, objects: &[Value], into: &Path) -> [PathBuf; 3] {
+    let (env, mounts) = operator_injection(instrumentation);
+    let namespace = text(instrumentation, "/metadata/namespace");
+    fs::create_dir_all(into).unwrap();
+    [
+        "OTEL_EXPORTER_OTLP_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+    ]
+    .map(|variable| {
+        let path = &env[variable];
+        let (kind, name, key) = mounts
+            .iter()
+            .find_map(|(kind, name, dir)| {
+                path.strip_prefix(&format!("{dir}/"))
+                    .map(|key| (kind, name, key))
+            })
+            .unwrap_or_else(|| panic!("{variable}={path} is in no mounted volume"));
+        let object = objects
+            .iter()
+            .find(|doc| doc["kind"] == kind.as_str() && doc["metadata"]["name"] == name.as_str())
+            .unwrap_or_else(|| panic!("no {kind} {name} for {variable}"));
+        assert_eq!(
+            text(object, "/metadata/namespace"),
+            namespace,
+            "the {kind} must be in the pods' namespace"
+        );
+        let file = into.join(variable);
+        fs::write(&file, crate::k8s::data(object, key)).unwrap();
+        file
+    })
+}
+
+#[test]
+fn golden_instrumentation_for_the_gateway() {
+    let work = workdir();
+    let yaml = stdout(
+        work.path(),
+        &[
+            "k8s",
+            "instrumentation",
+            "-n",
+            "apps",
+            "--k8s-service",
+            "otel-gateway.observability",
+            "-q",
+        ],
+    );
+    golden("instrumentation.yaml", &yaml);
+    let docs = check_rules(&yaml, Pem::Placeholder);
+    assert_eq!(docs.len(), 1);
+    let instrumentation = &docs[0];
+    assert_eq!(
+        text(instrumentation, "/apiVersion"),
+        "opentelemetry.io/v1alpha1"
+    );
+    // The gateway's Service name and its OTLP/HTTP port, the protocol every
+    // auto-instrumentation supports.
+    let (env, mounts) = operator_injection(instrumentation);
+    assert_eq!(
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"],
+        "https://otel-gateway.observability.svc.cluster.local:4318"
+    );
+    assert_eq!(text(instrumentation, "/spec/env/0/value"), "http/protobuf");
+    // The Secret `k8s secret --role client -n apps` makes, and its three keys.
+    assert_eq!(
+        mounts,
+        [(
+            "Secret".to_owned(),
+            "otel-client-tls".to_owned(),
+            "/otel-auto-instrumentation-secret-otel-client-tls".to_owned()
+        )]
+    );
+    assert_eq!(
+        env["OTEL_EXPORTER_OTLP_CLIENT_KEY"],
+        "/otel-auto-instrumentation-secret-otel-client-tls/tls.key"
+    );
+    // The comment lists what the Operator sets, as the Operator's code does.
+    for (name, value) in &env {
+        assert!(yaml.contains(&format!("#   {name}={value}\n")), "{name}");
+    }
+    assert!(yaml.contains(
+        "#   otel-pki k8s secret --role client --name otel-client-tls -n apps | kubectl apply -f -"
+    ));
+}
+
+#[test]
+fn instrumented_sdks_get_a_working_client_certificate_from_either_secret_shape() {
+    let work = workdir();
+    init(
+        work.path(),
+        &["--k8s-service", "otel-gateway.observability", "-q"],
+    );
+    let dir = work.path().join("otel-certs");
+    for (shape, secret_flags) in [("tls", &[][..]), ("opaque", &["--opaque"][..])] {
+        let objects = documents(&stdout(
+            work.path(),
+            &[
+                &["k8s", "secret", "--role", "client", "-n", "apps", "-q"],
+                secret_flags,
+            ]
+            .concat(),
+        ));
+        let output = otel_pki(work.path())
+            .args([
+                "k8s",
+                "instrumentation",
+                "-n",
+                "apps",
+                "--secret-keys",
+                shape,
+            ])
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        // The endpoint defaults to the Service in server.crt: no name warning.
+        assert!(!stderr.contains("warning"), "{stderr}");
+        assert!(
+            stderr.contains(
+                "the Operator mounts Secret otel-client-tls at /otel-auto-instrumentation-secret-otel-client-tls in each instrumented container"
+            ),
+            "{stderr}"
+        );
+        let docs = check_rules(&String::from_utf8(output.stdout).unwrap(), Pem::Real);
+        let instrumentation = &docs[0];
+        let [ca, cert, key] = sdk_files(instrumentation, &objects, &work.path().join(shape));
+        // The SDK's files, at the paths the Operator gives it, against the gateway's
+        // server certificate, at the name the endpoint dials.
+        let (env, _) = operator_injection(instrumentation);
+        let host = env["OTEL_EXPORTER_OTLP_ENDPOINT"]
+            .trim_start_matches("https://")
+            .rsplit_once(':')
+            .unwrap()
+            .0
+            .to_owned();
+        let handshake = mtls_handshake(
+            &ServerSide {
+                cert: &dir.join("server.crt"),
+                key: &dir.join("server.key"),
+                client_ca: &dir.join("ca.crt"),
+            },
+            &ClientSide {
+                ca: &ca,
+                identity: Some((&cert, &key)),
+                server_name: &host,
+            },
+        );
+        assert!(handshake.is_ok(), "{shape}: {handshake:?}");
+    }
+}
+
+#[test]
+fn instrumentation_with_cert_manager_names_what_cert_manager_and_trust_manager_make() {
+    let work = workdir();
+    init(
+        work.path(),
+        &["--k8s-service", "otel-gateway.observability", "-q"],
+    );
+    let yaml = stdout(
+        work.path(),
+        &[
+            "k8s",
+            "instrumentation",
+            "-n",
+            "apps",
+            "--name",
+            "java-apps",
+            "--cert-manager",
+            "--endpoint",
+            "https://otel-gateway.observability.svc:4318",
+            "-q",
+        ],
+    );
+    golden("instrumentation-cert-manager.yaml", &yaml);
+    let instrumentation = check_rules(&yaml, Pem::Placeholder).remove(0);
+    for bundle_kind in ["bundle", "cluster-bundle"] {
+        let manifest = documents(&stdout(
+            work.path(),
+            &[
+                "k8s",
+                "cert-manager",
+                "--client",
+                "java-apps.apps",
+                "--bundle-kind",
+                bundle_kind,
+                "-q",
+            ],
+        ));
+        // cert-manager writes the Secret the Instrumentation names, in its namespace, for
+        // client auth.
+        let certificate = manifest
+            .iter()
+            .find(|doc| doc["kind"] == "Certificate" && doc["spec"]["commonName"] == "java-apps")
+            .expect("the client Certificate");
+        assert_eq!(
+            text(certificate, "/spec/secretName"),
+            text(&instrumentation, "/spec/exporter/tls/secretName")
+        );
+        assert_eq!(text(certificate, "/metadata/namespace"), "apps");
+        assert!(
+            certificate["spec"]["usages"]
+                .as_array()
+                .unwrap()
+                .contains(&"client auth".into())
+        );
+        // cert-manager's Secret is kubernetes.io/tls: tls.crt and tls.key.
+        assert_eq!(
+            text(&instrumentation, "/spec/exporter/tls/cert_file"),
+            "tls.crt"
+        );
+        assert_eq!(
+            text(&instrumentation, "/spec/exporter/tls/key_file"),
+            "tls.key"
+        );
+        // trust-manager writes the CA ConfigMap (the bundle's name, key ca.crt) in apps.
+        let bundle = manifest
+            .iter()
+            .find(|doc| doc["kind"] == "Bundle" || doc["kind"] == "ClusterBundle")
+            .unwrap();
+        assert_eq!(
+            text(bundle, "/metadata/name"),
+            text(&instrumentation, "/spec/exporter/tls/configMapName")
+        );
+        let target_key = bundle["spec"]["target"]["configMap"]
+            .get("key")
+            .or_else(|| bundle.pointer("/spec/target/configMap/data/0/key"))
+            .and_then(Value::as_str)
+            .unwrap();
+        assert_eq!(
+            target_key,
+            text(&instrumentation, "/spec/exporter/tls/ca_file")
+        );
+        assert!(
+            bundle["spec"]["target"]["namespaceSelector"]["matchExpressions"][0]["values"]
+                .as_array()
+                .unwrap()
+                .contains(&"apps".into())
+        );
+    }
+}
+
+#[test]
+fn instrumentation_warns_about_ed25519_and_names_the_flag_on_mistakes() {
+    let work = workdir();
+    let instrumentation =
+        |args: &[&str]| failure(work.path(), &[&["k8s", "instrumentation"], args].concat());
+    let error = instrumentation(&[]);
+    assert!(
+        error.contains("the SDKs need --endpoint HOST:PORT or --k8s-service NAME.NAMESPACE"),
+        "{error}"
+    );
+    let error = instrumentation(&["--endpoint", "http://gw:4318"]);
+    assert!(error.contains("invalid --endpoint"), "{error}");
+    let error = instrumentation(&[
+        "--endpoint",
+        "gw",
+        "--cert-manager",
+        "--secret-keys",
+        "opaque",
+    ]);
+    assert!(
+        error.contains("--secret-keys opaque cannot be used with --cert-manager"),
+        "{error}"
+    );
+    let error = instrumentation(&["--endpoint", "gw", "--name", "Java"]);
+    assert!(error.contains("invalid --name `Java`"), "{error}");
+
+    init(
+        work.path(),
+        &[
+            "--k8s-service",
+            "otel-gateway.observability",
+            "--key-type",
+            "ed25519",
+            "-q",
+        ],
+    );
+    for protocol in ["http", "grpc"] {
+        let output = otel_pki(work.path())
+            .args([
+                "k8s",
+                "instrumentation",
+                "-n",
+                "apps",
+                "--protocol",
+                protocol,
+            ])
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            stderr.contains("has an Ed25519 key: the OpenTelemetry Java agent cannot load it")
+                && stderr.contains("gRPC's C core"),
+            "{stderr}"
+        );
+        let yaml = String::from_utf8(output.stdout).unwrap();
+        let port = if protocol == "grpc" { 4317 } else { 4318 };
+        assert!(
+            yaml.contains(&format!(
+                "endpoint: \"https://otel-gateway.observability.svc.cluster.local:{port}\""
+            )),
+            "{yaml}"
+        );
+        assert_eq!(
+            stderr.contains("Python auto-instrumentation supports http/protobuf only"),
+            protocol == "grpc"
+        );
+    }
+}
+
+// --- the Operator's target allocator with mutual TLS ---
+
+/// The configuration without what `--target-allocator-mtls` adds (the prometheus receiver
+/// and its place in the metrics pipeline), which must then be `otel-pki config`'s.
+fn without_prometheus(config: &Value) -> Value {
+    let mut config = config.clone();
+    let receiver = config["receivers"]
+        .as_object_mut()
+        .unwrap()
+        .remove("prometheus")
+        .expect("a prometheus receiver");
+    // Its targets come from the target allocator: no scrape configuration of its own.
+    assert_eq!(
+        receiver,
+        serde_json::json!({"config": {"scrape_configs": []}})
+    );
+    let receivers = config["service"]["pipelines"]["metrics"]["receivers"]
+        .as_array_mut()
+        .unwrap();
+    let before = receivers.len();
+    receivers.retain(|name| name != "prometheus");
+    assert_eq!(
+        receivers.len(),
+        before - 1,
+        "prometheus in the metrics pipeline"
+    );
+    for (signal, pipeline) in config["service"]["pipelines"].as_object().unwrap() {
+        assert!(
+            !pipeline["receivers"]
+                .as_array()
+                .unwrap()
+                .contains(&"prometheus".into()),
+            "{signal}"
+        );
+    }
+    config
+}
+
+/// `spec.targetAllocator` as the Operator v0.158.0 validates it
+/// (`internal/manifests/manifestutils/mtls.go` `ValidateTAMTLS`, `collector_webhook.go`):
+/// mode statefulset, mtls enabled, and without cert-manager a CA from exactly one of a
+/// Secret or a ConfigMap plus server and client certificates. Returns every
+/// (kind, name, key) it references.
+fn check_target_allocator(collector: &Value) -> Vec<(String, String, String)> {
+    assert_eq!(text(collector, "/spec/mode"), "statefulset");
+    let ta = &collector["spec"]["targetAllocator"];
+    assert_eq!(ta["enabled"], true);
+    assert_eq!(ta["prometheusCR"]["enabled"], true);
+    let mtls = &ta["mtls"];
+    assert_eq!(mtls["enabled"], true);
+    let fields: Vec<&String> = mtls.as_object().unwrap().keys().collect();
+    if mtls["useCertManager"] == true {
+        assert_eq!(fields, ["enabled", "useCertManager"]);
+        return Vec::new();
+    }
+    assert_eq!(mtls["useCertManager"], false);
+    assert_eq!(fields, ["enabled", "tls", "useCertManager"]);
+    let tls = &mtls["tls"];
+    let ca = tls["certificateAuthorityCertificate"].as_object().unwrap();
+    assert_eq!(ca.len(), 1, "exactly one of secret or configMap");
+    let (kind, reference) = ca.iter().next().unwrap();
+    let mut references = vec![(
+        if kind == "secret" {
+            "Secret"
+        } else {
+            "ConfigMap"
+        }
+        .to_owned(),
+        text(reference, "/name").to_owned(),
+        text(reference, "/key").to_owned(),
+    )];
+    for field in ["serverCertificate", "clientCertificate"] {
+        for part in ["certificateSecret", "keySecret"] {
+            let selector = &tls[field][part];
+            references.push((
+                "Secret".to_owned(),
+                text(selector, "/name").to_owned(),
+                text(selector, "/key").to_owned(),
+            ));
+        }
+    }
+    references
+}
+
+#[test]
+fn golden_operator_agent_with_target_allocator_mtls() {
+    let work = workdir();
+    let yaml = stdout(
+        work.path(),
+        &[
+            "k8s",
+            "deployment",
+            "--role",
+            "agent",
+            "--operator",
+            "--target-allocator-mtls",
+            "-n",
+            "apps",
+            "--k8s-service",
+            "otel-gateway.observability",
+            "-q",
+        ],
+    );
+    golden("operator-target-allocator.yaml", &yaml);
+    let workload = check_workload(&yaml);
+    check_operator_resource(&workload.workload);
+    let expected = stdout(
+        work.path(),
+        &[
+            "config",
+            "collector",
+            "--endpoint",
+            "otel-gateway.observability.svc.cluster.local",
+            "-q",
+        ],
+    );
+    assert_eq!(
+        without_prometheus(&workload.config),
+        documents(&expected)[0]
+    );
+    assert_eq!(
+        check_target_allocator(&workload.workload),
+        [
+            ("Secret", "otel-client-tls", "ca.crt"),
+            ("Secret", "otel-targetallocator-tls", "tls.crt"),
+            ("Secret", "otel-targetallocator-tls", "tls.key"),
+            ("Secret", "otel-client-tls", "tls.crt"),
+            ("Secret", "otel-client-tls", "tls.key"),
+        ]
+        .map(|(kind, name, key)| (kind.to_owned(), name.to_owned(), key.to_owned()))
+    );
+    // The comments say how to make the target allocator's certificate, with the name the
+    // Collector dials.
+    assert!(yaml.contains(
+        "#   otel-pki issue server --name targetallocator --k8s-service otel-collector-targetallocator.apps\n"
+    ));
+    assert!(yaml.contains(
+        "#   otel-pki k8s secret --cert targetallocator --name otel-targetallocator-tls -n apps | kubectl apply -f -\n"
+    ));
+
+    // With --cert-manager the Operator's own cert-manager certificates.
+    let yaml = stdout(
+        work.path(),
+        &[
+            "k8s",
+            "deployment",
+            "--role",
+            "gateway",
+            "--operator",
+            "--cert-manager",
+            "--target-allocator-mtls",
+            "--k8s-service",
+            "otel-gateway.observability",
+            "-q",
+        ],
+    );
+    let workload = check_workload(&yaml);
+    check_operator_resource(&workload.workload);
+    assert!(check_target_allocator(&workload.workload).is_empty());
+    // A gateway without --upstream mounts no client Secret, but its target allocator
+    // client certificate may come from --client-secret.
+    let yaml = stdout(
+        work.path(),
+        &[
+            "k8s",
+            "deployment",
+            "--role",
+            "gateway",
+            "--operator",
+            "--target-allocator-mtls",
+            "--client-secret",
+            "ta-client",
+            "--k8s-service",
+            "otel-gateway.observability",
+            "-q",
+        ],
+    );
+    let workload = check_workload(&yaml);
+    let references = check_target_allocator(&workload.workload);
+    assert_eq!(references[0].1, "ta-client");
+    assert_eq!(references[4].1, "ta-client");
+    assert!(!workload.files.iter().any(|file| file.contains("client")));
+    assert!(
+        yaml.contains("#   otel-pki k8s secret --role client --name ta-client -n observability")
+    );
+    // Only with --operator.
+    let output = otel_pki(work.path())
+        .args([
+            "k8s",
+            "deployment",
+            "--role",
+            "agent",
+            "--target-allocator-mtls",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--operator"));
+}
+
+#[test]
+fn target_allocator_and_collector_certificates_from_the_secrets_make_a_working_mtls_pair() {
+    let work = workdir();
+    init(
+        work.path(),
+        &["--k8s-service", "otel-gateway.observability", "-q"],
+    );
+    otel_pki(work.path())
+        .args([
+            "issue",
+            "server",
+            "--name",
+            "targetallocator",
+            "--k8s-service",
+            "otel-collector-targetallocator.apps",
+            "-q",
+        ])
+        .assert()
+        .success();
+    for (shape, opaque) in [("tls", &[][..]), ("opaque", &["--opaque"][..])] {
+        let mut objects = documents(&stdout(
+            work.path(),
+            &[
+                &[
+                    "k8s",
+                    "secret",
+                    "--cert",
+                    "targetallocator",
+                    "-n",
+                    "apps",
+                    "-q",
+                ],
+                opaque,
+            ]
+            .concat(),
+        ));
+        objects.extend(documents(&stdout(
+            work.path(),
+            &[
+                &["k8s", "secret", "--role", "client", "-n", "apps", "-q"],
+                opaque,
+            ]
+            .concat(),
+        )));
+        let output = otel_pki(work.path())
+            .args([
+                "k8s",
+                "deployment",
+                "--role",
+                "agent",
+                "--operator",
+                "--target-allocator-mtls",
+                "-n",
+                "apps",
+                "--secret-keys",
+                shape,
+            ])
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(!stderr.contains("warning"), "{stderr}");
+        let workload = check_workload(&String::from_utf8(output.stdout).unwrap());
+        // Every Secret key it references is in a Secret `k8s secret` made, in its namespace.
+        let pod = work.path().join(format!("ta-{shape}"));
+        fs::create_dir_all(&pod).unwrap();
+        let mut files = Vec::new();
+        for (index, (kind, name, key)) in check_target_allocator(&workload.workload)
+            .iter()
+            .enumerate()
+        {
+            let object = objects
+                .iter()
+                .find(|doc| {
+                    doc["kind"] == kind.as_str() && doc["metadata"]["name"] == name.as_str()
+                })
+                .unwrap_or_else(|| panic!("{shape}: no {kind} {name}"));
+            assert_eq!(text(object, "/metadata/namespace"), "apps");
+            let file = pod.join(format!("{index}-{key}"));
+            fs::write(&file, crate::k8s::data(object, key)).unwrap();
+            files.push(file);
+        }
+        // The target allocator serves with its certificate and verifies the Collector's
+        // client certificate with the CA; the Collector dials the short Service name.
+        let handshake = mtls_handshake(
+            &ServerSide {
+                cert: &files[1],
+                key: &files[2],
+                client_ca: &files[0],
+            },
+            &ClientSide {
+                ca: &files[0],
+                identity: Some((&files[3], &files[4])),
+                server_name: "otel-collector-targetallocator",
+            },
+        );
+        assert!(handshake.is_ok(), "{shape}: {handshake:?}");
+    }
+
+    // A target allocator certificate without that name is warned about.
+    otel_pki(work.path())
+        .args([
+            "issue",
+            "server",
+            "--name",
+            "targetallocator",
+            "--san",
+            "ta.example.com",
+            "--force",
+            "-q",
+        ])
+        .assert()
+        .success();
+    let output = otel_pki(work.path())
+        .args([
+            "k8s",
+            "deployment",
+            "--role",
+            "agent",
+            "--operator",
+            "--target-allocator-mtls",
+            "-n",
+            "apps",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("warning: `otel-collector-targetallocator` is not a name in the target allocator's certificate `./otel-certs/targetallocator.crt`, and the Collector dials https://otel-collector-targetallocator:443; issue it with `otel-pki issue server --name targetallocator --k8s-service otel-collector-targetallocator.apps --force`"),
+        "{stderr}"
+    );
 }
