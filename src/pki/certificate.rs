@@ -345,7 +345,7 @@ impl PublicKeyInfo {
 }
 
 /// Everything `inspect` reports about one certificate. Field names are the JSON contract
-/// (documented in README.md, "JSON output").
+/// (documented in docs/reference.md, "JSON output").
 #[derive(Clone, Debug, Deserialize, PartialEq, Serialize)]
 pub struct CertSummary {
     /// The file the certificate came from.

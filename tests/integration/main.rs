@@ -36,7 +36,7 @@ mod k8s_deployment;
 mod lint_config;
 /// `probe`: rustls and `openssl s_server` endpoints, refused connections, DNS failures.
 mod probe;
-/// README.md's console examples, run as written.
+/// The console examples of README.md and docs/*.md, run as written.
 mod readme;
 /// `renew`: what is due, what is kept, the generation layout, rollback, and 50 renewals
 /// under continuous mTLS traffic.
