@@ -25,6 +25,8 @@ mod inspect;
 mod interop;
 /// `issue server|client`: signing with an existing CA, refusals.
 mod issue;
+/// `--format json` failures: one JSON error object on stdout, stable codes, exit 2.
+mod json_errors;
 /// `k8s secret` and `k8s cert-manager` (manifests parsed, checked, schema-validated,
 /// golden files), and the Kubernetes Service names of `init` and `issue server`.
 mod k8s;
