@@ -47,5 +47,7 @@ mod renew;
 mod renew_crash;
 /// `selftest`: in-process mutual TLS, positive and negative halves.
 mod selftest;
+/// Lifetimes and times: the same days in every command, whole seconds in JSON.
+mod times;
 /// `verify`: every verdict with certificates made for it (also the fixture helpers).
 mod verify;
