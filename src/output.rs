@@ -151,6 +151,22 @@ impl Output {
     }
 }
 
+impl Output {
+    /// Prints a command's report on stdout: as JSON with `--format json`, else the text that
+    /// `text` renders (only called for text, so JSON runs do not pay for it).
+    pub fn report<T: Serialize + ?Sized>(
+        &self,
+        report: &T,
+        text: impl FnOnce() -> String,
+    ) -> io::Result<()> {
+        if self.is_json() {
+            self.print_json(report)
+        } else {
+            self.print(&text())
+        }
+    }
+}
+
 fn paint(enabled: bool, style: Style, text: &str) -> String {
     if enabled {
         format!("\x1b[{}m{text}\x1b[0m", style.code())
