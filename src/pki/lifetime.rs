@@ -222,13 +222,15 @@ pub fn round_days(duration: Duration) -> i64 {
     }
 }
 
-/// A lifetime or a time left, for messages: whole days rounded as [`round_days`] from half a
-/// day up (`365 days`, `1 day`), and below that the largest unit, rounded down (`5 hours`,
-/// `1 second`): never "0 days" for a certificate that is still valid.
+/// A lifetime or a time left, for messages, as `init` and `issue` print it: from one day up
+/// whole days rounded as [`round_days`] (`365 days`, `1 day`), below that the largest unit,
+/// rounded down (`13 hours`, `1 second`): never "0 days" for a certificate that is valid.
 pub fn span_text(duration: Duration) -> String {
     let duration = duration.abs();
+    if duration < Duration::days(1) {
+        return humanize(duration);
+    }
     match round_days(duration) {
-        0 => humanize(duration),
         1 => "1 day".to_owned(),
         days => format!("{days} days"),
     }
@@ -379,7 +381,7 @@ mod tests {
             "365 days"
         );
         assert_eq!(span_text(Duration::hours(30)), "1 day");
-        assert_eq!(span_text(Duration::hours(5)), "5 hours");
+        assert_eq!(span_text(Duration::hours(13)), "13 hours");
         assert_eq!(span_text(Duration::seconds(1)), "1 second");
     }
 
