@@ -32,15 +32,15 @@ macro_rules! exit_codes {
 )]
 #[command(after_long_help = concat!(
     "Examples:\n",
-    "  otel-pki init                                  # ./otel-certs: CA, server (localhost), client\n",
+    "  otel-pki init                     # ./otel-certs: CA, server, client\n",
     "  otel-pki init --san jaeger-backend.monitoring.svc.cluster.local --dir certs\n",
     "  otel-pki issue client --cn collector-eu-1 --name collector-eu-1\n",
     "  otel-pki check --host jaeger-backend.monitoring.svc.cluster.local\n",
-    "  otel-pki selftest                              # a real mTLS exchange with the set\n",
+    "  otel-pki selftest                 # a real mTLS exchange with the set\n",
     "  otel-pki probe otel-gateway.observability.svc:4317\n",
-    "  otel-pki config gateway --upstream tempo-distributor.tracing.svc:4317 --out gateway.yaml\n",
-    "  otel-pki renew --exit-code                     # in cron: exit 1 when something was renewed\n",
-    "  otel-pki inspect otel-certs --expiring-within 30d   # exit 1 if anything expires soon\n",
+    "  otel-pki config gateway --upstream tempo-distributor.tracing.svc:4317\n",
+    "  otel-pki renew --exit-code        # in cron: exit 1 if something was renewed\n",
+    "  otel-pki inspect otel-certs --expiring-within 30d   # exit 1: expires soon\n",
     exit_codes!()
 ))]
 pub struct Cli {
@@ -54,7 +54,8 @@ pub struct Cli {
         global = true,
         value_enum,
         default_value_t,
-        env = "OTEL_PKI_FORMAT"
+        env = "OTEL_PKI_FORMAT",
+        help_heading = "Global options"
     )]
     pub format: Format,
 
@@ -117,8 +118,9 @@ pub enum Command {
     /// sdk-env.
     #[command(subcommand, after_long_help = concat!(
         "Examples:\n",
-        "  otel-pki config collector --endpoint otel-gateway.observability.svc:4317 --out collector.yaml\n",
-        "  otel-pki config gateway --upstream tempo-distributor.tracing.svc:4317 --out gateway.yaml\n",
+        "  otel-pki config collector --endpoint otel-gateway.observability.svc:4317\n",
+        "  otel-pki config gateway --upstream tempo-distributor.tracing.svc:4317 \\\n",
+        "      --out gateway.yaml\n",
         "  otel-pki config sdk-env --shell\n",
         exit_codes!()
     ))]
@@ -139,8 +141,10 @@ pub enum Command {
         "Examples:\n",
         "  otel-pki k8s secret --role server -n observability | kubectl apply -f -\n",
         "  otel-pki k8s deployment --role gateway -n observability --out gateway.yaml\n",
-        "  otel-pki k8s cert-manager --k8s-service otel-gateway.observability --out cert-manager.yaml\n",
-        "  otel-pki k8s instrumentation -n apps --k8s-service otel-gateway.observability\n",
+        "  otel-pki k8s cert-manager --k8s-service otel-gateway.observability \\\n",
+        "      --out cert-manager.yaml\n",
+        "  otel-pki k8s instrumentation -n apps \\\n",
+        "      --k8s-service otel-gateway.observability\n",
         exit_codes!()
     ))]
     K8s(K8sCommand),
@@ -169,7 +173,7 @@ pub struct PassphraseArgs {
     /// Read the CA key passphrase from FILE (first line). Otherwise the environment variable
     /// OTEL_PKI_CA_PASSPHRASE is used. There is no prompt and no flag taking the passphrase
     /// itself, so it never appears in shell history or `ps`.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", hide_short_help = true)]
     pub passphrase_file: Option<PathBuf>,
 }
 
@@ -210,8 +214,10 @@ impl From<KeyTypeArg> for pki::KeyType {
 /// Kubernetes Service names for a server certificate.
 #[derive(Args, Clone, Debug)]
 pub struct KubernetesSanArgs {
-    /// Add the DNS names of a Kubernetes Service NAME.NAMESPACE: NAME, NAME.NAMESPACE,
-    /// NAME.NAMESPACE.svc and NAME.NAMESPACE.svc.CLUSTER_DOMAIN. Repeatable.
+    /// Add the DNS names of a Kubernetes Service; repeatable.
+    ///
+    /// For NAME.NAMESPACE: NAME, NAME.NAMESPACE, NAME.NAMESPACE.svc and
+    /// NAME.NAMESPACE.svc.CLUSTER_DOMAIN. Repeatable.
     #[arg(long = "k8s-service", value_name = "NAME.NAMESPACE")]
     pub services: Vec<String>,
 
@@ -220,22 +226,23 @@ pub struct KubernetesSanArgs {
         long,
         value_name = "DOMAIN",
         default_value = "cluster.local",
-        requires = "services"
+        requires = "services",
+        hide_short_help = true
     )]
     pub cluster_domain: String,
 
     /// With --k8s-service: also add *.NAME.NAMESPACE.svc.CLUSTER_DOMAIN for the per-pod
     /// names of a headless Service.
-    #[arg(long, requires = "services")]
+    #[arg(long, requires = "services", hide_short_help = true)]
     pub headless: bool,
 }
 
 /// `otel-pki init`.
 #[derive(Args, Debug)]
 #[command(after_long_help = concat!(
-    "Writes DIR/ca.key ca.crt server.key server.crt client.key client.crt.\n",
-    "Keys are unencrypted PKCS#8 with mode 0600 (the Collector cannot read encrypted keys);\n",
-    "certificates are PEM with mode 0644. The server certificate has extendedKeyUsage\n",
+    "Writes DIR/ca.key ca.crt server.key server.crt client.key client.crt. ",
+    "Keys are unencrypted PKCS#8 with mode 0600 (the Collector cannot read encrypted keys); ",
+    "certificates are PEM with mode 0644. The server certificate has extendedKeyUsage ",
     "serverAuth only, the client certificate clientAuth only.\n\n",
     "Examples:\n",
     "  otel-pki init\n",
@@ -243,7 +250,7 @@ pub struct KubernetesSanArgs {
     "      --san jaeger-backend.monitoring.svc.cluster.local --san localhost \\\n",
     "      --client-cn otel-collector.monitoring.svc.cluster.local\n",
     "  otel-pki init --k8s-service otel-gateway.observability --validity 90d\n",
-    "  otel-pki init --key-type rsa-4096 --force          # old files go to DIR/backup/<time>/\n",
+    "  otel-pki init --key-type rsa-4096 --force   # old files: DIR/backup/<time>/\n",
     "  OTEL_PKI_CA_PASSPHRASE=… otel-pki init --encrypt-ca-key\n",
     exit_codes!()
 ))]
@@ -251,9 +258,11 @@ pub struct InitArgs {
     #[command(flatten)]
     pub dir: DirArgs,
 
-    /// Server name: DNS name, IPv4/IPv6 address, URI:… (e.g. a SPIFFE ID) or email:…;
-    /// bare values are typed automatically, DNS:/IP: prefixes are accepted. Repeatable and
-    /// comma-separated. [default: localhost,127.0.0.1,::1]
+    /// Server name; repeatable and comma-separated [default: localhost,127.0.0.1,::1]
+    ///
+    /// A DNS name, IPv4/IPv6 address, URI:… (e.g. a SPIFFE ID) or email:…; bare values are
+    /// typed automatically, DNS:/IP: prefixes are accepted. Repeatable and comma-separated.
+    /// [default: localhost,127.0.0.1,::1]
     #[arg(long = "san", value_name = "NAME", value_delimiter = ',')]
     pub sans: Vec<San>,
 
@@ -261,7 +270,7 @@ pub struct InitArgs {
     pub kubernetes: KubernetesSanArgs,
 
     /// Common name of the server certificate [default: the first server SAN].
-    #[arg(long, value_name = "CN")]
+    #[arg(long, value_name = "CN", hide_short_help = true)]
     pub server_cn: Option<String>,
 
     /// Common name of the client certificate.
@@ -269,11 +278,21 @@ pub struct InitArgs {
     pub client_cn: String,
 
     /// Name for the client certificate (same syntax as --san); optional.
-    #[arg(long = "client-san", value_name = "NAME", value_delimiter = ',')]
+    #[arg(
+        long = "client-san",
+        value_name = "NAME",
+        value_delimiter = ',',
+        hide_short_help = true
+    )]
     pub client_sans: Vec<San>,
 
     /// Common name of the CA.
-    #[arg(long, value_name = "CN", default_value = "OTel Telemetry CA")]
+    #[arg(
+        long,
+        value_name = "CN",
+        default_value = "OTel Telemetry CA",
+        hide_short_help = true
+    )]
     pub ca_cn: String,
 
     /// Key algorithm for all three keys.
@@ -281,7 +300,7 @@ pub struct InitArgs {
     pub key_type: KeyTypeArg,
 
     /// Key algorithm for the CA only [default: --key-type].
-    #[arg(long, value_enum, value_name = "TYPE")]
+    #[arg(long, value_enum, value_name = "TYPE", hide_short_help = true)]
     pub ca_key_type: Option<KeyTypeArg>,
 
     /// Lifetime of the CA, e.g. 3650d, 10y.
@@ -292,12 +311,16 @@ pub struct InitArgs {
     #[arg(long, value_name = "DURATION", default_value = "365d")]
     pub validity: Lifetime,
 
-    /// Replace an existing set; the previous files are moved to DIR/backup/<UTC time>/.
+    /// Replace an existing set.
+    ///
+    /// The previous files are moved to DIR/backup/<UTC time>/.
     #[arg(long)]
     pub force: bool,
 
-    /// Store ca.key encrypted (PKCS#8, PBES2: PBKDF2-HMAC-SHA256 + AES-256-CBC); the
-    /// passphrase comes from --passphrase-file or OTEL_PKI_CA_PASSPHRASE.
+    /// Store ca.key encrypted, with the passphrase of --passphrase-file.
+    ///
+    /// PKCS#8, PBES2: PBKDF2-HMAC-SHA256 + AES-256-CBC. The passphrase comes from
+    /// --passphrase-file or OTEL_PKI_CA_PASSPHRASE.
     #[arg(long)]
     pub encrypt_ca_key: bool,
 
@@ -307,7 +330,7 @@ pub struct InitArgs {
     /// basicConstraints pathlen of the CA: 0 signs leaf certificates only; 1 also lets it
     /// sign one intermediate CA, as `k8s cert-manager --intermediate` does so that the root
     /// key stays offline.
-    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1), hide_short_help = true)]
     pub ca_path_len: u8,
 }
 
@@ -320,7 +343,8 @@ pub enum IssueCommand {
         "  otel-pki issue server --san otel-gateway.observability.svc.cluster.local\n",
         "  otel-pki issue server --name tempo --k8s-service tempo-distributor.tracing\n",
         "  otel-pki issue server --name gateway --san gw.example.com --client-auth\n",
-        "  otel-pki issue server --ca-cert pki/ca.crt --ca-key pki/ca.key --dir out --san 10.0.0.5\n",
+        "  otel-pki issue server --ca-cert pki/ca.crt --ca-key pki/ca.key \\\n",
+        "      --dir out --san 10.0.0.5\n",
         exit_codes!()
     ))]
     Server(IssueServerArgs),
@@ -328,9 +352,11 @@ pub enum IssueCommand {
     #[command(after_long_help = concat!(
         "Examples:\n",
         "  otel-pki issue client --cn collector-eu-1 --name collector-eu-1\n",
-        "  otel-pki issue client --cn agent --san spiffe://cluster.local/ns/obs/sa/agent\n",
-        "  otel-pki issue client --count 1000 --name-prefix collector-   # collector-0001 … collector-1000\n",
-        "  otel-pki issue client --names-from hosts.txt --dir fleet --ca-cert otel-certs/ca.crt --ca-key otel-certs/ca.key\n",
+        "  otel-pki issue client --cn agent \\\n",
+        "      --san spiffe://cluster.local/ns/obs/sa/agent\n",
+        "  otel-pki issue client --count 1000 --name-prefix collector-\n",
+        "  otel-pki issue client --names-from hosts.txt --dir fleet \\\n",
+        "      --ca-cert otel-certs/ca.crt --ca-key otel-certs/ca.key\n",
         exit_codes!()
     ))]
     Client(IssueClientArgs),
@@ -343,11 +369,11 @@ pub struct IssueCommonArgs {
     pub dir: DirArgs,
 
     /// CA certificate to sign with [default: DIR/ca.crt].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", hide_short_help = true)]
     pub ca_cert: Option<PathBuf>,
 
     /// CA private key [default: DIR/ca.key].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", hide_short_help = true)]
     pub ca_key: Option<PathBuf>,
 
     /// Key algorithm of the new key [default: the set's: that of DIR/server.crt or
@@ -448,8 +474,8 @@ pub struct IssueClientArgs {
 /// `otel-pki inspect`.
 #[derive(Args, Debug)]
 #[command(after_long_help = concat!(
-    "Reads PEM files (one or many certificates), DER files and directories (every *.crt,\n",
-    "*.pem, *.cer and *.der in them). For NAME.crt with a NAME.key beside it, reports whether\n",
+    "Reads PEM files (one or many certificates), DER files and directories (every *.crt, ",
+    "*.pem, *.cer and *.der in them). For NAME.crt with a NAME.key beside it, reports whether ",
     "the key matches. A bad file is reported and skipped; the exit status is then 2.\n\n",
     "Examples:\n",
     "  otel-pki inspect otel-certs\n",
@@ -508,14 +534,17 @@ pub enum ConfigCommand {
     /// An agent Collector: OTLP receivers, and an exporter that presents the client
     /// certificate to --endpoint.
     #[command(after_long_help = concat!(
-        "--endpoint defaults to the first name of DIR/server.crt, port 4317 (4318 with\n",
-        "--protocol http), unless that is a loopback name the agent's own receivers listen on\n",
-        "(then --endpoint is required: the agent would export to itself). A warning says when\n",
+        "--endpoint defaults to the first name of DIR/server.crt, port 4317 (4318 with ",
+        "--protocol http), unless that is a loopback name the agent's own receivers listen on ",
+        "(then --endpoint is required: the agent would export to itself). A warning says when ",
         "the endpoint's host is not in that certificate.\n\n",
         "Examples:\n",
-        "  otel-pki config collector --endpoint otel-gateway.observability.svc > collector.yaml\n",
-        "  otel-pki config collector --endpoint otel-gateway.observability.svc:4317 --out collector.yaml\n",
-        "  otel-pki config collector --protocol http --collector-version 0.143.0   # otlphttp exporter\n",
+        "  otel-pki config collector --endpoint otel-gateway.observability.svc \\\n",
+        "      > collector.yaml\n",
+        "  otel-pki config collector --endpoint otel-gateway.observability.svc:4317 \\\n",
+        "      --out collector.yaml\n",
+        "  otel-pki config collector --protocol http \\\n",
+        "      --collector-version 0.143.0          # otlphttp exporter\n",
         "  otel-pki config collector --cert-path /etc/otel/tls --client-cert agent-1\n",
         exit_codes!()
     ))]
@@ -525,8 +554,10 @@ pub enum ConfigCommand {
     #[command(after_long_help = concat!(
         "Examples:\n",
         "  otel-pki config gateway > gateway.yaml\n",
-        "  otel-pki config gateway --endpoint otel-gateway.observability.svc --upstream tempo-distributor.tracing.svc:4317\n",
-        "  otel-pki config gateway --server-cert gateway --reload-interval 30m --out gateway.yaml\n",
+        "  otel-pki config gateway --endpoint otel-gateway.observability.svc \\\n",
+        "      --upstream tempo-distributor.tracing.svc:4317\n",
+        "  otel-pki config gateway --server-cert gateway --reload-interval 30m \\\n",
+        "      --out gateway.yaml\n",
         exit_codes!()
     ))]
     Gateway(ConfigGatewayArgs),
@@ -534,8 +565,9 @@ pub enum ConfigCommand {
     /// end-of-life v1 flags).
     #[command(after_long_help = concat!(
         "Examples:\n",
-        "  otel-pki config jaeger --endpoint jaeger-backend.monitoring.svc.cluster.local > jaeger.yaml\n",
-        "  otel-pki config jaeger --jaeger-v1          # jaeger-collector flags, end of life\n",
+        "  otel-pki config jaeger \\\n",
+        "      --endpoint jaeger-backend.monitoring.svc.cluster.local > jaeger.yaml\n",
+        "  otel-pki config jaeger --jaeger-v1    # jaeger-collector flags, end of life\n",
         exit_codes!()
     ))]
     Jaeger(ConfigJaegerArgs),
@@ -551,14 +583,15 @@ pub enum ConfigCommand {
     /// OTEL_EXPORTER_OTLP_* variables for an application exporting with an OpenTelemetry
     /// SDK: a dotenv file, or `export` lines with --shell.
     #[command(after_long_help = concat!(
-        "Prints OTEL_EXPORTER_OTLP_ENDPOINT (https://…), OTEL_EXPORTER_OTLP_PROTOCOL,\n",
-        "OTEL_EXPORTER_OTLP_CERTIFICATE, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and\n",
-        "OTEL_EXPORTER_OTLP_CLIENT_KEY. Warns when a certificate of the set has an Ed25519 key\n",
+        "Prints OTEL_EXPORTER_OTLP_ENDPOINT (https://…), OTEL_EXPORTER_OTLP_PROTOCOL, ",
+        "OTEL_EXPORTER_OTLP_CERTIFICATE, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and ",
+        "OTEL_EXPORTER_OTLP_CLIENT_KEY. Warns when a certificate of the set has an Ed25519 key ",
         "and the protocol is gRPC: gRPC's C core (Python, C++, Ruby, PHP) cannot use it.\n\n",
         "Examples:\n",
-        "  otel-pki config sdk-env --out app.env       # docker run --env-file app.env …\n",
+        "  otel-pki config sdk-env --out app.env     # docker run --env-file app.env\n",
         "  eval \"$(otel-pki config sdk-env --shell --cert-path \"$PWD/otel-certs\")\"\n",
-        "  otel-pki config sdk-env --protocol http --endpoint otel-gateway.observability.svc\n",
+        "  otel-pki config sdk-env --protocol http \\\n",
+        "      --endpoint otel-gateway.observability.svc\n",
         exit_codes!()
     ))]
     SdkEnv(ConfigSdkEnvArgs),
@@ -571,13 +604,13 @@ pub struct ConfigCommonArgs {
     pub dir: DirArgs,
 
     /// Directory where the program will find the certificate files (inside its container).
-    #[arg(long, value_name = "PATH", default_value = crate::config::context::DEFAULT_CERT_PATH)]
+    #[arg(long, value_name = "PATH", default_value = crate::config::context::DEFAULT_CERT_PATH, hide_short_help = true)]
     pub cert_path: String,
 
     /// Use the templates in DIR instead of the built-in ones of the same name
     /// (collector.yaml.j2, gateway.yaml.j2, jaeger.yaml.j2, jaeger-v1.sh.j2, tempo.yaml.j2,
     /// sdk-env.j2).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", hide_short_help = true)]
     pub templates: Option<PathBuf>,
 
     /// Write to FILE (atomically, mode 0644) instead of standard output.
@@ -594,13 +627,23 @@ pub struct ConfigCommonArgs {
 pub struct ConfigServerArgs {
     /// How often certificates are re-read (the Collector's reload is opt-in); also the
     /// gRPC max_connection_age, so clients reconnect and use renewed certificates.
-    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "1h",
+        hide_short_help = true
+    )]
     pub reload_interval: Lifetime,
 
     /// Address the receivers listen on: 0.0.0.0 (all IPv4), :: (all), an IP, or
     /// ${env:MY_POD_IP}. The Collector's own default, localhost, is unreachable from other
     /// containers.
-    #[arg(long, value_name = "HOST", default_value = "0.0.0.0")]
+    #[arg(
+        long,
+        value_name = "HOST",
+        default_value = "0.0.0.0",
+        hide_short_help = true
+    )]
     pub listen: String,
 }
 
@@ -643,11 +686,21 @@ pub struct ConfigCollectorArgs {
 
     /// Collector version: before 0.144.0 the exporters are `otlp`/`otlphttp`, from then on
     /// `otlp_grpc`/`otlp_http`.
-    #[arg(long, value_name = "VERSION", default_value = "0.159.0")]
+    #[arg(
+        long,
+        value_name = "VERSION",
+        default_value = "0.159.0",
+        hide_short_help = true
+    )]
     pub collector_version: CollectorVersion,
 
     /// Base name of the client certificate in DIR and --cert-path: NAME.crt, NAME.key.
-    #[arg(long, value_name = "NAME", default_value = "client")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "client",
+        hide_short_help = true
+    )]
     pub client_cert: String,
 }
 
@@ -675,15 +728,30 @@ pub struct ConfigGatewayArgs {
     pub protocol: ProtocolArg,
 
     /// Collector version: before 0.144.0 the exporters are `otlp`/`otlphttp`.
-    #[arg(long, value_name = "VERSION", default_value = "0.159.0")]
+    #[arg(
+        long,
+        value_name = "VERSION",
+        default_value = "0.159.0",
+        hide_short_help = true
+    )]
     pub collector_version: CollectorVersion,
 
     /// Base name of the server certificate in DIR and --cert-path: NAME.crt, NAME.key.
-    #[arg(long, value_name = "NAME", default_value = "server")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "server",
+        hide_short_help = true
+    )]
     pub server_cert: String,
 
     /// Base name of the client certificate for --upstream: NAME.crt, NAME.key.
-    #[arg(long, value_name = "NAME", default_value = "client")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "client",
+        hide_short_help = true
+    )]
     pub client_cert: String,
 }
 
@@ -706,7 +774,12 @@ pub struct ConfigJaegerArgs {
     pub jaeger_v1: bool,
 
     /// Base name of the server certificate in DIR and --cert-path: NAME.crt, NAME.key.
-    #[arg(long, value_name = "NAME", default_value = "server")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "server",
+        hide_short_help = true
+    )]
     pub server_cert: String,
 }
 
@@ -729,7 +802,12 @@ pub struct ConfigTempoArgs {
     pub server_tls: bool,
 
     /// Base name of the server certificate in DIR and --cert-path: NAME.crt, NAME.key.
-    #[arg(long, value_name = "NAME", default_value = "server")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "server",
+        hide_short_help = true
+    )]
     pub server_cert: String,
 }
 
@@ -753,7 +831,12 @@ pub struct ConfigSdkEnvArgs {
     pub shell: bool,
 
     /// Base name of the client certificate in DIR and --cert-path: NAME.crt, NAME.key.
-    #[arg(long, value_name = "NAME", default_value = "client")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "client",
+        hide_short_help = true
+    )]
     pub client_cert: String,
 
     /// Write for one SDK: only the variables it reads, what it cannot use refused or
@@ -808,17 +891,20 @@ impl From<KindArg> for Kind {
 /// `otel-pki lint-config`.
 #[derive(Args, Debug)]
 #[command(after_long_help = concat!(
-    "Recognizes Collector, Jaeger v2, Jaeger v1 and Tempo files (or --kind) and reports each\n",
-    "finding as FILE:LINE:COLUMN: SEVERITY: YAML.PATH: what is wrong [rule], then how to fix it.\n",
-    "Referenced certificate and key files are checked too (exist, parse, key matches, mode,\n",
-    "purpose, expiry); --mount maps the paths the program sees to local directories.\n",
-    "Errors and warnings make the exit status 1; info findings (values from ${env:…},\n",
+    "Recognizes Collector, Jaeger v2, Jaeger v1 and Tempo files (or --kind) and reports each ",
+    "finding as FILE:LINE:COLUMN: SEVERITY: YAML.PATH: what is wrong [rule], then how to fix it. ",
+    "Referenced certificate and key files are checked too (exist, parse, key matches, mode, ",
+    "purpose, expiry); --mount maps the paths the program sees to local directories. ",
+    "Errors and warnings make the exit status 1; info findings (values from ${env:…}, ",
     "optional reload settings) do not.\n\n",
     "Examples:\n",
     "  otel-pki lint-config collector.yaml\n",
-    "  otel-pki lint-config gateway.yaml --mount /etc/otel/certs=./otel-certs --within 14d\n",
-    "  otel-pki lint-config tempo.yaml --no-file-checks --format json | jq '.files[].findings[].rule'\n",
-    "  kubectl get cm otel-config -o jsonpath='{.data.config\\.yaml}' | otel-pki lint-config -\n",
+    "  otel-pki lint-config gateway.yaml --mount /etc/otel/certs=./otel-certs \\\n",
+    "      --within 14d\n",
+    "  otel-pki lint-config tempo.yaml --no-file-checks --format json \\\n",
+    "      | jq '.files[].findings[].rule'\n",
+    "  kubectl get cm otel-config -o jsonpath='{.data.config\\.yaml}' \\\n",
+    "      | otel-pki lint-config -\n",
     exit_codes!()
 ))]
 pub struct LintConfigArgs {
@@ -832,7 +918,12 @@ pub struct LintConfigArgs {
 
     /// The Collector version the file is for: `otlp`/`otlphttp` exporters are deprecated
     /// from 0.144.0, `otlp_grpc`/`otlp_http` unknown before.
-    #[arg(long, value_name = "VERSION", default_value = "0.159.0")]
+    #[arg(
+        long,
+        value_name = "VERSION",
+        default_value = "0.159.0",
+        hide_short_help = true
+    )]
     pub collector_version: CollectorVersion,
 
     /// Look for files under CONFIG_DIR in LOCAL_DIR instead, e.g.
@@ -852,18 +943,18 @@ pub struct LintConfigArgs {
 /// `otel-pki renew`.
 #[derive(Args, Debug)]
 #[command(after_long_help = concat!(
-    "Renews the leaf certificates of a set (never the CA) that are due: by default those with\n",
-    "less than a third of their lifetime left. Each keeps its subject, names, purpose, key type\n",
+    "Renews the leaf certificates of a set (never the CA) that are due: by default those with ",
+    "less than a third of their lifetime left. Each keeps its subject, names, purpose, key type ",
     "and lifetime, and gets a new key unless --reuse-key. Nothing due: nothing changes.\n\n",
-    "All files change together. The first renewal moves the set to a layout in which\n",
-    "DIR/NAME.crt and DIR/NAME.key are symlinks into DIR/..data, a symlink to a complete\n",
-    "generation directory that is switched with one rename: the paths in your configuration\n",
-    "stay valid, and a reader never gets a new certificate with an old key. Replaced files\n",
+    "All files change together. The first renewal moves the set to a layout in which ",
+    "DIR/NAME.crt and DIR/NAME.key are symlinks into DIR/..data, a symlink to a complete ",
+    "generation directory that is switched with one rename: the paths in your configuration ",
+    "stay valid, and a reader never gets a new certificate with an old key. Replaced files ",
     "are kept in DIR/backup/<UTC time>/; --rollback restores the newest backup.\n\n",
     "Examples:\n",
     "  otel-pki renew                            # renew what is due\n",
-    "  otel-pki renew -q --exit-code; [ $? = 1 ] && ./roll-out   # 1: something was renewed\n",
-    "  otel-pki renew --within 30d --dry-run     # what expires within 30 days, changing nothing\n",
+    "  otel-pki renew -q --exit-code; [ $? = 1 ] && ./roll-out   # 1: renewed\n",
+    "  otel-pki renew --within 30d --dry-run     # due within 30 days? no change\n",
     "  otel-pki renew --name server --validity 90d\n",
     "  otel-pki renew --rollback                 # undo the last renewal\n",
     "\nWith --exit-code, exit status 1 means something was renewed (with --dry-run: is due).\n",
@@ -929,15 +1020,16 @@ pub enum CaCommand {
         .args(["stage", "promote", "finish", "status"])
 ))]
 #[command(after_long_help = concat!(
-    "A CA rollover in three stages. Roll each out to every Collector and backend before the\n",
+    "A CA rollover in three stages. Roll each out to every Collector and backend before the ",
     "next: peers one stage apart always trust each other, peers two stages apart do not.\n\n",
-    "  --stage    create the next CA (same name, new key); ca.crt and ca-bundle.crt hold both\n",
-    "             CAs, so configurations pointing at ca.crt need no change\n",
+    "  --stage    create the next CA (same name, new key); ca.crt and\n",
+    "             ca-bundle.crt hold both CAs, so configurations pointing at\n",
+    "             ca.crt need no change\n",
     "  --promote  the next CA becomes current; every leaf is re-issued from it\n",
-    "  --finish   ca.crt and ca-bundle.crt hold the new CA only; the old CA key is archived\n",
-    "             in DIR/backup/<UTC time>/\n\n",
-    "Each stage refuses to run out of order and says what to do next. The stage is kept in\n",
-    "the set itself: ca-next.crt/.key exist after --stage, ca-previous.crt/.key after\n",
+    "  --finish   ca.crt and ca-bundle.crt hold the new CA only; the old CA key\n",
+    "             is archived in DIR/backup/<UTC time>/\n\n",
+    "Each stage refuses to run out of order and says what to do next. The stage is kept in ",
+    "the set itself: ca-next.crt/.key exist after --stage, ca-previous.crt/.key after ",
     "--promote. Every stage is one switch of DIR/..data (see `otel-pki renew --help`).\n\n",
     "Examples:\n",
     "  otel-pki ca rotate --status\n",
@@ -1014,14 +1106,16 @@ fn parse_rfc3339(input: &str) -> Result<time::OffsetDateTime, String> {
 /// `otel-pki verify`.
 #[derive(Args, Debug)]
 #[command(after_long_help = concat!(
-    "Path validation with rustls-webpki. Certificates after the first one in CERT are used as\n",
-    "intermediates; every CA certificate in the --ca files is trusted (a rotation bundle may\n",
-    "hold several). Every problem found is listed as a sentence. Exit status 0: valid;\n",
+    "Path validation with rustls-webpki. Certificates after the first one in CERT are used as ",
+    "intermediates; every CA certificate in the --ca files is trusted (a rotation bundle may ",
+    "hold several). Every problem found is listed as a sentence.\n\nExit status 0: valid; ",
     "1: invalid for the purpose, a host, the time, or the key; 2: a file cannot be read.\n\n",
     "Examples:\n",
-    "  otel-pki verify otel-certs/server.crt --ca otel-certs/ca.crt --host jaeger-backend\n",
-    "  otel-pki verify otel-certs/client.crt --ca otel-certs/ca.crt --key otel-certs/client.key\n",
-    "  otel-pki verify gateway.crt --ca ca.crt --purpose client   # may it log in as a client?\n",
+    "  otel-pki verify otel-certs/server.crt --ca otel-certs/ca.crt \\\n",
+    "      --host jaeger-backend\n",
+    "  otel-pki verify otel-certs/client.crt --ca otel-certs/ca.crt \\\n",
+    "      --key otel-certs/client.key\n",
+    "  otel-pki verify gateway.crt --ca ca.crt --purpose client   # as a client?\n",
     "  otel-pki verify server.crt --ca ca-bundle.crt --at 2027-01-01T00:00:00Z\n",
     exit_codes!()
 ))]
@@ -1055,12 +1149,12 @@ pub struct VerifyArgs {
 /// `otel-pki check`.
 #[derive(Args, Debug)]
 #[command(after_long_help = concat!(
-    "Checks ca.crt, ca.key, server.crt, server.key, client.crt, client.key and any other\n",
-    "NAME.crt/NAME.key pair in DIR: files present, keys match and are unencrypted and private\n",
-    "(not group/other readable), chains to ca.crt (and to ca-bundle.crt when present), roles\n",
-    "and extended key usages, --host names covered, expiry, the CA outliving its leaves, the\n",
-    "directory not world-writable. Symbolic links are followed; hidden entries are skipped.\n",
-    "Each line is PASS, WARN or FAIL with a fix. Exit status 0: nothing failed; 1: something\n",
+    "Checks ca.crt, ca.key, server.crt, server.key, client.crt, client.key and any other ",
+    "NAME.crt/NAME.key pair in DIR: files present, keys match and are unencrypted and private ",
+    "(not group/other readable), chains to ca.crt (and to ca-bundle.crt when present), roles ",
+    "and extended key usages, --host names covered, expiry, the CA outliving its leaves, the ",
+    "directory not world-writable. Symbolic links are followed; hidden entries are skipped. ",
+    "Each line is PASS, WARN or FAIL with a fix.\n\nExit status 0: nothing failed; 1: something ",
     "failed (with --strict: or warned); 2: DIR cannot be read.\n\n",
     "Examples:\n",
     "  otel-pki check\n",
@@ -1090,16 +1184,17 @@ pub struct CheckArgs {
 /// `otel-pki selftest`.
 #[derive(Args, Debug)]
 #[command(after_long_help = concat!(
-    "Runs a rustls server with DIR/server.crt and server.key on 127.0.0.1, requiring a client\n",
-    "certificate from DIR/ca.crt (as the Collector's client_ca_file does), and a rustls client\n",
-    "with ca.crt and client.crt/client.key dialing --host. A line of application data goes each\n",
-    "way (under TLS 1.3 a refused client certificate only shows on the first read). Then the\n",
-    "negative halves: without a client certificate, and with the server certificate as client\n",
-    "certificate, the server must refuse. Exit status 0: every case went as it must;\n",
+    "Runs a rustls server with DIR/server.crt and server.key on 127.0.0.1, requiring a client ",
+    "certificate from DIR/ca.crt (as the Collector's client_ca_file does), and a rustls client ",
+    "with ca.crt and client.crt/client.key dialing --host. A line of application data goes each ",
+    "way (under TLS 1.3 a refused client certificate only shows on the first read). Then the ",
+    "negative halves: without a client certificate, and with the server certificate as client ",
+    "certificate, the server must refuse.\n\nExit status 0: every case went as it must; ",
     "1: a case did not; 2: a file cannot be read.\n\n",
     "Examples:\n",
     "  otel-pki selftest\n",
-    "  otel-pki selftest --dir certs --host jaeger-backend.monitoring.svc.cluster.local\n",
+    "  otel-pki selftest --dir certs \\\n",
+    "      --host jaeger-backend.monitoring.svc.cluster.local\n",
     "  otel-pki selftest --server gateway --client collector-eu-1\n",
     exit_codes!()
 ))]
@@ -1128,15 +1223,15 @@ pub struct SelftestArgs {
 /// `otel-pki probe`.
 #[derive(Args, Debug)]
 #[command(after_long_help = concat!(
-    "Connects twice: once without a client certificate and once with --cert/--key, and says\n",
-    "whether the server requires and accepts our certificate, does not require one, or\n",
-    "rejects ours. It shows the chain the server presents and verifies it against --ca and\n",
-    "the name. ALPN offers h2 and http/1.1: with h2 (gRPC, port 4317) it sends the HTTP/2\n",
-    "preface and reads the server's SETTINGS frame; otherwise (OTLP/HTTP, 4318) a GET / and\n",
-    "reads the response line. That read is what shows a TLS 1.3 rejection.\n",
-    "Exit status 0: the chain verifies and the server requires and accepts our certificate;\n",
-    "1: it answers but is not a healthy mTLS endpoint (chain invalid, client certificates\n",
-    "not required, ours rejected, not TLS, no clear answer); 2: no answer at all (DNS\n",
+    "Connects twice: once without a client certificate and once with --cert/--key, and says ",
+    "whether the server requires and accepts our certificate, does not require one, or ",
+    "rejects ours. It shows the chain the server presents and verifies it against --ca and ",
+    "the name. ALPN offers h2 and http/1.1: with h2 (gRPC, port 4317) it sends the HTTP/2 ",
+    "preface and reads the server's SETTINGS frame; otherwise (OTLP/HTTP, 4318) a GET / and ",
+    "reads the response line. That read is what shows a TLS 1.3 rejection.",
+    "\n\nExit status 0: the chain verifies and the server requires and accepts our certificate; ",
+    "1: it answers but is not a healthy mTLS endpoint (chain invalid, client certificates ",
+    "not required, ours rejected, not TLS, no clear answer); 2: no answer at all (DNS ",
     "failure, connection refused, timeout) or a file cannot be read.\n\n",
     "Examples:\n",
     "  otel-pki probe otel-gateway.observability.svc:4317\n",
@@ -1189,15 +1284,17 @@ pub enum K8sCommand {
     /// with --role ca-issuer, which says so loudly.
     #[command(after_long_help = concat!(
         "Roles:\n",
-        "  server, client  NAME.crt/NAME.key of the set (NAME = the role, or --cert NAME) and ca.crt;\n",
-        "                  kubernetes.io/tls with tls.crt, tls.key, ca.crt, or with --opaque an\n",
-        "                  Opaque Secret keyed by file name (ca.crt, client.crt, client.key)\n",
-        "  ca              ca.crt only (Opaque Secret, or --configmap: CA certificates are public)\n",
-        "  ca-issuer       the CA certificate AND ITS PRIVATE KEY as tls.crt/tls.key, for a\n",
-        "                  cert-manager CA issuer (see `otel-pki k8s cert-manager`)\n\n",
+        "  server, client  NAME.crt/NAME.key of the set (NAME: the role, or --cert)\n",
+        "                  and ca.crt; kubernetes.io/tls with tls.crt, tls.key, ca.crt,\n",
+        "                  or with --opaque an Opaque Secret keyed by file name\n",
+        "  ca              ca.crt only (Opaque Secret, or --configmap: CA certificates\n",
+        "                  are public)\n",
+        "  ca-issuer       the CA certificate AND ITS PRIVATE KEY as tls.crt/tls.key,\n",
+        "                  for a cert-manager CA issuer (`otel-pki k8s cert-manager`)\n\n",
         "Examples:\n",
-        "  otel-pki k8s secret --role server --namespace observability | kubectl apply -f -\n",
-        "  otel-pki k8s secret --role client --opaque --name otel-mtls-certs --namespace monitoring\n",
+        "  otel-pki k8s secret --role server -n observability | kubectl apply -f -\n",
+        "  otel-pki k8s secret --role client --opaque --name otel-mtls-certs \\\n",
+        "      --namespace monitoring\n",
         "  otel-pki k8s secret --cert gateway --out gateway-secret.yaml\n",
         "  otel-pki k8s secret --role ca --configmap --name otel-ca-bundle\n",
         exit_codes!()
@@ -1210,16 +1307,18 @@ pub enum K8sCommand {
     /// cluster-bundle, a ClusterBundle) that copies them into every namespace that needs them, and Certificates for the servers (--k8s-service) and
     /// clients (--client) with explicit usages, duration, renewBefore and privateKey.
     #[command(after_long_help = concat!(
-        "Without --k8s-service, the server Certificates are for the Services whose names are in\n",
+        "Without --k8s-service, the server Certificates are for the Services whose names are in ",
         "DIR/server.crt (from `init --k8s-service`).\n\n",
-        "With --intermediate, cert-manager gets an intermediate CA (DIR/intermediate-ca.crt and\n",
-        ".key, made on first use and reused after), never the root key: the root must allow it\n",
+        "With --intermediate, cert-manager gets an intermediate CA (DIR/intermediate-ca.crt and ",
+        ".key, made on first use and reused after), never the root key: the root must allow it ",
         "(`otel-pki init --ca-path-len 1`), and ca.key can then be kept offline.\n\n",
         "Examples:\n",
-        "  otel-pki k8s cert-manager --client otel-collector.observability | kubectl apply -f -\n",
+        "  otel-pki k8s cert-manager --client otel-collector.observability \\\n",
+        "      | kubectl apply -f -\n",
         "  otel-pki k8s cert-manager --k8s-service otel-gateway.observability \\\n",
         "      --client otel-agent.apps --duration 30d --out cert-manager.yaml\n",
-        "  otel-pki k8s cert-manager --intermediate --client otel-collector.observability\n",
+        "  otel-pki k8s cert-manager --intermediate \\\n",
+        "      --client otel-collector.observability\n",
         exit_codes!()
     ))]
     CertManager(K8sCertManagerArgs),
@@ -1233,22 +1332,27 @@ pub enum K8sCommand {
     /// the pod running as the Collector image's user 10001 with fsGroup 10001.
     #[command(after_long_help = concat!(
         "Roles:\n",
-        "  agent    the client Secret (client.crt, client.key, ca.crt); exports to --endpoint,\n",
-        "           by default the gateway Service named in DIR/server.crt (or --k8s-service)\n",
-        "  gateway  the server Secret (server.crt, server.key, ca.crt) and, with --upstream, the\n",
-        "           client Secret for its exporter; a Service named as in its server certificate\n\n",
-        "Secrets: those `otel-pki k8s secret` makes (otel-server-tls, otel-client-tls), or\n",
-        "with --cert-manager those `otel-pki k8s cert-manager` has cert-manager make\n",
-        "(NAME-server-tls, NAME-client-tls) and ca.crt from the trust-manager bundle\n",
-        "otel-ca-bundle. The set directory is only read for names (DIR/server.crt); it may\n",
-        "be absent. With --secret-keys opaque, the Secrets of `k8s secret --role server|client\n",
+        "  agent    the client Secret (client.crt, client.key, ca.crt); exports to\n",
+        "           --endpoint, by default the gateway Service named in DIR/server.crt\n",
+        "           (or --k8s-service)\n",
+        "  gateway  the server Secret (server.crt, server.key, ca.crt) and, with\n",
+        "           --upstream, the client Secret for its exporter; a Service named\n",
+        "           as in its server certificate\n\n",
+        "Secrets: those `otel-pki k8s secret` makes (otel-server-tls, otel-client-tls), or ",
+        "with --cert-manager those `otel-pki k8s cert-manager` has cert-manager make ",
+        "(NAME-server-tls, NAME-client-tls) and ca.crt from the trust-manager bundle ",
+        "otel-ca-bundle. The set directory is only read for names (DIR/server.crt); it may ",
+        "be absent. With --secret-keys opaque, the Secrets of `k8s secret --role server|client ",
         "--opaque` (keys server.crt, server.key or client.crt, client.key, and ca.crt).\n\n",
         "Examples:\n",
-        "  otel-pki k8s deployment --role gateway --upstream tempo-distributor.tracing.svc:4317 | kubectl apply -f -\n",
+        "  otel-pki k8s deployment --role gateway \\\n",
+        "      --upstream tempo-distributor.tracing.svc:4317 | kubectl apply -f -\n",
         "  otel-pki k8s deployment --role agent -n apps --out agent.yaml\n",
         "  otel-pki k8s deployment --role gateway --cert-manager --operator\n",
-        "  otel-pki k8s deployment --role agent --operator --target-allocator-mtls -n apps\n",
-        "  otel-pki k8s deployment --role agent --endpoint gw.example.com:443 --client-secret edge-tls\n",
+        "  otel-pki k8s deployment --role agent --operator \\\n",
+        "      --target-allocator-mtls -n apps\n",
+        "  otel-pki k8s deployment --role agent --endpoint gw.example.com:443 \\\n",
+        "      --client-secret edge-tls\n",
         exit_codes!()
     ))]
     Deployment(K8sDeploymentArgs),
@@ -1271,8 +1375,10 @@ pub enum K8sCommand {
         "otel-pki warns when DIR/client.crt has one. SDKs read the files once: restart the\n",
         "applications after the certificate is renewed.\n\n",
         "Examples:\n",
-        "  otel-pki k8s instrumentation -n apps --k8s-service otel-gateway.observability | kubectl apply -f -\n",
-        "  otel-pki k8s instrumentation -n apps --cert-manager --endpoint https://otel-gateway.observability.svc:4318\n",
+        "  otel-pki k8s instrumentation -n apps \\\n",
+        "      --k8s-service otel-gateway.observability | kubectl apply -f -\n",
+        "  otel-pki k8s instrumentation -n apps --cert-manager \\\n",
+        "      --endpoint https://otel-gateway.observability.svc:4318\n",
         exit_codes!()
     ))]
     Instrumentation(K8sInstrumentationArgs),
@@ -1342,18 +1448,21 @@ pub struct K8sInstrumentationArgs {
 /// Where a manifest goes.
 #[derive(Args, Debug)]
 pub struct ManifestOutputArgs {
-    /// Write the manifest to FILE instead of stdout (atomically; mode 0600 when it holds a
-    /// private key, 0644 otherwise).
+    /// Write the manifest to FILE instead of stdout.
+    ///
+    /// Written atomically; mode 0600 when it holds a private key, 0644 otherwise.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
-    /// Replace an existing --out FILE; the previous one is kept in backup/<UTC time>/ beside it.
+    /// Replace an existing --out FILE.
+    ///
+    /// The previous one is kept in backup/<UTC time>/ beside it.
     #[arg(long, requires = "out")]
     pub force: bool,
 
     /// Directory of templates that override the built-in ones by file name
     /// (k8s-secret.yaml, k8s-deployment.yaml, gateway.yaml.j2, …).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", hide_short_help = true)]
     pub templates: Option<PathBuf>,
 }
 
@@ -1387,11 +1496,11 @@ pub struct K8sSecretArgs {
 
     /// CA certificates for ca.crt [default: DIR/ca.crt]; during a CA rotation, the bundle
     /// of old and new CA.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", hide_short_help = true)]
     pub ca_cert: Option<PathBuf>,
 
     /// CA key for --role ca-issuer [default: DIR/ca.key].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", hide_short_help = true)]
     pub ca_key: Option<PathBuf>,
 
     /// An Opaque Secret keyed by the set's file names (ca.crt, client.crt, client.key), as
@@ -1438,7 +1547,7 @@ pub struct K8sCertManagerArgs {
     pub duration: Lifetime,
 
     /// Renew this long before expiry [default: a third of --duration].
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", hide_short_help = true)]
     pub renew_before: Option<Lifetime>,
 
     /// Key algorithm of the keys cert-manager generates (a new one at every renewal).
@@ -1446,21 +1555,36 @@ pub struct K8sCertManagerArgs {
     pub key_type: KeyTypeArg,
 
     /// Name of the ClusterIssuer and of its CA Secret.
-    #[arg(long, value_name = "NAME", default_value = "otel-pki-ca")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "otel-pki-ca",
+        hide_short_help = true
+    )]
     pub issuer_name: String,
 
     /// Namespace cert-manager runs in: a ClusterIssuer reads its Secret from there.
-    #[arg(long, value_name = "NAMESPACE", default_value = "cert-manager")]
+    #[arg(
+        long,
+        value_name = "NAMESPACE",
+        default_value = "cert-manager",
+        hide_short_help = true
+    )]
     pub cert_manager_namespace: String,
 
     /// trust-manager's trust namespace (its --trust-namespace), where the Bundle's source
     /// ConfigMap must be.
-    #[arg(long, value_name = "NAMESPACE", default_value = "cert-manager")]
+    #[arg(
+        long,
+        value_name = "NAMESPACE",
+        default_value = "cert-manager",
+        hide_short_help = true
+    )]
     pub trust_namespace: String,
 
     /// Name of the trust-manager Bundle, and of the ConfigMap (key ca.crt) it writes into
     /// each namespace of the Certificates.
-    #[arg(long, value_name = "NAME", default_value = crate::k8s::DEFAULT_BUNDLE_NAME)]
+    #[arg(long, value_name = "NAME", default_value = crate::k8s::DEFAULT_BUNDLE_NAME, hide_short_help = true)]
     pub bundle_name: String,
 
     /// The trust-manager API of the bundle: bundle (trust.cert-manager.io/v1alpha1, what
@@ -1478,16 +1602,17 @@ pub struct K8sCertManagerArgs {
         long,
         value_name = "DURATION",
         default_value = "1825d",
-        requires = "intermediate"
+        requires = "intermediate",
+        hide_short_help = true
     )]
     pub intermediate_validity: Lifetime,
 
     /// Root CA certificate [default: DIR/ca.crt].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", hide_short_help = true)]
     pub ca_cert: Option<PathBuf>,
 
     /// Root CA key [default: DIR/ca.key].
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", hide_short_help = true)]
     pub ca_key: Option<PathBuf>,
 
     #[command(flatten)]
@@ -1538,8 +1663,9 @@ pub struct K8sDeploymentArgs {
     #[arg(long, value_enum)]
     pub role: DeploymentRole,
 
-    /// Name of the Deployment (or OpenTelemetryCollector) [default: otel-collector for an
-    /// agent; for a gateway the Service's name].
+    /// Name of the Deployment (or OpenTelemetryCollector).
+    ///
+    /// [default: otel-collector for an agent; for a gateway the Service's name]
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
 
@@ -1547,14 +1673,17 @@ pub struct K8sDeploymentArgs {
     #[arg(long, short = 'n', value_name = "NAMESPACE")]
     pub namespace: Option<String>,
 
-    /// The gateway's Service, as its server certificate names it: a gateway gets this
-    /// Service; an agent exports to NAME.NAMESPACE.svc.cluster.local [default: the first
-    /// Service named in DIR/server.crt].
+    /// The gateway's Service, as its server certificate names it.
+    ///
+    /// A gateway gets this Service; an agent exports to NAME.NAMESPACE.svc.cluster.local.
+    /// [default: the first Service named in DIR/server.crt]
     #[arg(long = "k8s-service", value_name = "NAME.NAMESPACE")]
     pub service: Option<String>,
 
-    /// Write an OpenTelemetryCollector (opentelemetry.io/v1beta1) for the OpenTelemetry
-    /// Operator instead of a Deployment and ConfigMap.
+    /// Write an OpenTelemetryCollector for the OpenTelemetry Operator.
+    ///
+    /// An OpenTelemetryCollector (opentelemetry.io/v1beta1) instead of a Deployment and
+    /// ConfigMap.
     #[arg(long)]
     pub operator: bool,
 
@@ -1572,49 +1701,58 @@ pub struct K8sDeploymentArgs {
     pub ta_server_secret: Option<String>,
 
     /// Container image [default: otel/opentelemetry-collector-contrib:COLLECTOR_VERSION].
-    #[arg(long, value_name = "IMAGE")]
+    #[arg(long, value_name = "IMAGE", hide_short_help = true)]
     pub image: Option<String>,
 
     /// Number of pods.
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1, hide_short_help = true)]
     pub replicas: u32,
 
     /// The container's memory limit; memory_limiter keeps the Collector under 80% of it.
-    #[arg(long, value_name = "QUANTITY", default_value = "512Mi")]
+    #[arg(
+        long,
+        value_name = "QUANTITY",
+        default_value = "512Mi",
+        hide_short_help = true
+    )]
     pub memory_limit: String,
 
-    /// Use the Secrets and CA bundle of `otel-pki k8s cert-manager`: SERVICE-server-tls,
-    /// NAME-client-tls and the ConfigMap otel-ca-bundle.
+    /// Use the Secrets and CA bundle of `otel-pki k8s cert-manager`.
+    ///
+    /// SERVICE-server-tls, NAME-client-tls and the ConfigMap otel-ca-bundle.
     #[arg(long)]
     pub cert_manager: bool,
 
     /// Secret with the server certificate (tls.crt, tls.key, ca.crt) [default:
     /// otel-server-tls; with --cert-manager SERVICE-server-tls].
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", hide_short_help = true)]
     pub server_secret: Option<String>,
 
     /// Secret with the client certificate [default: otel-client-tls; with --cert-manager
     /// NAME-client-tls].
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", hide_short_help = true)]
     pub client_secret: Option<String>,
 
     /// Take ca.crt from this ConfigMap (a trust-manager Bundle target, or `k8s secret --role
     /// ca --configmap`) instead of the certificate's Secret [default with --cert-manager:
     /// otel-ca-bundle].
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", hide_short_help = true)]
     pub ca_configmap: Option<String>,
 
     /// The data keys of the Secrets, as `k8s secret` wrote them.
     #[arg(long, value_enum, default_value_t, value_name = "SHAPE")]
     pub secret_keys: SecretKeysArg,
 
-    /// Agent: where to export, HOST[:PORT] or https://HOST[:PORT]. Gateway: the name agents
-    /// dial (checked against the server certificate) [default: the Service's name].
+    /// Agent: where to export. Gateway: the name agents dial.
+    ///
+    /// HOST[:PORT] or https://HOST[:PORT]; a gateway's is checked against the server
+    /// certificate. [default: the Service's name]
     #[arg(long, value_name = "HOST:PORT")]
     pub endpoint: Option<String>,
 
-    /// Gateway: forward to this backend over mutual TLS, HOST[:PORT]; without it the gateway
-    /// prints what it receives (debug exporter).
+    /// Gateway: forward to this backend over mutual TLS.
+    ///
+    /// HOST[:PORT]; without it the gateway prints what it receives (debug exporter).
     #[arg(long, value_name = "HOST:PORT")]
     pub upstream: Option<String>,
 
@@ -1623,15 +1761,25 @@ pub struct K8sDeploymentArgs {
     pub protocol: ProtocolArg,
 
     /// Collector version: component names, and the image tag.
-    #[arg(long, value_name = "VERSION", default_value = "0.159.0")]
+    #[arg(
+        long,
+        value_name = "VERSION",
+        default_value = "0.159.0",
+        hide_short_help = true
+    )]
     pub collector_version: CollectorVersion,
 
     /// How often the Collector re-reads its certificates (also the gRPC max_connection_age).
-    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "1h",
+        hide_short_help = true
+    )]
     pub reload_interval: Lifetime,
 
     /// Where the certificates are mounted in the container (the configuration's paths).
-    #[arg(long, value_name = "PATH", default_value = crate::config::context::DEFAULT_CERT_PATH)]
+    #[arg(long, value_name = "PATH", default_value = crate::config::context::DEFAULT_CERT_PATH, hide_short_help = true)]
     pub cert_path: String,
 
     #[command(flatten)]

@@ -4,20 +4,23 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use clap::error::ErrorKind;
+use otel_pki::output::{self, ErrorCode, ErrorReport, Format};
 
 fn main() -> ExitCode {
     let cli = match otel_pki::cli::Cli::try_parse() {
         Ok(cli) => cli,
-        Err(error) => return usage_error(&error),
+        Err(error) => return usage_error(&error, output::json_requested(std::env::args_os())),
     };
+    let json = cli.format == Format::Json;
     match otel_pki::run(cli) {
         Ok(code) => code,
-        Err(error) if otel_pki::output::is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) if output::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!(
-                "error: {}",
-                otel_pki::terminal::escape_lines(&one_line(&error))
-            );
+            let message = one_line(&error);
+            eprintln!("error: {}", otel_pki::terminal::escape_lines(&message));
+            if json {
+                output::print_error_json(&ErrorReport::from_error(&error, &message));
+            }
             ExitCode::from(2)
         }
     }
@@ -42,22 +45,29 @@ fn one_line(error: &anyhow::Error) -> String {
 
 /// Prints a clap error. A bad value gets exactly one line (clap's own line names the flag
 /// and our parser's reason); other usage errors keep clap's usage block. Exit status 2,
-/// except for --help and --version.
-fn usage_error(error: &clap::Error) -> ExitCode {
-    match error.kind() {
+/// except for --help and --version. With `json`, an error also prints its JSON object.
+fn usage_error(error: &clap::Error, json: bool) -> ExitCode {
+    let code = match error.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = error.print();
-            ExitCode::SUCCESS
+            return ExitCode::SUCCESS;
         }
         ErrorKind::ValueValidation | ErrorKind::InvalidValue => {
             let rendered = error.render().to_string();
             let first = rendered.lines().next().unwrap_or_default();
             eprintln!("{first}");
-            ExitCode::from(2)
+            ErrorCode::BadInput
         }
         _ => {
             let _ = error.print();
-            ExitCode::from(2)
+            ErrorCode::Usage
         }
+    };
+    if json {
+        let rendered = error.render().to_string();
+        let first = rendered.lines().find(|line| !line.trim().is_empty());
+        let message = first.unwrap_or_default().trim_start_matches("error: ");
+        output::print_error_json(&ErrorReport::usage(code, message));
     }
+    ExitCode::from(2)
 }

@@ -191,6 +191,22 @@ fn colours(enabled: bool) -> &'static [&'static str] {
     if enabled { &COLOUR_SEQUENCES } else { &[] }
 }
 
+impl Output {
+    /// Prints a command's report on stdout: as JSON with `--format json`, else the text that
+    /// `text` renders (only called for text, so JSON runs do not pay for it).
+    pub fn report<T: Serialize + ?Sized>(
+        &self,
+        report: &T,
+        text: impl FnOnce() -> String,
+    ) -> io::Result<()> {
+        if self.is_json() {
+            self.print_json(report)
+        } else {
+            self.print(&text())
+        }
+    }
+}
+
 fn paint(enabled: bool, style: Style, text: &str) -> String {
     if enabled {
         format!("\x1b[{}m{text}\x1b[0m", style.code())
@@ -230,5 +246,203 @@ mod tests {
             assert_eq!(terminal::escape_output(&painted, colours(true)), painted);
             assert_ne!(terminal::escape_output(&painted, colours(false)), painted);
         }
+    }
+}
+/// The JSON object printed on stdout for a failure (exit 2) when `--format json` was asked
+/// for: `{"error": {"code", "message", "path"}}`. `code` is one of [`ErrorCode`]'s stable
+/// names; `message` is the one line printed on stderr; `path` the file it is about, or null.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct ErrorReport {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// The body of [`ErrorReport`].
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct ErrorDetail {
+    /// What kind of failure, for scripts to branch on.
+    pub code: ErrorCode,
+    /// The message, as on stderr (without `error: `).
+    pub message: String,
+    /// The file or directory the error is about, when there is one.
+    pub path: Option<String>,
+}
+
+/// Stable error codes of [`ErrorReport`] (snake_case in JSON).
+#[derive(Clone, Copy, Debug, Eq, PartialEq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The command line is wrong: an unknown flag, a missing argument, a conflict.
+    Usage,
+    /// A value given on the command line was refused: a name, a duration, an endpoint.
+    BadInput,
+    /// Files to be written already exist; nothing was written (`--force` replaces them).
+    Exists,
+    /// A file could not be read: missing, unreadable, not a regular file, too large.
+    ReadFailed,
+    /// A file or directory could not be written.
+    WriteFailed,
+    /// A certificate could not be parsed or used.
+    BadCertificate,
+    /// A private key could not be parsed, or does not belong to its certificate.
+    BadKey,
+    /// The CA key is encrypted and its passphrase is missing, empty or wrong.
+    Passphrase,
+    /// The CA cannot sign this: not a CA, expired, or the certificate would outlive it.
+    Ca,
+    /// A network endpoint could not be reached: name resolution, refused, timeout.
+    Network,
+    /// Any other failure; the message says what it is.
+    Error,
+}
+
+impl ErrorReport {
+    /// Classifies `error` (and its causes) into a code and the path it is about.
+    pub fn from_error(error: &anyhow::Error, message: &str) -> Self {
+        let (code, path) = error
+            .chain()
+            .find_map(classify)
+            .unwrap_or((ErrorCode::Error, None));
+        ErrorReport {
+            error: ErrorDetail {
+                code,
+                message: message.to_owned(),
+                path,
+            },
+        }
+    }
+
+    /// A command-line usage error (from clap), with its first line as the message.
+    pub fn usage(code: ErrorCode, message: &str) -> Self {
+        ErrorReport {
+            error: ErrorDetail {
+                code,
+                message: message.to_owned(),
+                path: None,
+            },
+        }
+    }
+}
+
+/// The code and path of one error of a cause chain, when it is a type that says.
+fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<(ErrorCode, Option<String>)> {
+    use crate::input::InputError;
+    use crate::pki::PkiError;
+    use crate::tls::TlsError;
+    use crate::write::WriteError;
+    let display = |path: &std::path::Path| Some(path.display().to_string());
+    if let Some(error) = cause.downcast_ref::<PkiError>() {
+        return Some(match error {
+            PkiError::InvalidSan { .. }
+            | PkiError::InvalidDuration { .. }
+            | PkiError::InvalidCommonName { .. }
+            | PkiError::InvalidKubernetesName { .. } => (ErrorCode::BadInput, None),
+            PkiError::InvalidCertificate { path, .. } => {
+                (ErrorCode::BadCertificate, Some(path.clone()))
+            }
+            PkiError::InvalidKey { path, .. } | PkiError::KeyLegacyEncrypted { path } => {
+                (ErrorCode::BadKey, Some(path.clone()))
+            }
+            PkiError::KeyMismatch { key_path, .. } => (ErrorCode::BadKey, Some(key_path.clone())),
+            PkiError::KeyEncrypted { path }
+            | PkiError::PassphraseMissing { path }
+            | PkiError::PassphraseWrong { path, .. } => (ErrorCode::Passphrase, Some(path.clone())),
+            PkiError::PassphraseEmpty { .. } => (ErrorCode::Passphrase, None),
+            PkiError::CaExpired { path, .. }
+            | PkiError::NotACa { path, .. }
+            | PkiError::PathLenZero { path }
+            | PkiError::IssuerName { path, .. } => (ErrorCode::Ca, Some(path.clone())),
+            PkiError::OutlivesCa { ca_path, .. } => (ErrorCode::Ca, Some(ca_path.clone())),
+            #[allow(unreachable_patterns)]
+            _ => (ErrorCode::Error, None),
+        });
+    }
+    if let Some(error) = cause.downcast_ref::<InputError>() {
+        return Some((ErrorCode::ReadFailed, display(error.path())));
+    }
+    if let Some(error) = cause.downcast_ref::<WriteError>() {
+        return Some(match error {
+            WriteError::Exists { paths, dir } => (
+                ErrorCode::Exists,
+                display(paths.first().map_or(dir.as_path(), |path| path.as_path())),
+            ),
+            WriteError::Io { path, .. } | WriteError::NotADirectory(path) => {
+                (ErrorCode::WriteFailed, display(path))
+            }
+            #[allow(unreachable_patterns)]
+            _ => (ErrorCode::WriteFailed, None),
+        });
+    }
+    if let Some(error) = cause.downcast_ref::<TlsError>() {
+        return Some(match error {
+            TlsError::Endpoint { .. } => (ErrorCode::BadInput, None),
+            TlsError::Config { .. } => (ErrorCode::Error, None),
+            _ => (ErrorCode::Network, None),
+        });
+    }
+    None
+}
+
+/// Writes `report` to stdout as pretty JSON. Errors writing it are ignored: the message is
+/// on stderr already, and the exit status says the rest.
+pub fn print_error_json(report: &ErrorReport) {
+    let _ = Output::plain().print_json(report);
+}
+
+/// True when the command line or the environment asks for JSON (`--format json`,
+/// `--format=json`, `OTEL_PKI_FORMAT=json`), for errors found before the command line
+/// could be parsed.
+pub fn json_requested<I, S>(args: I) -> bool
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut format = std::env::var("OTEL_PKI_FORMAT").ok();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let arg = arg.as_ref().to_string_lossy();
+        if arg == "--" {
+            break;
+        } else if arg == "--format" {
+            format = args
+                .next()
+                .map(|value| value.as_ref().to_string_lossy().into_owned());
+        } else if let Some(value) = arg.strip_prefix("--format=") {
+            format = Some(value.to_owned());
+        }
+    }
+    format.as_deref() == Some("json")
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    #[test]
+    fn json_is_found_in_the_arguments_or_the_environment() {
+        assert!(json_requested(["otel-pki", "init", "--format", "json"]));
+        assert!(json_requested(["otel-pki", "--format=json", "init"]));
+        assert!(!json_requested(["otel-pki", "init", "--format", "text"]));
+        assert!(!json_requested(["otel-pki", "init", "--", "--format=json"]));
+    }
+
+    #[test]
+    fn errors_are_classified_with_their_path() {
+        let error = anyhow::Error::new(crate::pki::PkiError::InvalidCertificate {
+            path: "a.crt".into(),
+            reason: "garbage".into(),
+        })
+        .context("cannot issue");
+        let report = ErrorReport::from_error(&error, "m");
+        assert_eq!(report.error.code, ErrorCode::BadCertificate);
+        assert_eq!(report.error.path.as_deref(), Some("a.crt"));
+        let report = ErrorReport::from_error(&anyhow::anyhow!("something"), "something");
+        assert_eq!(report.error.code, ErrorCode::Error);
+        assert_eq!(report.error.path, None);
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"error": {"code": "error", "message": "something", "path": null}})
+        );
     }
 }

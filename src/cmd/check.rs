@@ -732,7 +732,7 @@ impl Checker<'_> {
     }
 
     fn expiry(&mut self, subject: &str, summary: &CertSummary, fix: &str) {
-        let days = (summary.not_after - self.now).whole_days();
+        let days = crate::pki::lifetime::round_days(summary.not_after - self.now);
         let date = summary.not_after.date();
         if summary.not_after < self.now {
             let ago = crate::pki::lifetime::humanize(self.now - summary.not_after);

@@ -45,7 +45,7 @@ pub struct ExpiringSummary {
     /// The threshold as given, e.g. `30d`.
     pub within: String,
     /// The instant compared against (now + threshold).
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::pki::lifetime::rfc3339")]
     pub deadline: OffsetDateTime,
     /// Each certificate whose notAfter is before the deadline: its path, with `#INDEX`
     /// appended for certificates after the first in a file.

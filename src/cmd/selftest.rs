@@ -173,11 +173,7 @@ pub fn run(args: &SelftestArgs, output: &Output) -> Result<ExitCode> {
         ok: cases.iter().all(|case| case.status != CaseStatus::Fail),
         cases,
     };
-    if output.is_json() {
-        output.print_json(&report)?;
-    } else {
-        output.print(&render(&report, output))?;
-    }
+    output.report(&report, || render(&report, output))?;
     Ok(if report.ok {
         ExitCode::SUCCESS
     } else {

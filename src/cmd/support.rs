@@ -68,7 +68,8 @@ pub fn passphrase(args: &PassphraseArgs) -> Result<Option<Passphrase>> {
 /// stays one line.
 pub fn passphrase_file_warning(args: &PassphraseArgs) -> Option<String> {
     let path = args.passphrase_file.as_ref()?;
-    let mode = std::os::unix::fs::PermissionsExt::mode(&fs::metadata(path).ok()?.permissions());
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(path).ok()?.permissions());
     (mode & 0o004 != 0).then(|| {
         format!(
             "--passphrase-file `{}` is readable by every user (mode {:04o}): anyone on this machine can read the CA key's passphrase; run `chmod 600 {}`",

@@ -29,7 +29,7 @@ pub struct VerifyReport {
     /// The host names checked (`--host`).
     pub hosts: Vec<String>,
     /// The instant verified at (now, or `--at`).
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::pki::lifetime::rfc3339")]
     pub at: OffsetDateTime,
     /// Every problem, the deciding one first; each has a `problem` code and a `message`.
     pub findings: Vec<Finding>,
@@ -218,7 +218,7 @@ fn render(report: &VerifyReport, explicit_time: bool, output: &Output) -> String
             &format!("{}: ok", report.hosts.join(", ")),
         );
     }
-    let days = (report.certificate.not_after - report.at).whole_days();
+    let days = crate::pki::lifetime::round_days(report.certificate.not_after - report.at);
     if report.certificate.not_after >= report.at {
         field(
             &mut text,

@@ -401,7 +401,7 @@ impl PublicKeyInfo {
 }
 
 /// Everything `inspect` reports about one certificate. Field names are the JSON contract
-/// (documented in README.md, "JSON output").
+/// (documented in docs/reference.md, "JSON output").
 #[derive(Clone, Debug, Deserialize, PartialEq, Serialize)]
 pub struct CertSummary {
     /// The file the certificate came from.
@@ -422,12 +422,12 @@ pub struct CertSummary {
     /// Serial number, lower-case hex bytes separated by colons.
     pub serial: String,
     /// Start of validity.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::pki::lifetime::rfc3339")]
     pub not_before: OffsetDateTime,
     /// End of validity.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::pki::lifetime::rfc3339")]
     pub not_after: OffsetDateTime,
-    /// Whole days from now until notAfter (negative once expired).
+    /// Days from now until notAfter, rounded to the nearest day (negative once expired).
     pub days_remaining: i64,
     /// notAfter is in the past.
     pub expired: bool,
@@ -536,7 +536,7 @@ impl CertSummary {
             serial: hex(certificate.raw_serial(), ":"),
             not_before,
             not_after,
-            days_remaining: (not_after - now).whole_days(),
+            days_remaining: super::lifetime::round_days(not_after - now),
             expired: not_after < now,
             not_yet_valid: not_before > now,
             sans: SanList::of(&certificate),

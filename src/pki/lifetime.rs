@@ -209,6 +209,57 @@ pub fn humanize(duration: Duration) -> String {
     }
 }
 
+/// Whole days in `duration`, rounded to the nearest day: the one rounding of every "N days"
+/// figure (`init`'s "valid 365 days", `inspect`'s "days left", `check`'s "expires in", JSON
+/// `days_remaining`), so that a certificate issued for 365 days a few seconds ago has 365
+/// days left, not 364.
+pub fn round_days(duration: Duration) -> i64 {
+    let half_day = Duration::hours(12);
+    if duration.is_negative() {
+        -(-duration + half_day).whole_days()
+    } else {
+        (duration + half_day).whole_days()
+    }
+}
+
+/// A lifetime or a time left, for messages, as `init` and `issue` print it: from one day up
+/// whole days rounded as [`round_days`] (`365 days`, `1 day`), below that the largest unit,
+/// rounded down (`13 hours`, `1 second`): never "0 days" for a certificate that is valid.
+pub fn span_text(duration: Duration) -> String {
+    let duration = duration.abs();
+    if duration < Duration::days(1) {
+        return humanize(duration);
+    }
+    match round_days(duration) {
+        1 => "1 day".to_owned(),
+        days => format!("{days} days"),
+    }
+}
+
+/// Serde helpers for instants in reports: RFC 3339 in UTC, in whole seconds like every time
+/// in a certificate (`"2027-11-27T23:55:32Z"`, never `…:32.264497Z`). Use with
+/// `#[serde(with = "crate::pki::lifetime::rfc3339")]`.
+pub mod rfc3339 {
+    use time::{OffsetDateTime, UtcOffset};
+
+    /// Serializes `at` in UTC, truncated to whole seconds.
+    pub fn serialize<S: serde::Serializer>(
+        at: &OffsetDateTime,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let at = at.to_offset(UtcOffset::UTC);
+        let at = at.replace_nanosecond(0).unwrap_or(at);
+        time::serde::rfc3339::serialize(&at, serializer)
+    }
+
+    /// Reads any RFC 3339 time.
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<OffsetDateTime, D::Error> {
+        time::serde::rfc3339::deserialize(deserializer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,6 +362,38 @@ mod tests {
             Lifetime::days(365)
         );
         assert!(serde_json::from_str::<Lifetime>("\"0d\"").is_err());
+    }
+
+    #[test]
+    fn days_round_to_the_nearest_day() {
+        // A 365-day certificate read a few seconds after it was issued.
+        assert_eq!(round_days(Duration::days(365) - Duration::seconds(5)), 365);
+        assert_eq!(round_days(Duration::hours(11)), 0);
+        assert_eq!(round_days(Duration::hours(13)), 1);
+        assert_eq!(round_days(-Duration::hours(13)), -1);
+        assert_eq!(round_days(-Duration::hours(11)), 0);
+    }
+
+    #[test]
+    fn spans_never_say_zero_days() {
+        assert_eq!(
+            span_text(Duration::days(365) - Duration::seconds(5)),
+            "365 days"
+        );
+        assert_eq!(span_text(Duration::hours(30)), "1 day");
+        assert_eq!(span_text(Duration::hours(13)), "13 hours");
+        assert_eq!(span_text(Duration::seconds(1)), "1 second");
+    }
+
+    #[test]
+    fn report_times_are_whole_seconds() {
+        #[derive(serde::Serialize, serde::Deserialize)]
+        struct At(#[serde(with = "rfc3339")] OffsetDateTime);
+        let at = OffsetDateTime::from_unix_timestamp_nanos(1_800_000_000_264_497_820).unwrap();
+        let json = serde_json::to_string(&At(at)).unwrap();
+        assert_eq!(json, "\"2027-01-15T08:00:00Z\"");
+        let back: At = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.0.unix_timestamp(), 1_800_000_000);
     }
 
     #[test]

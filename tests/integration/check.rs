@@ -123,7 +123,7 @@ fn expiry_fails_when_expired_and_warns_within_the_window() {
     assert_eq!(code, 0, "warnings alone pass:\n{text}");
     let warnings = lines(&report, Status::Warn, "client.crt");
     assert!(
-        warnings[0].message.starts_with("expires in 19 days ("),
+        warnings[0].message.starts_with("expires in 20 days ("),
         "{text}"
     );
     // `renew` keeps the names, purpose, key type and lifetime; `issue --force` would not.
@@ -135,7 +135,7 @@ fn expiry_fails_when_expired_and_warns_within_the_window() {
     assert_eq!(code, 1, "--strict turns warnings into failures");
     assert_eq!(report.summary.warn, 0);
     assert!(
-        text.contains("FAIL  client.crt  expires in 19 days"),
+        text.contains("FAIL  client.crt  expires in 20 days"),
         "{text}"
     );
     let (code, _, _) = check(work.path(), &["--within", "7d", "--strict"]);

@@ -98,3 +98,88 @@ fn no_arguments_prints_help_and_exits_2() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("Usage"));
 }
+
+/// The clap definition of `path` (e.g. `["issue", "server"]`).
+fn definition(path: &[String]) -> clap::Command {
+    let mut command = <otel_pki::cli::Cli as clap::CommandFactory>::command();
+    command.build();
+    for name in path {
+        command = command
+            .find_subcommand(name)
+            .unwrap_or_else(|| panic!("no subcommand {name}"))
+            .clone();
+    }
+    command
+}
+
+/// `otel-pki PATH FLAG` rendered at 80 columns (clap reads COLUMNS).
+fn help_at_80(work: &std::path::Path, path: &[String], flag: &str) -> String {
+    let output = otel_pki(work)
+        .args(path)
+        .arg(flag)
+        .env("COLUMNS", "80")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{path:?} {flag}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn help_fits_80_columns_and_short_help_fits_a_screen() {
+    let work = workdir();
+    let mut failures = Vec::new();
+    for path in std::iter::once(Vec::new()).chain(all_commands()) {
+        let short = help_at_80(work.path(), &path, "-h");
+        let long = help_at_80(work.path(), &path, "--help");
+        for (flag, text) in [("-h", &short), ("--help", &long)] {
+            for line in text.lines() {
+                if line.chars().count() > 80 {
+                    failures.push(format!("{path:?} {flag}: longer than 80 columns: {line}"));
+                }
+            }
+        }
+        let lines = short.lines().count();
+        if lines > 50 {
+            failures.push(format!(
+                "{path:?} -h: {lines} lines, more than a screen (50)"
+            ));
+        }
+        if short.contains("Examples:") {
+            failures.push(format!("{path:?} -h: examples belong in --help"));
+        }
+        // Every example line reaches the reader whole, as written: clap must not re-wrap it.
+        let after = definition(&path)
+            .get_after_long_help()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let examples = after
+            .split("Examples:\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n\n").next())
+            .unwrap_or_default();
+        assert!(!examples.is_empty(), "{path:?} has no examples");
+        for example in examples.lines() {
+            if !long
+                .lines()
+                .any(|line| line.trim_end() == example.trim_end())
+            {
+                failures.push(format!("{path:?} --help: example broken: {example}"));
+            }
+        }
+        // Prose is one line per paragraph in the source, wrapped by clap alone: a prose line
+        // (not indented, not a heading) is followed by a blank line or an indented one.
+        let prose: Vec<&str> = after.split("Examples:\n").next().unwrap().lines().collect();
+        for pair in prose.windows(2) {
+            let (line, next) = (pair[0], pair[1]);
+            let wrapped_by_hand = !line.is_empty()
+                && !line.starts_with(' ')
+                && !line.ends_with(':')
+                && !next.is_empty()
+                && !next.starts_with(' ');
+            if wrapped_by_hand {
+                failures.push(format!("{path:?}: prose wrapped by hand: {line}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}

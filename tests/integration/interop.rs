@@ -4,8 +4,10 @@
 //! `verify -purpose`), and DigiCert pkilint for RFC 5280.
 //!
 //! The tools are installed by `.ci/interop-setup` (Go from Debian, grpcio and pkilint in
-//! `target/interop/venv`). In CI (`OTEL_PKI_INTEROP_REQUIRED=1`, set by `.ci/run`) a missing
-//! tool fails the test; on a developer machine without them the test says so and passes.
+//! `target/interop/venv`). build.rs looks for them at build time: on a developer machine
+//! without them the tests are ignored, so `cargo test` reports them as `ignored` with the
+//! reason. In CI (`OTEL_PKI_INTEROP_REQUIRED=1`, set by `.ci/run`) nothing is ignored and a
+//! missing tool fails the test.
 //!
 //! The helpers in tests/interop/ exit 0 for a completed exchange, 1 for a TLS rejection and
 //! 2 for a setup problem, so a negative case asserts exactly 1.
@@ -20,6 +22,8 @@ fn repo() -> PathBuf {
 }
 
 /// The tool at `path`, or `None` (after saying why) when interop tools are not required.
+/// Normally a missing tool has already made build.rs ignore the test; this covers a tool
+/// removed after the build.
 fn tool(path: PathBuf, what: &str) -> Option<PathBuf> {
     if path.exists() {
         return Some(path);
@@ -69,6 +73,10 @@ fn make_set(work: &Path, dir: &str, key_type: &str) -> PathBuf {
 }
 
 #[test]
+#[cfg_attr(
+    interop_go_missing,
+    ignore = "needs the Go mTLS checker: run .ci/interop-setup"
+)]
 fn go_crypto_tls_accepts_every_key_type_for_its_purpose_only() {
     let Some(checker) = go_checker() else { return };
     let work = workdir();
@@ -126,6 +134,10 @@ fn go_crypto_tls_accepts_every_key_type_for_its_purpose_only() {
 }
 
 #[test]
+#[cfg_attr(
+    interop_venv_missing,
+    ignore = "needs grpcio and pkilint: run .ci/interop-setup"
+)]
 fn grpc_core_accepts_ecdsa_and_rsa_and_refuses_ed25519() {
     let Some(python) = python() else { return };
     let script = repo().join("tests/interop/grpc_mtls.py");
@@ -152,6 +164,10 @@ fn grpc_core_accepts_ecdsa_and_rsa_and_refuses_ed25519() {
 }
 
 #[test]
+#[cfg_attr(
+    interop_go_missing,
+    ignore = "needs the Go mTLS checker: run .ci/interop-setup"
+)]
 fn openssl_handshakes_and_purposes() {
     let Some(_) = go_checker() else { return };
     let script = repo().join("tests/interop/openssl_checks.sh");
@@ -166,6 +182,10 @@ fn openssl_handshakes_and_purposes() {
 }
 
 #[test]
+#[cfg_attr(
+    interop_venv_missing,
+    ignore = "needs grpcio and pkilint: run .ci/interop-setup"
+)]
 fn pkilint_finds_nothing_to_complain_about() {
     let Some(python) = python() else { return };
     let script = repo().join("tests/interop/pkilint_check.py");
@@ -194,4 +214,52 @@ fn pkilint_finds_nothing_to_complain_about() {
         .arg(work.path().join("dotted"))
         .arg("--strict"));
     assert_eq!(code, 0, "pkilint --strict: {text}");
+}
+
+/// The Kubernetes tests validate every manifest with kubernetes-validate when it is
+/// installed (and skip only that step when it is not); this test makes its absence show in
+/// the summary, and checks that it really rejects a bad manifest.
+#[test]
+#[cfg_attr(
+    kubernetes_validate_missing,
+    ignore = "needs kubernetes-validate: run .ci/interop-setup"
+)]
+fn kubernetes_validate_checks_manifests() {
+    let program = tool(
+        repo().join("target/interop/venv/bin/kubernetes-validate"),
+        "kubernetes-validate",
+    );
+    let Some(program) = program else { return };
+    let work = workdir();
+    init(
+        work.path(),
+        &["-q", "--k8s-service", "otel-gateway.observability"],
+    );
+    let output = otel_pki(work.path())
+        .args([
+            "k8s",
+            "secret",
+            "--role",
+            "server",
+            "--out",
+            "secret.yaml",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let validate = |file: &str| {
+        run(Command::new(&program)
+            .args(["--kubernetes-version", "1.36.0", "--strict", "--quiet"])
+            .arg(work.path().join(file)))
+    };
+    let (code, text) = validate("secret.yaml");
+    assert_eq!(code, 0, "{text}");
+    std::fs::write(
+        work.path().join("bad.yaml"),
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: x\ntype: Opaque\nbogus: 1\n",
+    )
+    .unwrap();
+    let (code, text) = validate("bad.yaml");
+    assert_ne!(code, 0, "an unknown field must fail --strict: {text}");
 }

@@ -28,6 +28,8 @@ mod inspect;
 mod interop;
 /// `issue server|client`: signing with an existing CA, refusals.
 mod issue;
+/// `--format json` failures: one JSON error object on stdout, stable codes, exit 2.
+mod json_errors;
 /// `k8s secret` and `k8s cert-manager` (manifests parsed, checked, schema-validated,
 /// golden files), and the Kubernetes Service names of `init` and `issue server`.
 mod k8s;
@@ -44,7 +46,7 @@ mod lint_config;
 mod mutation;
 /// `probe`: rustls and `openssl s_server` endpoints, refused connections, DNS failures.
 mod probe;
-/// README.md's console examples, run as written.
+/// The console examples of README.md and docs/*.md, run as written.
 mod readme;
 /// `renew`: what is due, what is kept, the generation layout, rollback, and 50 renewals
 /// under continuous mTLS traffic.
@@ -55,5 +57,7 @@ mod renew_crash;
 mod selftest;
 /// `sign`: certificates for CSRs made by `openssl req`, checked like `issue`.
 mod sign;
+/// Lifetimes and times: the same days in every command, whole seconds in JSON.
+mod times;
 /// `verify`: every verdict with certificates made for it (also the fixture helpers).
 mod verify;

@@ -1,4 +1,5 @@
-//! README.md's examples are tests: every ```console block is run in a fresh directory.
+//! The examples of README.md and of every docs/*.md file are tests: every ```console block
+//! is run in a fresh directory. Files added to docs/ are picked up when the test runs.
 //!
 //! - A line starting with `$ ` is a command, run with `sh -c` and `otel-pki` first on PATH.
 //!   It must exit 0, or the code given by a trailing `# exit N` comment.
@@ -109,26 +110,90 @@ fn run_step(dir: &Path, step: &Step) -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn readme_examples_are_true() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let blocks = blocks(&readme);
-    assert!(blocks.len() >= 3, "README.md should have console examples");
+/// README.md, then every `*.md` file in docs/, as (name for messages, path).
+fn documents() -> Vec<(String, std::path::PathBuf)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut documents = vec![("README.md".to_owned(), root.join("README.md"))];
+    let mut pages: Vec<_> = std::fs::read_dir(root.join("docs"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
+                .collect()
+        })
+        .unwrap_or_default();
+    pages.sort();
+    for page in pages {
+        let name = format!("docs/{}", page.file_name().unwrap().to_string_lossy());
+        documents.push((name, page));
+    }
+    documents
+}
+
+/// Runs every console block of one document; one failure message per failing block.
+fn run_document(name: &str, text: &str) -> Vec<String> {
     let mut failures = Vec::new();
-    for steps in &blocks {
+    for steps in &blocks(text) {
         let work = workdir();
         for step in steps {
             if let Err(error) = run_step(work.path(), step) {
                 failures.push(format!(
-                    "README.md:{}: `{}`: {error}",
+                    "{name}:{}: `{}`: {error}",
                     step.line_number, step.command
                 ));
                 break;
             }
         }
     }
+    failures
+}
+
+#[test]
+fn readme_examples_are_true() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        blocks(&readme).len() >= 2,
+        "README.md should have console examples"
+    );
+    let failures = run_document("README.md", &readme);
     assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
+}
+
+#[test]
+fn docs_examples_are_true() {
+    let documents = documents();
+    assert!(
+        documents.len() >= 6,
+        "docs/ should hold the pages README.md links: {documents:?}"
+    );
+    let mut failures = Vec::new();
+    let mut examples = 0;
+    for (name, path) in documents.iter().skip(1) {
+        let text = std::fs::read_to_string(path).unwrap();
+        examples += blocks(&text).len();
+        failures.extend(run_document(name, &text));
+    }
+    assert!(examples >= 10, "docs/ should have console examples");
+    assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
+}
+
+#[test]
+fn readme_links_to_docs_that_exist_or_are_known() {
+    // Every docs/ page is reachable from the front page.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for (name, _) in documents().iter().skip(1) {
+        assert!(
+            readme.contains(&format!("]({name}")),
+            "README.md does not link {name}"
+        );
+    }
+    assert!(
+        readme.lines().count() <= 400,
+        "README.md is a front page: details belong in docs/"
+    );
 }
 
 #[test]
