@@ -1738,4 +1738,68 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn kubernetes_objects_carry_configurations() {
+        let options = LintOptions::default();
+        // v1alpha1: `spec.config` is a string; a literal block keeps the file's lines.
+        let text = "apiVersion: opentelemetry.io/v1alpha1\nkind: OpenTelemetryCollector\nmetadata:\n  name: gw\nspec:\n  config: |\n    exporters:\n      otlp/a:\n        endpoint: a:4317\n";
+        let lints = lint_file(text, &options).unwrap();
+        assert_eq!(lints.len(), 1);
+        assert_eq!(
+            lints[0].source.as_deref(),
+            Some("OpenTelemetryCollector gw spec.config")
+        );
+        let finding = &lints[0].findings[0];
+        assert_eq!(
+            (finding.rule, finding.line, finding.column),
+            (Rule::DeprecatedExporterName, 8, 7)
+        );
+        // A ConfigMap whose values are no configuration, and one with a quoted value: the
+        // findings of a value that is not a literal block point at the value.
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a.txt: hello\n  c.yaml: \"exporters:\\n  otlp/a: {endpoint: 'a:4317'}\\n\"\n";
+        let lints = lint_file(text, &options).unwrap();
+        assert_eq!(lints.len(), 1, "{lints:#?}");
+        assert_eq!(lints[0].findings[0].line, 7);
+        let text = "apiVersion: v1\nkind: ConfigMap\ndata:\n  a.txt: hello\n";
+        let lints = lint_file(text, &options).unwrap();
+        assert_eq!(lints[0].kind, Kind::Kubernetes);
+        assert_eq!(lints[0].findings[0].rule, Rule::KubernetesObject);
+        // A broken configuration inside a ConfigMap: an error at the file's line.
+        let text = "apiVersion: v1\nkind: ConfigMap\ndata:\n  config.yaml: |\n    receivers: [a\n";
+        assert!(matches!(
+            lint_file(text, &options),
+            Err(YamlError::Syntax { line: 6, .. })
+        ));
+    }
+
+    #[test]
+    fn silently_accepted_settings_and_tempo_keys() {
+        let tls = "        tls:\n          cert_file: s.crt\n          key_file: s.key\n          client_ca_file: ca.crt\n          client_ca_file_reload: true\n          reload_interval: 1h\n          curve_preferences: [X25519MLKEM768]\n          include_insecure_cipher_suites: false\n";
+        let collector = format!(
+            "receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 0.0.0.0:4318\n{tls}"
+        );
+        let found = rules(&collector);
+        assert_eq!(
+            found.iter().map(|(rule, _)| *rule).collect::<Vec<_>>(),
+            [Rule::ReloadDropsTlsSettings],
+            "{found:#?}"
+        );
+        let tempo = format!(
+            "distributor:\n  receivers:\n    otlp:\n      protocols:\n        http:\n          endpoint: 0.0.0.0:4318\n{}",
+            tls.lines()
+                .map(|line| format!("  {line}\n"))
+                .collect::<String>()
+        );
+        let found = rules(&tempo);
+        assert!(
+            found.contains(&(
+                Rule::UnknownTlsKey,
+                "distributor.receivers.otlp.protocols.http.tls.include_insecure_cipher_suites"
+                    .into()
+            )),
+            "{found:#?}"
+        );
+        assert!(!found.iter().any(|(rule, _)| *rule == Rule::UnknownCurve));
+    }
 }

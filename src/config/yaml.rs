@@ -660,4 +660,50 @@ mod tests {
             Err(YamlError::SeveralDocuments(2))
         );
     }
+
+    #[test]
+    fn merge_keys_are_resolved_and_explicit_keys_win() {
+        let document = parse(
+            "defaults: &d {cert_file: a.crt, reload_interval: 1h}\nother: &o {key_file: b.key, cert_file: z.crt}\ntls:\n  <<: [*d, *o]\n  reload_interval: 2h\n",
+        )
+        .unwrap();
+        let tls = document.root.get("tls").unwrap();
+        let keys: Vec<&str> = tls.entries().iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["reload_interval", "cert_file", "key_file"]);
+        assert_eq!(tls.get("reload_interval").unwrap().text(), Some("2h"));
+        assert_eq!(tls.get("cert_file").unwrap().text(), Some("a.crt"));
+        assert!(document.duplicates.is_empty());
+    }
+
+    #[test]
+    fn documents_limits_and_positions() {
+        let documents =
+            parse_documents("a: 1\n---\n# nothing\n---\nb: &x [1, 2]\nc: *x\n").unwrap();
+        assert_eq!(documents.len(), 2);
+        assert_eq!(documents[1].root.entry("b").unwrap().line, 5);
+        // Anchors do not cross documents.
+        assert!(matches!(
+            parse_documents("a: &x 1\n---\nb: *x\n"),
+            Err(YamlError::Syntax { line: 3, .. })
+        ));
+        let deep = format!("{}x\n", "- ".repeat(MAX_DEPTH + 1));
+        assert!(matches!(
+            parse(&deep),
+            Err(YamlError::TooDeep { line: 1, .. })
+        ));
+        let fine = format!("{}x\n", "- ".repeat(MAX_DEPTH));
+        assert!(parse(&fine).is_ok());
+        // 1,000 nodes copied 100 times: within the budget; 101 times: not.
+        let big = format!("a: &a [{}]\n", vec!["x"; 999].join(", "));
+        let uses = |count: usize| format!("{big}b: [{}]\n", vec!["*a"; count].join(", "));
+        assert!(parse(&uses(100)).is_ok());
+        assert!(matches!(
+            parse(&uses(101)),
+            Err(YamlError::TooManyAliases { line: 2, .. })
+        ));
+        let mut root = parse("a:\n  b: c\n").unwrap().root;
+        root.shift(10, 4);
+        let b = root.get("a").unwrap().entry("b").unwrap();
+        assert_eq!((b.line, b.column, b.value.line), (12, 7, 12));
+    }
 }
