@@ -767,6 +767,9 @@ impl From<KindArg> for Kind {
 #[command(after_long_help = concat!(
     "Recognizes Collector, Jaeger v2, Jaeger v1 and Tempo files (or --kind) and reports each\n",
     "finding as FILE:LINE:COLUMN: SEVERITY: YAML.PATH: what is wrong [rule], then how to fix it.\n",
+    "A file may hold several documents; the configuration inside a ConfigMap or an\n",
+    "OpenTelemetryCollector is linted at the file's lines, other Kubernetes objects are named\n",
+    "as not linted (info).\n",
     "Referenced certificate and key files are checked too (exist, parse, key matches, mode,\n",
     "purpose, expiry); --mount maps the paths the program sees to local directories.\n",
     "Errors and warnings make the exit status 1; info findings (values from ${env:…},\n",
@@ -788,7 +791,8 @@ pub struct LintConfigArgs {
     pub kind: Option<KindArg>,
 
     /// The Collector version the file is for: `otlp`/`otlphttp` exporters are deprecated
-    /// from 0.144.0, `otlp_grpc`/`otlp_http` unknown before.
+    /// from 0.144.0, `otlp_grpc`/`otlp_http` unknown before; newer `tls:` keys and curve
+    /// names are unknown to older versions. (Tempo and Jaeger files: their own configtls.)
     #[arg(long, value_name = "VERSION", default_value = "0.159.0")]
     pub collector_version: CollectorVersion,
 
