@@ -893,6 +893,9 @@ impl From<KindArg> for Kind {
 #[command(after_long_help = concat!(
     "Recognizes Collector, Jaeger v2, Jaeger v1 and Tempo files (or --kind) and reports each ",
     "finding as FILE:LINE:COLUMN: SEVERITY: YAML.PATH: what is wrong [rule], then how to fix it. ",
+    "A file may hold several documents; the configuration inside a ConfigMap or an ",
+    "OpenTelemetryCollector is linted at the file's lines, other Kubernetes objects are named ",
+    "as not linted (info). ",
     "Referenced certificate and key files are checked too (exist, parse, key matches, mode, ",
     "purpose, expiry); --mount maps the paths the program sees to local directories. ",
     "Errors and warnings make the exit status 1; info findings (values from ${env:…}, ",
@@ -917,7 +920,8 @@ pub struct LintConfigArgs {
     pub kind: Option<KindArg>,
 
     /// The Collector version the file is for: `otlp`/`otlphttp` exporters are deprecated
-    /// from 0.144.0, `otlp_grpc`/`otlp_http` unknown before.
+    /// from 0.144.0, `otlp_grpc`/`otlp_http` unknown before; newer `tls:` keys and curve
+    /// names are unknown to older versions. (Tempo and Jaeger files: their own configtls.)
     #[arg(
         long,
         value_name = "VERSION",

@@ -1,7 +1,6 @@
 //! `otel-pki lint-config FILE…`: the mutual-TLS mistakes in Collector, Jaeger and Tempo
 //! configuration files, each with its YAML path, line, severity and fix.
 
-use std::io::Read as _;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -10,6 +9,7 @@ use time::OffsetDateTime;
 
 use crate::cli::LintConfigArgs;
 use crate::config::lint::{FileChecks, Finding, Kind, LintOptions, Severity};
+use crate::input;
 use crate::output::{Output, Style};
 
 /// Result of `lint-config`. Field names are the JSON contract.
@@ -23,12 +23,17 @@ pub struct LintConfigReport {
     pub clean: bool,
 }
 
-/// The findings of one file.
+/// The findings of one configuration: a file, or one document or Kubernetes object of it.
 #[derive(Debug, Deserialize, Serialize)]
 pub struct FileReport {
     /// The file as given (`-` for standard input).
     pub path: String,
-    /// What it was taken for: `collector`, `jaeger`, `jaeger-v1` or `tempo`.
+    /// Which part of the file, when it is not the whole file: `document 2`,
+    /// `ConfigMap otel-collector-config data.config.yaml`. Absent for a plain file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// What it was taken for: `collector`, `jaeger`, `jaeger-v1`, `tempo`, or `kubernetes`
+    /// (an object that holds no configuration: not linted).
     pub kind: Kind,
     /// The findings in file order.
     pub findings: Vec<Finding>,
@@ -59,23 +64,26 @@ pub fn run(args: &LintConfigArgs, output: &Output) -> anyhow::Result<ExitCode> {
     for path in &args.files {
         let shown = path.display().to_string();
         let result = read(path).and_then(|text| {
-            crate::config::lint::lint(&text, &options)
+            crate::config::lint::lint_file(&text, &options)
                 .map_err(|error| format!("cannot parse `{shown}` as YAML: {error}"))
         });
         match result {
-            Ok(lint) => {
-                let file = FileReport {
-                    path: shown,
-                    kind: lint.kind,
-                    errors: lint.count(Severity::Error),
-                    warnings: lint.count(Severity::Warning),
-                    infos: lint.count(Severity::Info),
-                    findings: lint.findings,
-                };
-                if !output.is_json() {
-                    output.print(&text_report(&file, output))?;
+            Ok(lints) => {
+                for lint in lints {
+                    let file = FileReport {
+                        path: shown.clone(),
+                        source: lint.source.clone(),
+                        kind: lint.kind,
+                        errors: lint.count(Severity::Error),
+                        warnings: lint.count(Severity::Warning),
+                        infos: lint.count(Severity::Info),
+                        findings: lint.findings,
+                    };
+                    if !output.is_json() {
+                        output.print(&text_report(&file, output))?;
+                    }
+                    report.files.push(file);
                 }
-                report.files.push(file);
             }
             Err(message) => {
                 if !output.is_json() {
@@ -102,22 +110,16 @@ pub fn run(args: &LintConfigArgs, output: &Output) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Reads a configuration (or standard input for `-`) with [`input::CONFIG_LIMIT`]: a
+/// FIFO or device is refused without blocking, a larger input is an error.
 fn read(path: &Path) -> Result<String, String> {
     let shown = path.display();
     let bytes = if path == Path::new("-") {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .map_err(|error| format!("cannot read standard input: {error}"))?;
-        bytes
+        input::read_stdin(input::CONFIG_LIMIT, "configuration")
+            .map_err(|error| format!("cannot read standard input: {}", error.reason()))?
     } else {
-        std::fs::read(path).map_err(|error| match error.kind() {
-            std::io::ErrorKind::NotFound => {
-                format!("cannot read `{shown}`: the file does not exist")
-            }
-            _ if path.is_dir() => format!("cannot read `{shown}`: it is a directory"),
-            _ => format!("cannot read `{shown}`: {error}"),
-        })?
+        input::read(path, input::CONFIG_LIMIT, "configuration")
+            .map_err(|error| format!("cannot read `{shown}`: {}", error.reason()))?
     };
     String::from_utf8(bytes).map_err(|_| format!("cannot read `{shown}`: it is not UTF-8 text"))
 }
@@ -165,8 +167,12 @@ fn text_report(file: &FileReport, output: &Output) -> String {
             file.infos
         )
     };
+    let source = match &file.source {
+        Some(source) => format!(" ({source})"),
+        None => String::new(),
+    };
     text.push_str(&format!(
-        "{}: {}: {summary}\n",
+        "{}{source}: {}: {summary}\n",
         file.path,
         file.kind.description()
     ));

@@ -126,6 +126,15 @@ impl CollectorVersion {
     /// The oldest version rendered: `client_ca_file_reload` works with Kubernetes Secret
     /// updates from v0.86.0 (#8438), which also brought the `debug` exporter.
     pub const OLDEST: CollectorVersion = CollectorVersion::new(0, 86, 0);
+    /// The configtls Grafana Tempo v3.0.3 vendors: Collector v0.153 (configtls v1.59.0 in
+    /// grafana/tempo's go.mod, read at 005325e425d4): no `include_insecure_cipher_suites`
+    /// (v0.154.0, #13829), the fsnotify CA reloader (replaced in v0.158.0, #15678).
+    pub const TEMPO: CollectorVersion = CollectorVersion::new(0, 153, 0);
+    /// The Collector Jaeger v2.20.0 is built on (configtls v1.61.0).
+    pub const JAEGER: CollectorVersion = CollectorVersion::new(0, 155, 0);
+    /// `curve_preferences` accepts `X25519MLKEM768` (non-FIPS builds) from here on
+    /// (`config/configtls/curves_nofips.go`).
+    pub const MLKEM_CURVE: CollectorVersion = CollectorVersion::new(0, 133, 0);
 
     /// A version from its parts.
     pub const fn new(major: u32, minor: u32, patch: u32) -> Self {

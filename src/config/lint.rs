@@ -7,6 +7,7 @@
 //! strings) are upstream's: open-telemetry/opentelemetry-collector `config/configtls`,
 //! `otelcol/config.go`, jaegertracing/jaeger, grafana/tempo and grafana/dskit.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -16,6 +17,7 @@ use time::OffsetDateTime;
 
 use super::context::CollectorVersion;
 use super::files::{self, Expect};
+use super::kubernetes;
 use super::yaml::{self, Document, Entry, Node, YamlError, join};
 use crate::pki::Lifetime;
 
@@ -54,6 +56,9 @@ pub enum Kind {
     JaegerV1,
     /// A Grafana Tempo configuration (`distributor.receivers`, `server.*_tls_config`).
     Tempo,
+    /// A Kubernetes object that holds no configuration `lint-config` checks (a Secret, a
+    /// Deployment, a cert-manager Certificate …): reported, not linted.
+    Kubernetes,
 }
 
 impl Kind {
@@ -64,6 +69,7 @@ impl Kind {
             Kind::Jaeger => "jaeger",
             Kind::JaegerV1 => "jaeger-v1",
             Kind::Tempo => "tempo",
+            Kind::Kubernetes => "kubernetes",
         }
     }
 
@@ -74,6 +80,7 @@ impl Kind {
             Kind::Jaeger => "Jaeger v2 configuration",
             Kind::JaegerV1 => "Jaeger v1 configuration",
             Kind::Tempo => "Tempo configuration",
+            Kind::Kubernetes => "Kubernetes object (not linted)",
         }
     }
 
@@ -101,10 +108,16 @@ impl FromStr for Kind {
     type Err = String;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
-        [Kind::Collector, Kind::Jaeger, Kind::JaegerV1, Kind::Tempo]
-            .into_iter()
-            .find(|kind| kind.name() == input)
-            .ok_or_else(|| format!("unknown kind `{input}`"))
+        [
+            Kind::Collector,
+            Kind::Jaeger,
+            Kind::JaegerV1,
+            Kind::Tempo,
+            Kind::Kubernetes,
+        ]
+        .into_iter()
+        .find(|kind| kind.name() == input)
+        .ok_or_else(|| format!("unknown kind `{input}`"))
     }
 }
 
@@ -155,8 +168,14 @@ rules! {
     LocalhostListener = "localhost-listener", Warning;
     /// An exporter whose endpoint is a receiver of the same file: it sends to itself, and with TLS to a plain-text receiver it never connects.
     ExporterLoop = "exporter-loop", Error;
-    /// A key under `tls:` that configtls does not have (e.g. Tempo's `client_auth_type`).
+    /// A key under `tls:` that configtls does not have (e.g. Tempo's `client_auth_type`), or not yet in the target's version (Tempo vendors configtls of Collector v0.153).
     UnknownTlsKey = "unknown-tls-key", Error;
+    /// A `curve_preferences` name configtls does not know (`X25519MLKEM768` is known from Collector v0.133.0).
+    UnknownCurve = "unknown-curve", Error;
+    /// `include_system_ca_certs_pool: true` next to `client_ca_file`: every public CA can sign a client certificate that is accepted.
+    SystemCaForClients = "system-ca-for-clients", Error;
+    /// `client_ca_file_reload: true` next to `cipher_suites` or `curve_preferences`: the reloading configuration silently drops both.
+    ReloadDropsTlsSettings = "reload-drops-tls-settings", Warning;
     /// `insecure_skip_verify: true`: the server certificate is not verified.
     InsecureSkipVerify = "insecure-skip-verify", Error;
     /// `insecure: true` next to certificates: no TLS, or TLS without the client certificate.
@@ -203,6 +222,8 @@ rules! {
     NoMaxConnectionAge = "no-max-connection-age", Info;
     /// TLS in one direction only: no client certificate asked for, or none presented.
     NotMutual = "not-mutual", Info;
+    /// A Kubernetes object without a Collector configuration in it (Secret, Deployment, cert-manager Certificate …): not linted.
+    KubernetesObject = "kubernetes-object", Info;
 }
 
 impl fmt::Display for Rule {
@@ -293,6 +314,10 @@ impl Default for LintOptions {
 pub struct Lint {
     /// What kind of file it was taken for.
     pub kind: Kind,
+    /// Where in the file the linted configuration is, when it is not the whole file:
+    /// `document 2`, `ConfigMap otel-collector-config, data.config.yaml`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// The findings, in file order.
     pub findings: Vec<Finding>,
 }
@@ -312,10 +337,36 @@ impl Lint {
     }
 }
 
-/// Parses and lints a YAML text.
+/// Parses and lints a YAML text of one document.
 pub fn lint(text: &str, options: &LintOptions) -> Result<Lint, YamlError> {
     let document = yaml::parse(text)?;
     Ok(lint_document(&document, options))
+}
+
+/// Parses and lints a file: every document of it, and the configuration inside the
+/// Kubernetes objects that carry one (a ConfigMap's data, an `OpenTelemetryCollector`'s
+/// `spec.config`); other Kubernetes objects are reported as not linted.
+pub fn lint_file(text: &str, options: &LintOptions) -> Result<Vec<Lint>, YamlError> {
+    let documents = yaml::parse_documents(text)?;
+    if documents.is_empty() {
+        return Err(YamlError::Empty);
+    }
+    let several = documents.len() > 1;
+    let mut lints = Vec::new();
+    for (index, document) in documents.iter().enumerate() {
+        let label = several.then(|| format!("document {}", index + 1));
+        match kubernetes::Object::of(&document.root) {
+            Some(object) => {
+                lints.extend(kubernetes::lint(text, document, &object, options, label)?)
+            }
+            None => {
+                let mut lint = lint_document(document, options);
+                lint.source = label;
+                lints.push(lint);
+            }
+        }
+    }
+    Ok(lints)
 }
 
 /// Lints a parsed document.
@@ -324,8 +375,15 @@ pub fn lint_document(document: &Document, options: &LintOptions) -> Lint {
     let kind = options.kind.unwrap_or_else(|| Kind::detect(root));
     let mut checker = Checker {
         options,
+        kind,
+        version: match kind {
+            Kind::Tempo => CollectorVersion::TEMPO,
+            Kind::Jaeger => CollectorVersion::JAEGER,
+            _ => options.collector_version,
+        },
         findings: Vec::new(),
         listeners: Vec::new(),
+        listener_index: None,
     };
     for duplicate in &document.duplicates {
         checker.add(
@@ -344,6 +402,7 @@ pub fn lint_document(document: &Document, options: &LintOptions) -> Lint {
             Kind::Collector | Kind::Jaeger => checker.collector(root),
             Kind::JaegerV1 => checker.jaeger_v1(root),
             Kind::Tempo => checker.tempo(root),
+            Kind::Kubernetes => {}
         }
     } else {
         checker.add(
@@ -366,7 +425,11 @@ pub fn lint_document(document: &Document, options: &LintOptions) -> Lint {
         ))
     });
     findings.dedup();
-    Lint { kind, findings }
+    Lint {
+        kind,
+        source: None,
+        findings,
+    }
 }
 
 /// A (line, column) position.
@@ -389,6 +452,24 @@ const TLS_COMMON: &[&str] = &[
     "reload_interval",
     "tpm",
 ];
+/// configtls keys added after [`CollectorVersion::OLDEST`], with the Collector version that
+/// added each (configtls CHANGELOG; field table in docs/lint-config.md).
+const TLS_SINCE: &[(&str, CollectorVersion)] = &[
+    ("cipher_suites", CollectorVersion::new(0, 93, 0)),
+    (
+        "include_system_ca_certs_pool",
+        CollectorVersion::new(0, 96, 0),
+    ),
+    ("curve_preferences", CollectorVersion::new(0, 119, 0)),
+    ("tpm", CollectorVersion::new(0, 126, 0)),
+    (
+        "include_insecure_cipher_suites",
+        CollectorVersion::new(0, 154, 0),
+    ),
+];
+/// `curve_preferences` names of non-FIPS builds (`config/configtls/curves_nofips.go`,
+/// v0.159.0); the configtls README lists only the first four.
+const CURVES: &[&str] = &["X25519", "P256", "P384", "P521", "X25519MLKEM768"];
 /// configtls keys of clients (exporters) only.
 const TLS_CLIENT: &[&str] = &["insecure", "insecure_skip_verify", "server_name_override"];
 /// configtls keys of servers (receivers) only.
@@ -415,9 +496,24 @@ const COLLECTOR_SECTIONS: &[&str] = &[
 
 pub(super) struct Checker<'a> {
     pub(super) options: &'a LintOptions,
+    /// The kind of file.
+    kind: Kind,
+    /// The Collector version whose configtls the target has (Tempo and Jaeger vendor theirs).
+    version: CollectorVersion,
     findings: Vec<Finding>,
     /// The receivers' listen addresses, for [`Rule::ExporterLoop`].
     listeners: Vec<Listener>,
+    /// The listeners by port, built on the first lookup (100k exporters against 100k
+    /// receivers must not take 10^10 comparisons).
+    listener_index: Option<ListenerIndex>,
+}
+
+/// For each port: the first listener a loopback dial reaches, and the first listener of
+/// each other host.
+#[derive(Default)]
+struct ListenerIndex {
+    local: HashMap<u16, usize>,
+    by_host: HashMap<(String, u16), usize>,
 }
 
 /// Where a receiver of the file listens.
@@ -605,11 +701,27 @@ impl Checker<'_> {
         let Some((host, Some(port))) = address(endpoint) else {
             return;
         };
-        let Some(listener) = self
-            .listeners
-            .iter()
-            .find(|listener| listener.port == port && reaches(&listener.host, host))
-        else {
+        let index = self.listener_index.get_or_insert_with(|| {
+            let mut index = ListenerIndex::default();
+            for (position, listener) in self.listeners.iter().enumerate() {
+                if reaches(&listener.host, "localhost") {
+                    index.local.entry(listener.port).or_insert(position);
+                }
+                index
+                    .by_host
+                    .entry((listener.host.to_ascii_lowercase(), listener.port))
+                    .or_insert(position);
+            }
+            index
+        });
+        let found = if reaches("localhost", host) {
+            index.local.get(&port)
+        } else if host.is_empty() {
+            None
+        } else {
+            index.by_host.get(&(host.to_ascii_lowercase(), port))
+        };
+        let Some(listener) = found.map(|position| &self.listeners[*position]) else {
             return;
         };
         let plain = endpoint.to_ascii_lowercase().starts_with("http://")
@@ -699,12 +811,44 @@ impl Checker<'_> {
         }
     }
 
+    /// The program whose configtls applies, for messages: `Tempo v3.0.3 (configtls of
+    /// Collector v0.153.0)`.
+    fn target(&self) -> String {
+        match self.kind {
+            Kind::Tempo => format!("Tempo v3.0.3 (configtls of Collector v{})", self.version),
+            Kind::Jaeger => format!("Jaeger v2.20.0 (configtls of Collector v{})", self.version),
+            _ => format!("Collector v{}", self.version),
+        }
+    }
+
     fn unknown_keys(&mut self, path: &str, tls: &Node, allowed: &[&[&str]], side: Side) {
         for entry in tls.entries() {
             if allowed
                 .iter()
                 .any(|keys| keys.contains(&entry.key.as_str()))
             {
+                let since = TLS_SINCE
+                    .iter()
+                    .find(|(key, _)| *key == entry.key)
+                    .map(|(_, since)| *since);
+                if let Some(since) = since.filter(|since| *since > self.version) {
+                    let key = entry.key.as_str();
+                    let fix = match self.kind {
+                        Kind::Collector => "remove it, or upgrade the Collector (pass --collector-version when the file is for a newer one)".to_owned(),
+                        _ => "remove it".to_owned(),
+                    };
+                    self.add(
+                        Rule::UnknownTlsKey,
+                        join(path, key),
+                        (entry.line, entry.column),
+                        format!(
+                            "{} exists in configtls from Collector v{since}; {} does not have it and refuses the file (`'{path}' has invalid keys: {key}`)",
+                            code(key),
+                            self.target()
+                        ),
+                        fix,
+                    );
+                }
                 continue;
             }
             let key = entry.key.as_str();
@@ -846,6 +990,8 @@ impl Checker<'_> {
         let at = (tls_entry.line, tls_entry.column);
         self.unknown_keys(&path, tls, &[TLS_COMMON, TLS_SERVER], Side::Server);
         self.versions(&path, tls);
+        self.curves(&path, tls);
+        self.silently_accepted(&path, tls);
         let (cert, key) = self.key_pair(
             &path,
             tls,
@@ -903,6 +1049,89 @@ impl Checker<'_> {
             self.reload_interval(&path, tls, cert);
         }
         self.tls_files(&path, tls, Expect::ServerCert);
+    }
+
+    /// `curve_preferences` names: configtls refuses an unknown one at start-up
+    /// (`invalid curve type: … Expected values are …`).
+    fn curves(&mut self, path: &str, tls: &Node) {
+        let Some(list) = tls.entry("curve_preferences") else {
+            return;
+        };
+        for (index, item) in list.value.items().iter().enumerate() {
+            let Some(name) = item.text().filter(|_| !is_env(item)) else {
+                continue;
+            };
+            let at = (item.line, item.column);
+            let item_path = format!("{}[{index}]", join(path, "curve_preferences"));
+            if name == "X25519MLKEM768" && self.version < CollectorVersion::MLKEM_CURVE {
+                self.add(
+                    Rule::UnknownCurve,
+                    item_path,
+                    at,
+                    format!(
+                        "`X25519MLKEM768` is accepted from Collector v{}; {} fails to start (`invalid curve type`)",
+                        CollectorVersion::MLKEM_CURVE,
+                        self.target()
+                    ),
+                    "use `X25519`, `P256`, `P384` or `P521`, or upgrade the Collector".into(),
+                );
+            } else if !CURVES.contains(&name) {
+                self.add(
+                    Rule::UnknownCurve,
+                    item_path,
+                    at,
+                    format!(
+                        "{} is not a configtls curve: the Collector fails to start (`invalid curve type`)",
+                        code(name)
+                    ),
+                    "use `X25519MLKEM768`, `X25519`, `P256`, `P384` or `P521` (Go's names without the dash; FIPS builds accept only `P256`, `P384`, `P521`)".into(),
+                );
+            }
+        }
+    }
+
+    /// Server settings configtls accepts without a word but that do not do what they say
+    /// (read in `config/configtls/configtls.go` and `clientcasfilereloader.go`).
+    fn silently_accepted(&mut self, path: &str, tls: &Node) {
+        if tls.get("client_ca_file").is_none_or(Node::is_null) {
+            return;
+        }
+        if let Some(entry) = tls
+            .entry("include_system_ca_certs_pool")
+            .filter(|entry| entry.value.is_true())
+        {
+            self.add(
+                Rule::SystemCaForClients,
+                join(path, "include_system_ca_certs_pool"),
+                (entry.line, entry.column),
+                "`include_system_ca_certs_pool: true` adds the system's public roots to the `client_ca_file` pool too: a client certificate from any public CA is accepted".into(),
+                "remove it: a receiver trusts only your CA in `client_ca_file` (the system roots are for exporters that dial public servers)".into(),
+            );
+        }
+        if !tls.get("client_ca_file_reload").is_some_and(Node::is_true) {
+            return;
+        }
+        for (key, default) in [
+            ("cipher_suites", "Go's default cipher suites"),
+            ("curve_preferences", "the default curves"),
+        ] {
+            let Some(entry) = tls.entry(key).filter(|entry| !entry.value.is_null()) else {
+                continue;
+            };
+            self.add(
+                Rule::ReloadDropsTlsSettings,
+                join(path, key),
+                (entry.line, entry.column),
+                format!(
+                    "{} is silently dropped: with `client_ca_file_reload: true` each handshake uses a configuration rebuilt from the CAs, certificate, versions and ALPN only, so {default} apply",
+                    code(key)
+                ),
+                format!(
+                    "choose one: remove {} (and rely on Go's defaults, which are sound), or remove `client_ca_file_reload` (a new client CA then needs a restart)",
+                    code(key)
+                ),
+            );
+        }
     }
 
     fn reload_interval(&mut self, path: &str, tls: &Node, cert: &Entry) {
@@ -996,6 +1225,7 @@ impl Checker<'_> {
         let at = (tls_entry.line, tls_entry.column);
         self.unknown_keys(&path, tls, &[TLS_COMMON, TLS_CLIENT], Side::Client);
         self.versions(&path, tls);
+        self.curves(&path, tls);
         if let Some(skip) = tls
             .entry("insecure_skip_verify")
             .filter(|e| e.value.is_true())
@@ -1141,7 +1371,7 @@ impl Checker<'_> {
     }
 
     fn pipelines(&mut self, root: &Node) {
-        let declared = |section: &str| -> Vec<&str> {
+        let declared = |section: &str| -> HashSet<&str> {
             root.get(section)
                 .map(|node| node.entries().iter().map(|e| e.key.as_str()).collect())
                 .unwrap_or_default()
@@ -1196,14 +1426,14 @@ impl Checker<'_> {
         list: &Entry,
         singular: &str,
         section: &str,
-        known: &[&str],
+        known: &HashSet<&str>,
         pipeline: Option<&str>,
     ) {
         for (index, item) in list.value.items().iter().enumerate() {
             let Some(id) = item.text() else {
                 continue;
             };
-            if known.contains(&id) {
+            if known.contains(id) {
                 continue;
             }
             let collector_error = match pipeline {
@@ -1507,5 +1737,69 @@ mod tests {
                 "{listen} {export}"
             );
         }
+    }
+
+    #[test]
+    fn kubernetes_objects_carry_configurations() {
+        let options = LintOptions::default();
+        // v1alpha1: `spec.config` is a string; a literal block keeps the file's lines.
+        let text = "apiVersion: opentelemetry.io/v1alpha1\nkind: OpenTelemetryCollector\nmetadata:\n  name: gw\nspec:\n  config: |\n    exporters:\n      otlp/a:\n        endpoint: a:4317\n";
+        let lints = lint_file(text, &options).unwrap();
+        assert_eq!(lints.len(), 1);
+        assert_eq!(
+            lints[0].source.as_deref(),
+            Some("OpenTelemetryCollector gw spec.config")
+        );
+        let finding = &lints[0].findings[0];
+        assert_eq!(
+            (finding.rule, finding.line, finding.column),
+            (Rule::DeprecatedExporterName, 8, 7)
+        );
+        // A ConfigMap whose values are no configuration, and one with a quoted value: the
+        // findings of a value that is not a literal block point at the value.
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a.txt: hello\n  c.yaml: \"exporters:\\n  otlp/a: {endpoint: 'a:4317'}\\n\"\n";
+        let lints = lint_file(text, &options).unwrap();
+        assert_eq!(lints.len(), 1, "{lints:#?}");
+        assert_eq!(lints[0].findings[0].line, 7);
+        let text = "apiVersion: v1\nkind: ConfigMap\ndata:\n  a.txt: hello\n";
+        let lints = lint_file(text, &options).unwrap();
+        assert_eq!(lints[0].kind, Kind::Kubernetes);
+        assert_eq!(lints[0].findings[0].rule, Rule::KubernetesObject);
+        // A broken configuration inside a ConfigMap: an error at the file's line.
+        let text = "apiVersion: v1\nkind: ConfigMap\ndata:\n  config.yaml: |\n    receivers: [a\n";
+        assert!(matches!(
+            lint_file(text, &options),
+            Err(YamlError::Syntax { line: 6, .. })
+        ));
+    }
+
+    #[test]
+    fn silently_accepted_settings_and_tempo_keys() {
+        let tls = "        tls:\n          cert_file: s.crt\n          key_file: s.key\n          client_ca_file: ca.crt\n          client_ca_file_reload: true\n          reload_interval: 1h\n          curve_preferences: [X25519MLKEM768]\n          include_insecure_cipher_suites: false\n";
+        let collector = format!(
+            "receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 0.0.0.0:4318\n{tls}"
+        );
+        let found = rules(&collector);
+        assert_eq!(
+            found.iter().map(|(rule, _)| *rule).collect::<Vec<_>>(),
+            [Rule::ReloadDropsTlsSettings],
+            "{found:#?}"
+        );
+        let tempo = format!(
+            "distributor:\n  receivers:\n    otlp:\n      protocols:\n        http:\n          endpoint: 0.0.0.0:4318\n{}",
+            tls.lines()
+                .map(|line| format!("  {line}\n"))
+                .collect::<String>()
+        );
+        let found = rules(&tempo);
+        assert!(
+            found.contains(&(
+                Rule::UnknownTlsKey,
+                "distributor.receivers.otlp.protocols.http.tls.include_insecure_cipher_suites"
+                    .into()
+            )),
+            "{found:#?}"
+        );
+        assert!(!found.iter().any(|(rule, _)| *rule == Rule::UnknownCurve));
     }
 }

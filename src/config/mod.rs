@@ -5,13 +5,15 @@
 //! - [`render`]: renders a target to a `String` (used by `otel-pki config` and by anything
 //!   that embeds the text elsewhere, such as a Kubernetes ConfigMap).
 //! - [`lint`]: the rules of `otel-pki lint-config`, applied to rendered files too.
-//! - [`yaml`]: a YAML tree with positions and scalar styles.
+//! - [`yaml`]: a YAML tree with positions and scalar styles (bounded: depth, aliases).
+//! - `kubernetes`: the configuration inside a ConfigMap or an `OpenTelemetryCollector`.
 //!
 //! Reading the certificate set (for default endpoints and warnings) happens here too, which
 //! is why this is not under `pki/`.
 
 pub mod context;
 mod files;
+mod kubernetes;
 pub mod lint;
 pub mod yaml;
 

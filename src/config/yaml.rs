@@ -4,7 +4,8 @@
 //! (which the Collector rejects) reported instead of silently merged.
 //!
 //! Built from the event stream of `saphyr-parser` (the parser of the maintained saphyr
-//! project). Aliases are expanded; tags other than `!!str` are ignored.
+//! project). Aliases are expanded within a budget, merge keys (`<<`) resolved, nesting
+//! limited; tags other than `!!str` are ignored.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -80,6 +81,17 @@ pub struct Document {
     pub duplicates: Vec<DuplicateKey>,
 }
 
+/// The deepest nesting accepted. A Collector configuration is about 8 levels deep, a
+/// Kubernetes object carrying one about 15; the limit keeps every recursive walk of the
+/// tree (linting, dropping it) far from the end of the stack.
+pub const MAX_DEPTH: usize = 200;
+
+/// How many nodes aliases may copy in one file, in total. Real configurations use a few
+/// anchors (`<<: *defaults`); a "billion laughs" file of nested aliases would otherwise
+/// expand to gigabytes from a few hundred bytes. go-yaml v3 (the Collector's parser) refuses
+/// such files too ("document contains excessive aliasing").
+pub const MAX_ALIAS_NODES: usize = 100_000;
+
 /// Why a text is not a YAML document otel-pki can lint.
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[non_exhaustive]
@@ -100,6 +112,30 @@ pub enum YamlError {
     /// More than one `---` document.
     #[error("it holds {0} YAML documents; a configuration file has one")]
     SeveralDocuments(usize),
+    /// Nesting deeper than [`MAX_DEPTH`].
+    #[error(
+        "line {line} column {column}: nested more than {limit} levels deep; no configuration is, so the file is not linted"
+    )]
+    TooDeep {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Aliases that would copy more than [`MAX_ALIAS_NODES`] nodes.
+    #[error(
+        "line {line} column {column}: its aliases expand to more than {limit} nodes (an alias bomb?); the file is not linted"
+    )]
+    TooManyAliases {
+        /// 1-based line of the alias that crossed the limit.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 impl Node {
@@ -160,6 +196,28 @@ impl Node {
             !scalar.quoted && matches!(&*scalar.text, "true" | "True" | "TRUE")
         })
     }
+
+    /// Moves every position by `lines` lines, and by `columns` columns (for a tree parsed
+    /// from text embedded in another file, such as a ConfigMap value).
+    pub fn shift(&mut self, lines: usize, columns: usize) {
+        self.line += lines;
+        self.column += columns;
+        match &mut self.value {
+            Value::Scalar(_) => {}
+            Value::Mapping(entries) => {
+                for entry in entries {
+                    entry.line += lines;
+                    entry.column += columns;
+                    entry.value.shift(lines, columns);
+                }
+            }
+            Value::Sequence(items) => {
+                for item in items {
+                    item.shift(lines, columns);
+                }
+            }
+        }
+    }
 }
 
 impl Scalar {
@@ -184,32 +242,40 @@ impl Scalar {
 
 /// Parses one YAML document.
 pub fn parse(text: &str) -> Result<Document, YamlError> {
+    let mut documents = parse_documents(text)?;
+    match documents.len() {
+        0 => Err(YamlError::Empty),
+        1 => Ok(documents.remove(0)),
+        count => Err(YamlError::SeveralDocuments(count)),
+    }
+}
+
+/// Parses every document of a YAML stream (`---` separated); documents that hold nothing
+/// (only comments, or `null`) are left out.
+///
+/// Works in time and memory linear in the text: the parser's events are consumed one by one
+/// (saphyr-parser's own `load` recurses once per nesting level, so it is not used), nesting
+/// stops at [`MAX_DEPTH`], alias expansion at [`MAX_ALIAS_NODES`], and duplicate keys are
+/// found with a hash per mapping.
+pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
-    parser
-        .load(&mut builder, true)
-        .map_err(|error| YamlError::Syntax {
+    while let Some(result) = parser.next_event() {
+        let (event, span) = result.map_err(|error| YamlError::Syntax {
             line: error.marker().line(),
             column: error.marker().col() + 1,
             message: error.info().to_owned(),
         })?;
-    if let Some(error) = builder.error {
-        return Err(error);
-    }
-    match builder.documents.len() {
-        0 => Err(YamlError::Empty),
-        1 => {
-            let root = builder.documents.remove(0);
-            if root.is_null() {
-                return Err(YamlError::Empty);
-            }
-            Ok(Document {
-                root,
-                duplicates: builder.duplicates,
-            })
+        builder.on_event(event, span);
+        if let Some(error) = builder.error.take() {
+            return Err(error);
         }
-        count => Err(YamlError::SeveralDocuments(count)),
     }
+    Ok(builder
+        .documents
+        .into_iter()
+        .filter(|document| !document.root.is_null())
+        .collect())
 }
 
 /// A collection being built.
@@ -218,13 +284,26 @@ enum Frame {
         start: (usize, usize),
         anchor: usize,
         entries: Vec<Entry>,
+        /// Each key's first line, for duplicates (a linear search made 100k keys quadratic).
+        seen: HashMap<String, usize>,
         key: Option<PendingKey>,
+        /// Nodes in the collection so far, itself included.
+        size: usize,
     },
     Sequence {
         start: (usize, usize),
         anchor: usize,
         items: Vec<Node>,
+        size: usize,
     },
+}
+
+impl Frame {
+    fn size_mut(&mut self) -> &mut usize {
+        match self {
+            Frame::Mapping { size, .. } | Frame::Sequence { size, .. } => size,
+        }
+    }
 }
 
 /// A mapping key waiting for its value.
@@ -238,9 +317,12 @@ struct PendingKey {
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
-    documents: Vec<Node>,
-    anchors: HashMap<usize, Node>,
+    documents: Vec<Document>,
+    /// Anchored nodes and their sizes (nodes in the subtree).
+    anchors: HashMap<usize, (Node, usize)>,
     duplicates: Vec<DuplicateKey>,
+    /// Nodes copied by aliases so far.
+    aliased: usize,
     error: Option<YamlError>,
 }
 
@@ -250,6 +332,43 @@ fn position(span: Span) -> (usize, usize) {
 
 fn is_str_tag(tag: Option<&Cow<'_, Tag>>) -> bool {
     tag.is_some_and(|tag| tag.suffix == "str" || tag.suffix.ends_with(":str"))
+}
+
+/// Resolves YAML merge keys (`<<: *defaults`, `<<: [*a, *b]`) the way go-yaml does: keys
+/// written in the mapping win, then earlier merged mappings over later ones.
+fn merge_keys(entries: Vec<Entry>) -> Vec<Entry> {
+    if !entries.iter().any(|entry| entry.key == "<<") {
+        return entries;
+    }
+    let mut own = Vec::with_capacity(entries.len());
+    let mut merged = Vec::new();
+    for entry in entries {
+        if entry.key != "<<" {
+            own.push(entry);
+            continue;
+        }
+        match entry.value.value {
+            Value::Mapping(source) => merged.push(source),
+            Value::Sequence(items) => {
+                merged.extend(items.into_iter().filter_map(|item| match item.value {
+                    Value::Mapping(source) => Some(source),
+                    _ => None,
+                }))
+            }
+            // Not a mapping: keep it, so a rule can name it.
+            _ => own.push(entry),
+        }
+    }
+    let mut present: std::collections::HashSet<String> =
+        own.iter().map(|entry| entry.key.clone()).collect();
+    for source in merged {
+        for entry in source {
+            if present.insert(entry.key.clone()) {
+                own.push(entry);
+            }
+        }
+    }
+    own
 }
 
 impl Builder {
@@ -274,21 +393,32 @@ impl Builder {
         parts.join(".")
     }
 
-    fn push(&mut self, node: Node) {
+    fn push(&mut self, node: Node, size: usize) {
         let mut duplicate = None;
+        if let Some(frame) = self.stack.last_mut() {
+            *frame.size_mut() += size;
+        }
         match self.stack.last_mut() {
-            None => self.documents.push(node),
+            None => self.documents.push(Document {
+                root: node,
+                duplicates: std::mem::take(&mut self.duplicates),
+            }),
             Some(Frame::Sequence { items, .. }) => items.push(node),
-            Some(Frame::Mapping { entries, key, .. }) => match key.take() {
+            Some(Frame::Mapping {
+                entries, key, seen, ..
+            }) => match key.take() {
                 None => {
                     let text = match &node.value {
                         Value::Scalar(scalar) => scalar.text.clone(),
                         _ => "?".to_owned(),
                     };
-                    let duplicate_of = entries
-                        .iter()
-                        .find(|entry| entry.key == text)
-                        .map(|entry| entry.line);
+                    let duplicate_of = match seen.get(&text) {
+                        Some(first_line) => Some(*first_line),
+                        None => {
+                            seen.insert(text.clone(), node.line);
+                            None
+                        }
+                    };
                     if let Some(first_line) = duplicate_of {
                         duplicate = Some(DuplicateKey {
                             key: text.clone(),
@@ -323,6 +453,18 @@ impl Builder {
             });
         }
     }
+
+    fn start(&mut self, frame: Frame, line: usize, column: usize) {
+        if self.stack.len() >= MAX_DEPTH {
+            self.error.get_or_insert(YamlError::TooDeep {
+                line,
+                column,
+                limit: MAX_DEPTH,
+            });
+            return;
+        }
+        self.stack.push(frame);
+    }
 }
 
 impl<'input> SpannedEventReceiver<'input> for Builder {
@@ -339,43 +481,57 @@ impl<'input> SpannedEventReceiver<'input> for Builder {
                     }),
                 };
                 if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
+                    self.anchors.insert(anchor, (node.clone(), 1));
                 }
-                self.push(node);
+                self.push(node, 1);
             }
-            Event::MappingStart(anchor, _) => self.stack.push(Frame::Mapping {
-                start: (line, column),
-                anchor,
-                entries: Vec::new(),
-                key: None,
-            }),
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Sequence {
-                start: (line, column),
-                anchor,
-                items: Vec::new(),
-            }),
+            Event::MappingStart(anchor, _) => self.start(
+                Frame::Mapping {
+                    start: (line, column),
+                    anchor,
+                    entries: Vec::new(),
+                    seen: HashMap::new(),
+                    key: None,
+                    size: 1,
+                },
+                line,
+                column,
+            ),
+            Event::SequenceStart(anchor, _) => self.start(
+                Frame::Sequence {
+                    start: (line, column),
+                    anchor,
+                    items: Vec::new(),
+                    size: 1,
+                },
+                line,
+                column,
+            ),
             Event::MappingEnd | Event::SequenceEnd => {
                 let Some(frame) = self.stack.pop() else {
                     return;
                 };
-                let (node, anchor) = match frame {
+                let (node, anchor, size) = match frame {
                     Frame::Mapping {
                         start,
                         anchor,
                         entries,
+                        size,
                         ..
                     } => (
                         Node {
                             line: start.0,
                             column: start.1,
-                            value: Value::Mapping(entries),
+                            value: Value::Mapping(merge_keys(entries)),
                         },
                         anchor,
+                        size,
                     ),
                     Frame::Sequence {
                         start,
                         anchor,
                         items,
+                        size,
                     } => (
                         Node {
                             line: start.0,
@@ -383,32 +539,41 @@ impl<'input> SpannedEventReceiver<'input> for Builder {
                             value: Value::Sequence(items),
                         },
                         anchor,
+                        size,
                     ),
                 };
                 if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
+                    self.anchors.insert(anchor, (node.clone(), size));
                 }
-                self.push(node);
+                self.push(node, size);
             }
-            Event::Alias(anchor) => match self.anchors.get(&anchor).cloned() {
-                Some(mut node) => {
-                    node.line = line;
-                    node.column = column;
-                    self.push(node);
-                }
-                None => {
+            Event::Alias(anchor) => {
+                let Some((_, size)) = self.anchors.get(&anchor) else {
                     self.error.get_or_insert(YamlError::Syntax {
                         line,
                         column,
                         message: "alias to an unknown anchor".into(),
                     });
+                    return;
+                };
+                let size = *size;
+                // Counted before copying: the copy itself is what must stay bounded.
+                self.aliased = self.aliased.saturating_add(size);
+                if self.aliased > MAX_ALIAS_NODES {
+                    self.error.get_or_insert(YamlError::TooManyAliases {
+                        line,
+                        column,
+                        limit: MAX_ALIAS_NODES,
+                    });
+                    return;
                 }
-            },
-            Event::Nothing
-            | Event::DocumentEnd
-            | Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentStart(_) => {}
+                let mut node = self.anchors[&anchor].0.clone();
+                node.line = line;
+                node.column = column;
+                self.push(node, size);
+            }
+            Event::DocumentStart(_) => self.anchors.clear(),
+            Event::Nothing | Event::DocumentEnd | Event::StreamStart | Event::StreamEnd => {}
         }
     }
 }
@@ -494,5 +659,51 @@ mod tests {
             parse("a: 1\n---\nb: 2\n"),
             Err(YamlError::SeveralDocuments(2))
         );
+    }
+
+    #[test]
+    fn merge_keys_are_resolved_and_explicit_keys_win() {
+        let document = parse(
+            "defaults: &d {cert_file: a.crt, reload_interval: 1h}\nother: &o {key_file: b.key, cert_file: z.crt}\ntls:\n  <<: [*d, *o]\n  reload_interval: 2h\n",
+        )
+        .unwrap();
+        let tls = document.root.get("tls").unwrap();
+        let keys: Vec<&str> = tls.entries().iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["reload_interval", "cert_file", "key_file"]);
+        assert_eq!(tls.get("reload_interval").unwrap().text(), Some("2h"));
+        assert_eq!(tls.get("cert_file").unwrap().text(), Some("a.crt"));
+        assert!(document.duplicates.is_empty());
+    }
+
+    #[test]
+    fn documents_limits_and_positions() {
+        let documents =
+            parse_documents("a: 1\n---\n# nothing\n---\nb: &x [1, 2]\nc: *x\n").unwrap();
+        assert_eq!(documents.len(), 2);
+        assert_eq!(documents[1].root.entry("b").unwrap().line, 5);
+        // Anchors do not cross documents.
+        assert!(matches!(
+            parse_documents("a: &x 1\n---\nb: *x\n"),
+            Err(YamlError::Syntax { line: 3, .. })
+        ));
+        let deep = format!("{}x\n", "- ".repeat(MAX_DEPTH + 1));
+        assert!(matches!(
+            parse(&deep),
+            Err(YamlError::TooDeep { line: 1, .. })
+        ));
+        let fine = format!("{}x\n", "- ".repeat(MAX_DEPTH));
+        assert!(parse(&fine).is_ok());
+        // 1,000 nodes copied 100 times: within the budget; 101 times: not.
+        let big = format!("a: &a [{}]\n", vec!["x"; 999].join(", "));
+        let uses = |count: usize| format!("{big}b: [{}]\n", vec!["*a"; count].join(", "));
+        assert!(parse(&uses(100)).is_ok());
+        assert!(matches!(
+            parse(&uses(101)),
+            Err(YamlError::TooManyAliases { line: 2, .. })
+        ));
+        let mut root = parse("a:\n  b: c\n").unwrap().root;
+        root.shift(10, 4);
+        let b = root.get("a").unwrap().entry("b").unwrap();
+        assert_eq!((b.line, b.column, b.value.line), (12, 7, 12));
     }
 }

@@ -782,3 +782,44 @@ fn sdk_env_per_language_refuses_what_the_sdk_cannot_use() {
     assert_eq!(report["sdk"]["language"], "go");
     assert_eq!(report["sdk"]["reads_certificate_variables"], true);
 }
+
+#[test]
+fn reloading_receivers_leave_out_what_the_reload_drops() {
+    // configtls rebuilds the handshake configuration without `cipher_suites` and
+    // `curve_preferences` when `client_ca_file_reload` is on: the templates that turn it on
+    // never render either, and an override that adds one is warned about.
+    let work = set_with_gateway_name();
+    for target in ["gateway", "jaeger", "tempo"] {
+        let output = otel_pki(work.path())
+            .args(["config", target])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{target}");
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert!(text.contains("client_ca_file_reload: true"), "{target}");
+        assert!(
+            !text.contains("cipher_suites") && !text.contains("curve_preferences"),
+            "{target}: {text}"
+        );
+    }
+    let templates = work.path().join("templates");
+    std::fs::create_dir(&templates).unwrap();
+    let builtin = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/templates/gateway.yaml.j2"
+    ))
+    .unwrap();
+    let hardened = builtin.replace(
+        "          client_ca_file_reload: true\n",
+        "          client_ca_file_reload: true\n          cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]\n",
+    );
+    assert_ne!(hardened, builtin);
+    std::fs::write(templates.join("gateway.yaml.j2"), hardened).unwrap();
+    otel_pki(work.path())
+        .args(["config", "gateway", "--templates", "templates"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "receivers.otlp.protocols.grpc.tls.cipher_suites: `cipher_suites` is silently dropped: with `client_ca_file_reload: true`",
+        ));
+}

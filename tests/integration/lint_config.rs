@@ -125,7 +125,12 @@ fn every_rule_has_a_corpus_file_and_every_corpus_file_its_finding() {
         let output = run("json");
         let report: LintConfigReport = serde_json::from_slice(&output.stdout)
             .unwrap_or_else(|error| panic!("{name}: {error}"));
-        let findings = &report.files[0].findings;
+        // A file of several documents or Kubernetes objects has one report for each.
+        let findings: Vec<_> = report
+            .files
+            .iter()
+            .flat_map(|file| &file.findings)
+            .collect();
         let found = findings.iter().find(|finding| finding.rule == rule);
         let finding = found.unwrap_or_else(|| panic!("{name}: no {rule} in {findings:#?}"));
         assert!(finding.line > 1 && !finding.path.is_empty() && !finding.fix.is_empty());
@@ -335,24 +340,253 @@ fn unreadable_and_unparsable_files_exit_2_and_the_others_are_still_linted() {
 }
 
 #[test]
-fn the_readme_lists_every_rule_with_its_severity() {
-    // The rules table lives in the documentation: README.md or a page of docs/.
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-    for entry in std::fs::read_dir(root.join("docs")).into_iter().flatten() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|ext| ext == "md") {
-            readme.push_str(&std::fs::read_to_string(path).unwrap());
-        }
-    }
+fn the_docs_list_every_rule_with_its_severity() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/lint-config.md"))
+        .unwrap();
     for rule in Rule::ALL {
-        let row = readme
+        let row = docs
             .lines()
             .find(|line| line.starts_with('|') && line.contains(&format!("`{}`", rule.id())))
-            .unwrap_or_else(|| panic!("the documentation has no row for `{}`", rule.id()));
+            .unwrap_or_else(|| panic!("docs/lint-config.md has no row for `{}`", rule.id()));
         assert!(
             row.contains(&format!("| {} |", rule.severity().name())),
             "{row}"
         );
     }
+}
+
+/// The most memory `lint-config` may use on hostile input: an address-space cap, so an
+/// allocation beyond it fails and the test fails (the alias bombs below used to take 4.7 to
+/// 7.1 GB).
+const MEMORY_CAP: &str = "--as=536870912";
+
+/// Runs `otel-pki ARGS` in `dir` under `prlimit --as=512MiB` when prlimit exists.
+fn run_capped(dir: &Path, args: &[&str]) -> std::process::Output {
+    let binary = env!("CARGO_BIN_EXE_otel-pki");
+    let has_prlimit = std::process::Command::new("prlimit")
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    let mut command = if has_prlimit {
+        let mut command = std::process::Command::new("prlimit");
+        command.args([MEMORY_CAP, binary]);
+        command
+    } else {
+        assert!(
+            std::env::var_os("OTEL_PKI_INTEROP_REQUIRED").is_none(),
+            "prlimit is required in CI"
+        );
+        eprintln!("skipped: the 512 MiB memory cap (no prlimit here); results are still checked");
+        std::process::Command::new(binary)
+    };
+    command
+        .current_dir(dir)
+        .args(args)
+        .env("TERM", "dumb")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap()
+}
+
+/// 11 levels of 9 aliases each (447-byte class of "billion laughs"), optionally indented under
+/// a section.
+fn alias_bomb(section: Option<&str>) -> String {
+    let indent = if section.is_some() { "  " } else { "" };
+    let mut text = section.map(|name| format!("{name}:\n")).unwrap_or_default();
+    text.push_str(&format!(
+        "{indent}a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+    ));
+    for level in 1..=10 {
+        let previous = vec![format!("*a{}", level - 1); 9].join(", ");
+        text.push_str(&format!("{indent}a{level}: &a{level} [{previous}]\n"));
+    }
+    text
+}
+
+/// The same with `<<:` merge keys: each level merges the previous one nine times.
+fn merge_bomb() -> String {
+    let mut text =
+        "m0: &m0 {k0: v, k1: v, k2: v, k3: v, k4: v, k5: v, k6: v, k7: v, k8: v}\n".to_owned();
+    for level in 1..=10 {
+        let merges: Vec<String> = (0..9)
+            .map(|index| format!("n{index}: {{<<: *m{}}}", level - 1))
+            .collect();
+        text.push_str(&format!("m{level}: &m{level} {{{}}}\n", merges.join(", ")));
+    }
+    text
+}
+
+#[test]
+fn alias_bombs_and_deep_nesting_are_refused_in_bounded_memory() {
+    let work = workdir();
+    let cases = [
+        (
+            "bomb.yaml",
+            alias_bomb(None),
+            6,
+            "its aliases expand to more than 100000 nodes",
+        ),
+        (
+            "bomb-receivers.yaml",
+            alias_bomb(Some("receivers")),
+            7,
+            "its aliases expand to more than 100000 nodes",
+        ),
+        (
+            "bomb-merge.yaml",
+            merge_bomb(),
+            5,
+            "its aliases expand to more than 100000 nodes",
+        ),
+        (
+            "deep-sequence.yaml",
+            format!("{}x\n", "- ".repeat(20_000)),
+            1,
+            "nested more than 200 levels deep",
+        ),
+        (
+            "deep-keys.yaml",
+            format!("{}x\n", "? ".repeat(8_000)),
+            1,
+            "nested more than 200 levels deep",
+        ),
+        (
+            "deep-flow.yaml",
+            format!("a: {}{}\n", "[".repeat(250), "]".repeat(250)),
+            1,
+            "nested more than 200 levels deep",
+        ),
+    ];
+    for (name, text, line, message) in cases {
+        std::fs::write(work.path().join(name), &text).unwrap();
+        let output = run_capped(work.path(), &["lint-config", name, "--no-file-checks"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
+        assert!(output.stdout.is_empty(), "{name}");
+        assert_eq!(stderr.lines().count(), 1, "{name}: {stderr}");
+        let prefix = format!("error: cannot parse `{name}` as YAML: line {line} column ");
+        assert!(
+            stderr.starts_with(&prefix) && stderr.contains(message),
+            "{name}: {stderr}"
+        );
+    }
+    // The real alias bomb is under 600 bytes.
+    assert!(alias_bomb(None).len() < 600);
+}
+
+#[test]
+fn a_100k_key_file_is_linted_whole_in_bounded_memory() {
+    // 100,000 receivers (1.7 MB) and one key given twice at the end: the duplicate is still
+    // found (by hash: the linear search it replaces made this quadratic), nothing else is.
+    let work = workdir();
+    let mut text = String::from("receivers:\n");
+    for index in 0..100_000 {
+        text.push_str(&format!("  otlp/r{index}: {{}}\n"));
+    }
+    text.push_str("  otlp/r5: {}\n");
+    std::fs::write(work.path().join("wide.yaml"), &text).unwrap();
+    let output = run_capped(
+        work.path(),
+        &[
+            "lint-config",
+            "wide.yaml",
+            "--no-file-checks",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let report: LintConfigReport = serde_json::from_slice(&output.stdout).unwrap();
+    let findings = &report.files[0].findings;
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0].rule, Rule::DuplicateKey);
+    assert_eq!(findings[0].line, 100_002);
+    assert!(findings[0].message.contains("(first on line 7)"));
+}
+
+#[test]
+fn fifos_and_devices_are_refused_without_blocking() {
+    let work = prepared_set();
+    let fifo = work.path().join("otel-certs/fifo.crt");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    std::fs::write(
+        work.path().join("hostile.yaml"),
+        "exporters:\n  otlp_grpc/a:\n    endpoint: backend:4317\n    tls:\n      ca_file: /dev/zero\n      cert_file: /etc/otel/certs/fifo.crt\n      key_file: /dev/zero\n      reload_interval: 1h\n",
+    )
+    .unwrap();
+    let output = otel_pki(work.path())
+        .args([
+            "lint-config",
+            "hostile.yaml",
+            "--mount",
+            "/etc/otel/certs=otel-certs",
+        ])
+        // A guard against the hang this test is about, not a timing assertion.
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    for expected in [
+        "hostile.yaml:5:7: error: exporters.otlp_grpc/a.tls.ca_file: `/dev/zero`: it is a character device, not a regular file [file-invalid]",
+        "hostile.yaml:6:7: error: exporters.otlp_grpc/a.tls.cert_file: `/etc/otel/certs/fifo.crt` (here `otel-certs/fifo.crt`): it is a FIFO (named pipe), not a regular file [file-invalid]",
+        "hostile.yaml:7:7: error: exporters.otlp_grpc/a.tls.key_file: `/dev/zero`: it is a character device, not a regular file [file-missing]",
+    ] {
+        assert!(stdout.contains(expected), "{expected}\n{stdout}");
+    }
+    // The configuration itself: a FIFO, a device, and standard input beyond the cap.
+    std::fs::rename(&fifo, work.path().join("fifo.yaml")).unwrap();
+    let output = otel_pki(work.path())
+        .args(["lint-config", "fifo.yaml", "/dev/zero"])
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "error: cannot read `fifo.yaml`: it is a FIFO (named pipe), not a regular file\n"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "error: cannot read `/dev/zero`: it is a character device, not a regular file\n"
+        ),
+        "{stderr}"
+    );
+    let huge = vec![b'#'; otel_pki::input::CONFIG_LIMIT as usize + 1];
+    otel_pki(work.path())
+        .args(["lint-config", "-"])
+        .write_stdin(huge)
+        .assert()
+        .code(2)
+        .stderr("error: cannot read standard input: it is larger than 16 MiB, far more than any real configuration\n");
+}
+
+#[test]
+fn several_documents_are_linted_each() {
+    let work = workdir();
+    std::fs::write(
+        work.path().join("two.yaml"),
+        "exporters:\n  debug: {}\n---\n# only a comment\n---\nexporters:\n  otlp/a:\n    endpoint: a:4317\n",
+    )
+    .unwrap();
+    otel_pki(work.path())
+        .args(["lint-config", "two.yaml"])
+        .assert()
+        .code(1)
+        .stdout(
+            "two.yaml (document 1): OpenTelemetry Collector configuration: no findings\n\
+two.yaml:7:3: warning: exporters.otlp/a: the `otlp` exporter is a deprecated alias since Collector v0.144.0 (a warning at every start) [deprecated-exporter-name]\n  \
+fix: rename it `otlp_grpc/a` here and in `service.pipelines` (for a Collector older than v0.144.0, pass --collector-version)\n\
+two.yaml (document 2): OpenTelemetry Collector configuration: 0 errors, 1 warning, 0 info\n",
+        );
 }
