@@ -1369,14 +1369,14 @@ pub enum K8sCommand {
     /// points OTEL_EXPORTER_OTLP_CERTIFICATE, _CLIENT_CERTIFICATE and _CLIENT_KEY at the
     /// files. The Secret must be in the applications' namespace.
     #[command(after_long_help = concat!(
-        "Secrets: the one `otel-pki k8s secret --role client -n NAMESPACE` makes\n",
-        "(otel-client-tls; with --secret-keys opaque the one `k8s secret --opaque` makes), or\n",
-        "with --cert-manager the one `otel-pki k8s cert-manager --client NAME.NAMESPACE` has\n",
-        "cert-manager make (NAME-client-tls) and ca.crt from the trust-manager bundle\n",
+        "Secrets: the one `otel-pki k8s secret --role client -n NAMESPACE` makes ",
+        "(otel-client-tls; with --secret-keys opaque the one `k8s secret --opaque` makes), or ",
+        "with --cert-manager the one `otel-pki k8s cert-manager --client NAME.NAMESPACE` has ",
+        "cert-manager make (NAME-client-tls) and ca.crt from the trust-manager bundle ",
         "otel-ca-bundle.\n\n",
-        "The Java agent cannot load Ed25519 keys, and SDKs that export over gRPC's C core\n",
-        "(Python, C++ for Apache HTTPD and Nginx, Ruby, PHP) fail the handshake with them:\n",
-        "otel-pki warns when DIR/client.crt has one. SDKs read the files once: restart the\n",
+        "The Java agent cannot load Ed25519 keys, and SDKs that export over gRPC's C core ",
+        "(Python, C++ for Apache HTTPD and Nginx, Ruby, PHP) fail the handshake with them: ",
+        "otel-pki warns when DIR/client.crt has one. SDKs read the files once: restart the ",
         "applications after the certificate is renewed.\n\n",
         "Examples:\n",
         "  otel-pki k8s instrumentation -n apps \\\n",
@@ -1395,7 +1395,12 @@ pub struct K8sInstrumentationArgs {
     pub dir: DirArgs,
 
     /// Name of the Instrumentation (the value of a pod's inject-LANGUAGE annotation).
-    #[arg(long, value_name = "NAME", default_value = "otel-instrumentation")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "otel-instrumentation",
+        hide_short_help = true
+    )]
     pub name: String,
 
     /// Namespace of the Instrumentation and of the applications; the client Secret must be
@@ -1424,7 +1429,7 @@ pub struct K8sInstrumentationArgs {
 
     /// OTLP transport of the SDKs (OTEL_EXPORTER_OTLP_PROTOCOL): http (http/protobuf, what
     /// every auto-instrumentation supports) or grpc.
-    #[arg(long, value_enum, default_value_t = ProtocolArg::Http)]
+    #[arg(long, value_enum, default_value_t = ProtocolArg::Http, hide_short_help = true)]
     pub protocol: ProtocolArg,
 
     /// Secret with the client certificate [default: otel-client-tls; with --cert-manager
@@ -1433,12 +1438,18 @@ pub struct K8sInstrumentationArgs {
     pub client_secret: Option<String>,
 
     /// The data keys of the Secret, as `k8s secret` wrote it.
-    #[arg(long, value_enum, default_value_t, value_name = "SHAPE")]
+    #[arg(
+        long,
+        value_enum,
+        default_value_t,
+        value_name = "SHAPE",
+        hide_short_help = true
+    )]
     pub secret_keys: SecretKeysArg,
 
     /// Take ca.crt from this ConfigMap instead of the Secret [default with --cert-manager:
     /// otel-ca-bundle].
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", hide_short_help = true)]
     pub ca_configmap: Option<String>,
 
     /// Use the Secret and CA bundle of `otel-pki k8s cert-manager --client NAME.NAMESPACE`.
@@ -1695,13 +1706,18 @@ pub struct K8sDeploymentArgs {
     /// targets over mutual TLS (spec.targetAllocator.mtls, Operator v0.157.0 or later), a
     /// prometheus receiver in the metrics pipeline, and mode statefulset. Certificates: the
     /// client Secret and --ta-server-secret; with --cert-manager, the Operator's own.
-    #[arg(long, requires = "operator")]
+    #[arg(long, requires = "operator", hide_short_help = true)]
     pub target_allocator_mtls: bool,
 
     /// With --target-allocator-mtls: the Secret with the target allocator's server
     /// certificate, whose names include NAME-targetallocator [default:
     /// otel-targetallocator-tls].
-    #[arg(long, value_name = "NAME", requires = "target_allocator_mtls")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "target_allocator_mtls",
+        hide_short_help = true
+    )]
     pub ta_server_secret: Option<String>,
 
     /// Container image [default: otel/opentelemetry-collector-contrib:COLLECTOR_VERSION].
@@ -1744,7 +1760,13 @@ pub struct K8sDeploymentArgs {
     pub ca_configmap: Option<String>,
 
     /// The data keys of the Secrets, as `k8s secret` wrote them.
-    #[arg(long, value_enum, default_value_t, value_name = "SHAPE")]
+    #[arg(
+        long,
+        value_enum,
+        default_value_t,
+        value_name = "SHAPE",
+        hide_short_help = true
+    )]
     pub secret_keys: SecretKeysArg,
 
     /// Agent: where to export. Gateway: the name agents dial.
@@ -1815,13 +1837,14 @@ mod tests {
 #[command(
     group(clap::ArgGroup::new("what").required(true).multiple(true).args(["name", "truststore"])),
     after_long_help = concat!(
-        "Writes DIR/NAME.p12 (mode 0600: NAME.key with NAME.crt and the CA that issued it, alias\n",
-        "NAME) and, with --truststore, DIR/truststore.p12 (mode 0644: every CA of ca.crt as a\n",
-        "trusted certificate, aliases ca, ca-2, …). Default protection is OpenSSL 3's and JDK 17's:\n",
-        "PBES2 AES-256-CBC with PBKDF2-HMAC-SHA256 and an HMAC-SHA256 MAC; --legacy writes 3DES\n",
+        "Writes DIR/NAME.p12 (mode 0600: NAME.key with NAME.crt and the CA that issued it, alias ",
+        "NAME) and, with --truststore, DIR/truststore.p12 (mode 0644: every CA of ca.crt as a ",
+        "trusted certificate, aliases ca, ca-2, …). Default protection is OpenSSL 3's and JDK 17's: ",
+        "PBES2 AES-256-CBC with PBKDF2-HMAC-SHA256 and an HMAC-SHA256 MAC; --legacy writes 3DES ",
         "with an HMAC-SHA1 MAC for JDK 8 before 8u301. JKS: keytool -importkeystore (docs/keystores.md).\n\n",
         "Examples:\n",
-        "  OTEL_PKI_KEYSTORE_PASSWORD=changeit otel-pki keystore --name server --truststore\n",
+        "  OTEL_PKI_KEYSTORE_PASSWORD=changeit \\\n",
+        "      otel-pki keystore --name server --truststore\n",
         "  otel-pki keystore --name client --password-file kafka.pass --legacy\n",
         exit_codes!()
     )
@@ -1866,12 +1889,13 @@ pub enum SignRoleArg {
 /// `otel-pki sign`.
 #[derive(Args, Debug)]
 #[command(after_long_help = concat!(
-    "Checks the CSR's signature, then issues a leaf with the set's profile for --role: the\n",
-    "role decides keyUsage and extendedKeyUsage; SANs are --san, or the CSR's own after the\n",
-    "same validation; other requested extensions (CA:TRUE, extra usages) are not copied and a\n",
+    "Checks the CSR's signature, then issues a leaf with the set's profile for --role: the ",
+    "role decides keyUsage and extendedKeyUsage; SANs are --san, or the CSR's own after the ",
+    "same validation; other requested extensions (CA:TRUE, extra usages) are not copied and a ",
     "status line says so. Writes DIR/NAME.crt only: the key stays where the CSR was made.\n\n",
     "Examples:\n",
-    "  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout edge.key -subj /CN=edge-1 -out edge.csr\n",
+    "  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \\\n",
+    "      -keyout edge.key -subj /CN=edge-1 -out edge.csr\n",
     "  otel-pki sign edge.csr --role client --name edge-1\n",
     "  otel-pki sign gw.csr --role server --san gw.example.com\n",
     exit_codes!()

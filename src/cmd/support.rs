@@ -166,15 +166,9 @@ pub fn generate_keys(key_types: &[KeyType], output: &Output) -> Result<Vec<Priva
     keys
 }
 
-/// The warning for a key type with known interoperability problems: Ed25519 fails in
-/// gRPC's C core and cannot be loaded by the OpenTelemetry Java SDK.
+/// The warning for a key type with known interoperability problems ([`KeyType::warning`]).
 pub fn key_type_warning(key_type: KeyType) -> Option<String> {
-    match key_type {
-        KeyType::Ed25519 => Some(
-            "Ed25519 certificates fail the TLS handshake in gRPC's C core, which the Python, C++, Ruby and PHP OTLP/gRPC exporters use (grpc/grpc#24252), and the OpenTelemetry Java SDK cannot load an Ed25519 key (it reads RSA and EC PKCS#8 keys only: \"Unable to generate key from supported algorithms: [RSA, EC]\"); choose ecdsa-p256 unless every peer is Go (the Collector), rustls or Node".to_owned(),
-        ),
-        other => other.warning().map(str::to_owned),
-    }
+    key_type.warning().map(str::to_owned)
 }
 
 /// The warnings of [`key_type_warning`] for `key_types`, each once.

@@ -88,8 +88,10 @@ impl KeyType {
         match self {
             KeyType::Ed25519 => Some(
                 "Ed25519 certificates fail the TLS handshake in gRPC's C core, which the \
-                 Python, C++, Ruby and PHP OTLP/gRPC exporters use (grpc/grpc#24252); choose \
-                 ecdsa-p256 unless every peer is Go (the Collector), Java or rustls",
+                 Python, C++, Ruby and PHP OTLP/gRPC exporters use (grpc/grpc#24252), and the \
+                 OpenTelemetry Java SDK cannot load an Ed25519 key (it reads RSA and EC PKCS#8 \
+                 keys only: \"Unable to generate key from supported algorithms: [RSA, EC]\"); \
+                 choose ecdsa-p256 unless every peer is Go (the Collector), rustls or Node",
             ),
             _ => None,
         }
