@@ -34,16 +34,7 @@ use crate::pki::{self, CaRequest, CertSummary, KeyType, Lifetime, Validity, cert
 use crate::set;
 use crate::write::{self, PlannedFile};
 
-/// The next CA while a rollover is staged.
-const NEXT_CERT: &str = "ca-next.crt";
-/// Its key.
-const NEXT_KEY: &str = "ca-next.key";
-/// The old CA between `--promote` and `--finish`.
-const PREVIOUS_CERT: &str = "ca-previous.crt";
-/// Its key, archived in the backup by `--finish`.
-const PREVIOUS_KEY: &str = "ca-previous.key";
-/// Every CA a peer should trust right now.
-const BUNDLE: &str = "ca-bundle.crt";
+use crate::set::names::{BUNDLE, NEXT_CERT, NEXT_KEY, PREVIOUS_CERT, PREVIOUS_KEY, ROLLOVER_FILES};
 
 /// Where a set is in a CA rollover.
 #[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
@@ -100,6 +91,10 @@ pub struct CaRotateReport {
     pub next_steps: Vec<String>,
     /// Warnings (also printed on stderr).
     pub warnings: Vec<String>,
+    /// True when the set already was where the action leads (a rerun, e.g. after the
+    /// first run was interrupted after its change): nothing was changed.
+    #[serde(default)]
+    pub already_done: bool,
 }
 
 /// Runs `ca …`.
@@ -179,6 +174,10 @@ fn out_of_order(dir: &Path, action: &str, stage: Stage) -> anyhow::Error {
 
 fn stage(dir: &Path, args: &CaRotateArgs, lock: &Lock, output: &Output) -> Result<CaRotateReport> {
     let current_stage = stage_of(dir)?;
+    if current_stage == Stage::Staged && ca_file_problems(dir, Stage::Staged)?.ca_file.is_none()
+    {
+        return already_done(dir, "stage", Stage::Staged);
+    }
     if current_stage != Stage::Idle {
         return Err(out_of_order(dir, "stage", current_stage));
     }
@@ -257,6 +256,9 @@ fn promote(
     output: &Output,
 ) -> Result<CaRotateReport> {
     let current_stage = stage_of(dir)?;
+    if current_stage == Stage::Promoted {
+        return already_done(dir, "promote", Stage::Promoted);
+    }
     if current_stage != Stage::Staged {
         return Err(out_of_order(dir, "promote", current_stage));
     }
@@ -378,6 +380,9 @@ fn promote(
 
 fn finish(dir: &Path, lock: &Lock) -> Result<CaRotateReport> {
     let current_stage = stage_of(dir)?;
+    if current_stage == Stage::Idle && last_change_was(dir, "ca rotate --finish") {
+        return already_done(dir, "finish", Stage::Idle);
+    }
     if current_stage != Stage::Promoted {
         return Err(out_of_order(dir, "finish", current_stage));
     }
@@ -444,6 +449,26 @@ fn finish(dir: &Path, lock: &Lock) -> Result<CaRotateReport> {
     Ok(report)
 }
 
+/// The report of a rerun whose change is already in the set: nothing to do, exit 0.
+fn already_done(dir: &Path, action: &str, stage: Stage) -> Result<CaRotateReport> {
+    let mut report = report_for(dir, action, stage, OffsetDateTime::now_utc())?;
+    report.already_done = true;
+    report.next_steps = next_steps(dir, stage, action);
+    Ok(report)
+}
+
+/// True when the current generation of `dir` was made by `command` (its backup says so).
+fn last_change_was(dir: &Path, command: &str) -> bool {
+    let Some(current) = generation::current(dir) else {
+        return false;
+    };
+    generation::newest_backup(dir)
+        .ok()
+        .flatten()
+        .and_then(|backup| backup.manifest)
+        .is_some_and(|manifest| manifest.command == command && manifest.generation == current)
+}
+
 fn status(dir: &Path) -> Result<CaRotateReport> {
     let stage = stage_of(dir)?;
     let mut report = report_for(dir, "status", stage, OffsetDateTime::now_utc())?;
@@ -482,7 +507,7 @@ impl Rollover {
 pub fn rollover(dir: &Path) -> Rollover {
     Rollover {
         stage: stage_of(dir).ok(),
-        files: [NEXT_CERT, NEXT_KEY, PREVIOUS_CERT, PREVIOUS_KEY, BUNDLE]
+        files: ROLLOVER_FILES
             .into_iter()
             .filter(|name| dir.join(name).symlink_metadata().is_ok())
             .map(str::to_owned)
@@ -619,6 +644,7 @@ fn report_for(
         backup_dir: None,
         next_steps: Vec::new(),
         warnings: Vec::new(),
+        already_done: false,
     })
 }
 
@@ -701,7 +727,16 @@ fn status_text(report: &CaRotateReport) -> String {
 }
 
 fn print_status(report: &CaRotateReport, output: &Output) {
+    let done = match report.action.as_str() {
+        "stage" => "staged",
+        "promote" => "promoted",
+        _ => "finished",
+    };
     match report.action.as_str() {
+        _ if report.already_done => output.status(&format!(
+            "the rollover is already {done} in {}: nothing to do",
+            report.dir.display()
+        )),
         "stage" => {
             if let Some(next) = &report.next_ca {
                 let lifetime = Validity::between(next.not_before, next.not_after).issued_span();

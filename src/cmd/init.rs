@@ -46,6 +46,8 @@ pub struct InitReport {
 /// Runs `init`.
 pub fn run(args: &InitArgs, output: &Output) -> Result<ExitCode> {
     let dir = &args.dir.dir;
+    // One writer at a time: the set's lock for the whole read-decide-write.
+    let _lock = crate::set::Lock::acquire_creating(dir)?;
     let overwrite = write::Overwrite::from_force(args.force);
     // Refuse early, before seconds of RSA key generation; write_set checks again atomically.
     if overwrite == write::Overwrite::Refuse {

@@ -92,6 +92,8 @@ pub fn run(command: &IssueCommand, output: &Output) -> Result<ExitCode> {
 fn issue_one(plan: &Plan<'_>, output: &Output) -> Result<ExitCode> {
     let common = plan.common;
     let dir = &common.dir.dir;
+    // One writer at a time: the set's lock for the whole read-decide-write.
+    let _lock = crate::set::Lock::acquire_creating(dir)?;
     let key_name = format!("{}.key", plan.name);
     let cert_name = format!("{}.crt", plan.name);
     if plan.name == "ca" {
@@ -243,6 +245,8 @@ fn issue_fleet(
     output: &Output,
 ) -> Result<ExitCode> {
     let dir = &common.dir.dir;
+    // One writer at a time: the set's lock for the whole read-decide-write.
+    let _lock = crate::set::Lock::acquire_creating(dir)?;
     let overwrite = write::Overwrite::from_force(common.force);
     let file_names: Vec<(String, String)> = names
         .iter()

@@ -135,7 +135,7 @@ pub struct Reissued {
 /// Runs `renew`.
 pub fn run(args: &RenewArgs, output: &Output) -> Result<ExitCode> {
     let dir = &args.dir.dir;
-    if !dir.is_dir() {
+    if !dir.join(crate::set::names::CA_CERT).exists() {
         bail!(
             "no certificate set in `{}`; create one with `otel-pki init --dir {}`",
             dir.display(),
@@ -377,9 +377,17 @@ pub fn leaves(dir: &Path) -> Result<Vec<(Pair, Vec<u8>)>> {
         let Some(der) = certificates.into_iter().next() else {
             continue;
         };
+        // Every unreadable leaf is an error naming the file, whether it holds no PEM block
+        // (read_certificates above) or a block that is not a certificate.
         let is_ca = certificate::parse(&der)
             .map(|parsed| certificate::Role::of(&parsed) == certificate::Role::Ca)
-            .unwrap_or(false);
+            .map_err(|reason| {
+                anyhow::anyhow!(
+                    "`{}` is not a readable certificate: {reason}; replace it (e.g. `otel-pki issue … --force`) or move it out of `{}`",
+                    pair.certificate.display(),
+                    dir.display()
+                )
+            })?;
         if !is_ca {
             leaves.push((pair, der));
         }
