@@ -91,7 +91,9 @@ fn parse_lock_timeout(input: &str) -> Result<std::time::Duration, String> {
     if input.trim() == "0" {
         return Ok(std::time::Duration::ZERO);
     }
-    let lifetime: Lifetime = input.parse().map_err(|error: crate::pki::PkiError| error.to_string())?;
+    let lifetime: Lifetime = input
+        .parse()
+        .map_err(|error: crate::pki::PkiError| error.to_string())?;
     std::time::Duration::try_from(lifetime.duration()).map_err(|error| error.to_string())
 }
 

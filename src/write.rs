@@ -611,13 +611,14 @@ pub(crate) fn open_nofollow(path: &Path) -> io::Result<File> {
 /// Copies the regular file `source` (its final link followed, bounded) to a new `target`
 /// with its mode.
 fn copy_new(source: &Path, target: &Path) -> Result<(), WriteError> {
-    let bytes = crate::input::read(source, crate::input::CERTIFICATE_LIMIT, "file").map_err(
-        |error| WriteError::Io {
-            action: "back up",
-            path: source.to_owned(),
-            source: io::Error::other(error.reason()),
-        },
-    )?;
+    let bytes =
+        crate::input::read(source, crate::input::CERTIFICATE_LIMIT, "file").map_err(|error| {
+            WriteError::Io {
+                action: "back up",
+                path: source.to_owned(),
+                source: io::Error::other(error.reason()),
+            }
+        })?;
     let mode = fs::metadata(source)
         .map(|metadata| metadata.permissions().mode() & 0o7777)
         .unwrap_or(KEY_MODE);
@@ -651,13 +652,15 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), WriteError> {
 }
 
 fn sync_unsupported(error: &io::Error) -> bool {
-    matches!(error.kind(), io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported)
-        || matches!(
-            error.raw_os_error(),
-            Some(code) if code == rustix::io::Errno::INVAL.raw_os_error()
-                || code == rustix::io::Errno::NOTSUP.raw_os_error()
-                || code == rustix::io::Errno::OPNOTSUPP.raw_os_error()
-        )
+    matches!(
+        error.kind(),
+        io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
+    ) || matches!(
+        error.raw_os_error(),
+        Some(code) if code == rustix::io::Errno::INVAL.raw_os_error()
+            || code == rustix::io::Errno::NOTSUP.raw_os_error()
+            || code == rustix::io::Errno::OPNOTSUPP.raw_os_error()
+    )
 }
 
 #[cfg(test)]

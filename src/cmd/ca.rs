@@ -174,8 +174,7 @@ fn out_of_order(dir: &Path, action: &str, stage: Stage) -> anyhow::Error {
 
 fn stage(dir: &Path, args: &CaRotateArgs, lock: &Lock, output: &Output) -> Result<CaRotateReport> {
     let current_stage = stage_of(dir)?;
-    if current_stage == Stage::Staged && ca_file_problems(dir, Stage::Staged)?.ca_file.is_none()
-    {
+    if current_stage == Stage::Staged && ca_file_problems(dir, Stage::Staged)?.ca_file.is_none() {
         return already_done(dir, "stage", Stage::Staged);
     }
     if current_stage != Stage::Idle {

@@ -82,7 +82,11 @@ impl Lock {
             return Err(WriteError::NotADirectory(dir.to_owned()));
         }
         let identity = identity(&metadata);
-        if held().lock().map(|set| set.contains(&identity)).unwrap_or(false) {
+        if held()
+            .lock()
+            .map(|set| set.contains(&identity))
+            .unwrap_or(false)
+        {
             return Ok(Lock {
                 dir: dir.to_owned(),
                 handle: None,

@@ -34,7 +34,10 @@ const OLD_RESTORE_PREFIX: &str = ".otel-pki-restore-";
 /// (or, for a pending backup, completes) them; `check` reports them.
 pub fn leftovers(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
-    let top = fs::read_dir(dir).into_iter().flatten().filter_map(Result::ok);
+    let top = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok);
     let pending = fs::read_dir(dir.join(BACKUP_DIR))
         .into_iter()
         .flatten()
@@ -362,7 +365,6 @@ pub fn shell_word(word: &str) -> String {
         format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -14,12 +14,12 @@ pub const PREVIOUS_CERT: &str = "ca-previous.crt";
 pub const PREVIOUS_KEY: &str = "ca-previous.key";
 /// Every CA a peer should trust right now.
 pub const BUNDLE: &str = "ca-bundle.crt";
-/// Where replaced files are kept.
-pub use crate::write::BACKUP_DIR;
 /// The symlink naming the current generation.
 pub use super::generation::DATA;
 /// The file naming the holder of the set's lock.
 pub use super::lock::HOLDER_FILE;
+/// Where replaced files are kept.
+pub use crate::write::BACKUP_DIR;
 
 /// The files `ca rotate` makes during a rollover.
 pub const ROLLOVER_FILES: [&str; 5] = [NEXT_CERT, NEXT_KEY, PREVIOUS_CERT, PREVIOUS_KEY, BUNDLE];

@@ -45,5 +45,10 @@ mod renew;
 mod renew_crash;
 /// `selftest`: in-process mutual TLS, positive and negative halves.
 mod selftest;
+/// Every writing command killed with SIGKILL at random points: no dangling name, keys
+/// match, a rerun completes.
+mod set_crash;
+/// Racing writers, the set's lock, planted links and shared directories.
+mod set_safety;
 /// `verify`: every verdict with certificates made for it (also the fixture helpers).
 mod verify;
