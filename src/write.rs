@@ -279,13 +279,14 @@ pub fn write_set(
     // A directory created for keys is private; one for configuration or manual pages is not
     // (a Collector's service account must read its configuration).
     let holds_keys = files.iter().any(|file| file.mode & 0o077 == 0);
-    if holds_keys && let Ok(metadata) = fs::metadata(dir) {
-        if let Some(problem) = crate::set::lock::shared_dir_problem(&metadata) {
-            return Err(WriteError::SharedDirectory {
-                dir: dir.to_owned(),
-                problem,
-            });
-        }
+    if holds_keys
+        && let Ok(metadata) = fs::metadata(dir)
+        && let Some(problem) = crate::set::lock::shared_dir_problem(&metadata)
+    {
+        return Err(WriteError::SharedDirectory {
+            dir: dir.to_owned(),
+            problem,
+        });
     }
     let created_dirs = ensure_dir(dir, if holds_keys { DIR_MODE } else { 0o755 })?;
     let result = write_set_in(dir, files, overwrite);

@@ -192,7 +192,7 @@ pub fn shared_dir_problem(metadata: &fs::Metadata) -> Option<String> {
     let sticky = mode & 0o1000 != 0;
     match (mode & 0o002 != 0, mode & 0o020 != 0) {
         (true, _) if sticky => Some(format!(
-            "mode {mode:04o}: every user can create files in it (a sticky, shared directory like /tmp)"
+            "mode {mode:04o}: every user can create files in it, a sticky shared directory like /tmp"
         )),
         (true, _) => Some(format!("mode {mode:04o}: every user can write to it")),
         (false, true) => Some(format!(

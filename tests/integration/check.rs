@@ -450,7 +450,7 @@ fn a_world_writable_directory_and_missing_files_fail() {
             .contains("writable by everyone (mode 0777)"),
         "{text}"
     );
-    assert_eq!(directory[0].fix.as_deref(), Some("chmod o-w ./otel-certs"));
+    assert_eq!(directory[0].fix.as_deref(), Some("chmod go-w ./otel-certs"));
     let missing = lines(&report, Status::Fail, "client.key");
     assert_eq!(missing[0].message, "client.key is missing", "{text}");
     let output = otel_pki(work.path())

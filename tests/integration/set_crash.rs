@@ -239,7 +239,7 @@ fn issue_count_killed_anywhere() {
             "issue",
             "client",
             "--count",
-            "20",
+            "5",
             "--name-prefix",
             "agent-",
             "--force",
