@@ -1052,6 +1052,57 @@ mod tests {
     }
 
     #[test]
+    fn a_commit_killed_around_the_switch_never_leaves_a_dangling_name() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path();
+        plain_set(dir);
+        let committed = commit_files(
+            dir,
+            &[PlannedFile::public("n.crt", "n")],
+            &["b.crt".to_owned()],
+        );
+        // Killed after the switch, before the new link: the journal makes it.
+        fs::remove_file(dir.join("n.crt")).unwrap();
+        let pending = dir
+            .join(BACKUP_DIR)
+            .join(format!(".pending-{}", committed.generation));
+        fs::create_dir(&pending).unwrap();
+        let manifest = BackupManifest {
+            command: "test".into(),
+            generation: committed.generation.clone(),
+            replaced: vec!["b.crt".into()],
+            created: vec!["n.crt".into()],
+        };
+        fs::write(
+            pending.join(MANIFEST),
+            serde_json::to_vec(&manifest).unwrap(),
+        )
+        .unwrap();
+        drop(Lock::acquire(dir).unwrap());
+        assert_eq!(read(dir, "n.crt"), "n");
+        assert!(!pending.exists());
+        // Killed before the switch, after removing a link: the link comes back.
+        fs::remove_file(dir.join("a.crt")).unwrap();
+        let pending = dir.join(BACKUP_DIR).join(".pending-..g99-20990101T000000Z");
+        fs::create_dir(&pending).unwrap();
+        let manifest = BackupManifest {
+            generation: "..g99-20990101T000000Z".into(),
+            replaced: vec!["a.crt".into()],
+            created: vec![],
+            ..manifest
+        };
+        fs::write(
+            pending.join(MANIFEST),
+            serde_json::to_vec(&manifest).unwrap(),
+        )
+        .unwrap();
+        drop(Lock::acquire(dir).unwrap());
+        assert_eq!(read(dir, "a.crt"), "cert 1");
+        assert!(!pending.exists());
+        assert!(crate::set::leftovers(dir).is_empty());
+    }
+
+    #[test]
     fn the_meta_document_travels_with_the_generations() {
         let temp = tempfile::tempdir().unwrap();
         let dir = temp.path();

@@ -309,3 +309,46 @@ fn holder(dir: &Path) -> String {
         line
     }
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    #[test]
+    fn the_lock_is_reentrant_names_its_holder_and_goes_with_an_empty_new_set() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("new/set");
+        let lock = Lock::acquire_creating(&dir).unwrap();
+        let holder = fs::read_to_string(dir.join(HOLDER_FILE)).unwrap();
+        assert!(
+            holder.starts_with(&format!("pid {} (", std::process::id())),
+            "{holder}"
+        );
+        // The same process takes it again without waiting (a command calling a writer).
+        let nested = Lock::acquire(&dir).unwrap();
+        assert!(!is_held_elsewhere(&dir));
+        drop(nested);
+        assert!(dir.join(HOLDER_FILE).exists());
+        drop(lock);
+        // Nothing was written: the directories made for the lock are gone again.
+        assert!(!temp.path().join("new").exists());
+    }
+
+    #[test]
+    fn shared_directories_are_named_as_such() {
+        let temp = tempfile::tempdir().unwrap();
+        let problem = |mode| {
+            fs::set_permissions(temp.path(), fs::Permissions::from_mode(mode)).unwrap();
+            shared_dir_problem(&fs::metadata(temp.path()).unwrap())
+        };
+        assert_eq!(problem(0o700), None);
+        assert_eq!(problem(0o755), None);
+        assert!(problem(0o770).unwrap().contains("group"));
+        assert!(problem(0o777).unwrap().contains("every user"));
+        assert!(problem(0o1777).unwrap().contains("sticky"));
+        let error = Lock::acquire(temp.path()).unwrap_err().to_string();
+        assert!(error.contains("chmod go-w"), "{error}");
+        fs::set_permissions(temp.path(), fs::Permissions::from_mode(0o700)).unwrap();
+    }
+}
