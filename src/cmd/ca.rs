@@ -23,7 +23,6 @@ use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::renew::{self, Due, Renewal};
 use super::support;
 use crate::cli::{CaCommand, CaRotateArgs};
 use crate::generation::{self, Change, Lock};
@@ -32,31 +31,11 @@ use crate::pki::key::{KeyFile, classify_key_file};
 use crate::pki::renewal::LeafTemplate;
 use crate::pki::{self, CaRequest, CertSummary, KeyType, Lifetime, Validity, certificate};
 use crate::set;
+use crate::set::renewal::{self, Due, Renewal};
 use crate::write::{self, PlannedFile};
 
-use crate::set::names::{BUNDLE, NEXT_CERT, NEXT_KEY, PREVIOUS_CERT, PREVIOUS_KEY, ROLLOVER_FILES};
-
-/// Where a set is in a CA rollover.
-#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    /// No rollover in progress: one CA.
-    Idle,
-    /// `--stage` ran: the next CA exists and is trusted, the old one still signs.
-    Staged,
-    /// `--promote` ran: the new CA signs, the old one is still trusted.
-    Promoted,
-}
-
-impl Stage {
-    fn name(self) -> &'static str {
-        match self {
-            Stage::Idle => "idle",
-            Stage::Staged => "staged",
-            Stage::Promoted => "promoted",
-        }
-    }
-}
+use crate::set::names::{BUNDLE, NEXT_CERT, NEXT_KEY, PREVIOUS_CERT, PREVIOUS_KEY};
+pub use crate::set::rollover::{Rollover, Stage, rollover, stage_of};
 
 /// Result of `ca rotate`. Field names are the JSON contract.
 #[derive(Debug, Deserialize, Serialize)]
@@ -137,23 +116,6 @@ fn rotate(args: &CaRotateArgs, output: &Output) -> Result<ExitCode> {
         print_status(&report, output);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The stage of the rollover, from the files present.
-pub fn stage_of(dir: &Path) -> Result<Stage> {
-    let present = |name: &str| dir.join(name).is_file();
-    let next = (present(NEXT_CERT), present(NEXT_KEY));
-    let previous = (present(PREVIOUS_CERT), present(PREVIOUS_KEY));
-    match (next, previous) {
-        ((false, false), (false, false)) => Ok(Stage::Idle),
-        ((true, true), (false, false)) => Ok(Stage::Staged),
-        ((false, false), (true, true)) => Ok(Stage::Promoted),
-        _ => bail!(
-            "`{}` is in no consistent rollover stage ({NEXT_CERT}/{NEXT_KEY} and {PREVIOUS_CERT}/{PREVIOUS_KEY} must exist in pairs, and not both); restore it with `otel-pki renew --rollback --dir {}`",
-            dir.display(),
-            dir.display()
-        ),
-    }
 }
 
 fn out_of_order(dir: &Path, action: &str, stage: Stage) -> anyhow::Error {
@@ -287,9 +249,9 @@ fn promote(
     let next_subject = subject_of(next.certificate_der())?;
 
     let mut warnings = Vec::new();
-    let recorded = renew::recorded_lifetimes(dir, &mut warnings);
+    let recorded = renewal::recorded_lifetimes(dir, &mut warnings);
     let mut due = Vec::new();
-    for (pair, der) in renew::leaves(dir)? {
+    for (pair, der) in renewal::leaves(dir)? {
         let path = support::display(&pair.certificate);
         let mut template = match LeafTemplate::of(&der, &path) {
             Ok(template) => template,
@@ -323,12 +285,14 @@ fn promote(
             der,
         });
     }
-    let options = renew::ReissueOptions {
+    let options = renewal::ReissueOptions {
         validity: args.validity,
         reuse_key: args.reuse_key,
         must_extend: false,
     };
-    let reissued = renew::reissue(&due, &next, options, now, output)?;
+    let reissued = renewal::reissue(&due, &next, options, now, &mut |types| {
+        support::generate_keys(types, output)
+    })?;
     if let Some(failure) = reissued.failed.first() {
         bail!(
             "cannot promote: `{}` cannot be re-issued: {}; nothing was changed",
@@ -355,7 +319,7 @@ fn promote(
     ];
     writes.extend(reissued.files);
     let removals = [NEXT_CERT.to_owned(), NEXT_KEY.to_owned()];
-    let meta = renew::lifetimes_after(dir, &recorded, &reissued.cut_short)?;
+    let meta = renewal::lifetimes_after(dir, &recorded, &reissued.cut_short)?;
     let committed = generation::commit(
         lock,
         &Change {
@@ -388,7 +352,7 @@ fn finish(dir: &Path, lock: &Lock) -> Result<CaRotateReport> {
     let now = OffsetDateTime::now_utc();
     let current_der = first_certificate(&dir.join("ca.crt"))?;
     let previous_subject = subject_of(&first_certificate(&dir.join(PREVIOUS_CERT))?)?;
-    let still_old: Vec<String> = renew::leaves(dir)?
+    let still_old: Vec<String> = renewal::leaves(dir)?
         .into_iter()
         .filter(|(_, der)| {
             certificate::parse(der)
@@ -479,39 +443,6 @@ fn status(dir: &Path) -> Result<CaRotateReport> {
     };
     report.warnings = problems;
     Ok(report)
-}
-
-/// The files of a CA rollover in a set directory.
-#[derive(Clone, Debug, Eq, PartialEq)]
-pub struct Rollover {
-    /// The stage the files say the set is in; `None` when they are in no consistent stage
-    /// (e.g. `ca-next.crt` without `ca-next.key`).
-    pub stage: Option<Stage>,
-    /// The names of the files `ca rotate` made that exist in the set: `ca-next.crt` and
-    /// `.key` (staged), `ca-previous.crt` and `.key` (promoted), and `ca-bundle.crt`, which
-    /// holds what `ca.crt` holds from `--stage` on, and still after `--finish`.
-    pub files: Vec<String>,
-}
-
-impl Rollover {
-    /// True while a rollover is under way (staged, promoted, or inconsistent): the files
-    /// belong to the current CA, and replacing `ca.crt` or `ca.key` leaves them behind.
-    pub fn in_progress(&self) -> bool {
-        self.stage != Some(Stage::Idle)
-    }
-}
-
-/// What `ca rotate` left in `dir`, for commands that replace the CA (`init --force`): a
-/// rollover they leave behind would continue with files from a CA that is gone.
-pub fn rollover(dir: &Path) -> Rollover {
-    Rollover {
-        stage: stage_of(dir).ok(),
-        files: ROLLOVER_FILES
-            .into_iter()
-            .filter(|name| dir.join(name).symlink_metadata().is_ok())
-            .map(str::to_owned)
-            .collect(),
-    }
 }
 
 /// What is wrong with `ca.crt` and `ca-bundle.crt` for a stage.

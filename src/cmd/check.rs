@@ -87,7 +87,7 @@ pub struct Summary {
 }
 
 /// The six files `init` writes.
-const SET_FILES: [&str; 6] = super::init::SET_FILES;
+const SET_FILES: [&str; 6] = crate::set::names::INIT_FILES;
 
 /// Written by the CA-rotation feature: the current and the next CA.
 const BUNDLE: &str = "ca-bundle.crt";
@@ -232,8 +232,9 @@ impl Checker<'_> {
                 "directory",
                 "directory",
                 format!(
-                    "{} is writable only by its owner (mode {mode:04o})",
-                    self.dir.display()
+                    "{} is not writable by others (mode {:04o})",
+                    self.dir.display(),
+                    mode & 0o777
                 ),
                 None,
             );

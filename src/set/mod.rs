@@ -19,6 +19,8 @@ use crate::write::{BACKUP_DIR, WriteError, io_error};
 pub mod generation;
 pub mod lock;
 pub mod names;
+pub mod renewal;
+pub mod rollover;
 
 pub use lock::Lock;
 

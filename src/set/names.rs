@@ -23,3 +23,13 @@ pub use crate::write::BACKUP_DIR;
 
 /// The files `ca rotate` makes during a rollover.
 pub const ROLLOVER_FILES: [&str; 5] = [NEXT_CERT, NEXT_KEY, PREVIOUS_CERT, PREVIOUS_KEY, BUNDLE];
+
+/// The six files `init` writes, in the order they are written and listed.
+pub const INIT_FILES: [&str; 6] = [
+    CA_KEY,
+    CA_CERT,
+    "server.key",
+    "server.crt",
+    "client.key",
+    "client.crt",
+];
