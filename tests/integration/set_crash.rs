@@ -151,7 +151,7 @@ fn kill_repeatedly(dir: &Path, args: &[&str], reset: &dyn Fn(&Path)) {
         })
         .min()
         .unwrap();
-    let mut switch = span.as_micros() as u64 * 4 / 5;
+    let mut switch = span.as_micros() as u64 * 9 / 10;
     let mut outcomes = std::collections::BTreeMap::<&str, usize>::new();
     let mut kills = 0;
     loop {
@@ -189,7 +189,12 @@ fn kill_repeatedly(dir: &Path, args: &[&str], reset: &dyn Fn(&Path)) {
         } else {
             switch * 51 / 50
         };
-        // The same command again completes, or says it already did.
+        // A kill before the change leaves the set where the next kill starts (its run is
+        // the rerun); otherwise, and every fourth time anyway, the same command again
+        // completes or says it already did.
+        if !changed && !finished && kills % 4 != 0 {
+            continue;
+        }
         let output = command(dir, args).stderr(Stdio::piped()).output().unwrap();
         assert!(
             output.status.success(),
@@ -249,20 +254,40 @@ fn issue_count_killed_anywhere() {
 }
 
 #[test]
-fn renew_and_rollback_killed_anywhere() {
+fn renew_killed_anywhere() {
     let (_work, dir) = fresh_set();
     kill_repeatedly(&dir, &["renew", "--all"], &|_| {});
-    kill_repeatedly(&dir, &["renew", "--rollback"], &|_| {});
 }
 
 #[test]
-fn ca_rotate_stages_killed_anywhere() {
+fn renew_rollback_killed_anywhere() {
     let (_work, dir) = fresh_set();
-    // Each stage is undone by `renew --rollback` after its rerun.
-    let undo = |dir: &Path| run(dir, &["renew", "--rollback"]);
+    run(&dir, &["renew", "--all"]);
+    kill_repeatedly(&dir, &["renew", "--rollback"], &|_| {});
+}
+
+/// Each stage is undone by `renew --rollback` after its rerun.
+fn undo(dir: &Path) {
+    run(dir, &["renew", "--rollback"]);
+}
+
+#[test]
+fn ca_rotate_stage_killed_anywhere() {
+    let (_work, dir) = fresh_set();
     kill_repeatedly(&dir, &["ca", "rotate", "--stage"], &undo);
+}
+
+#[test]
+fn ca_rotate_promote_killed_anywhere() {
+    let (_work, dir) = fresh_set();
     run(&dir, &["ca", "rotate", "--stage"]);
     kill_repeatedly(&dir, &["ca", "rotate", "--promote"], &undo);
+}
+
+#[test]
+fn ca_rotate_finish_killed_anywhere() {
+    let (_work, dir) = fresh_set();
+    run(&dir, &["ca", "rotate", "--stage"]);
     run(&dir, &["ca", "rotate", "--promote"]);
     kill_repeatedly(&dir, &["ca", "rotate", "--finish"], &undo);
 }
