@@ -34,7 +34,9 @@ use crate::set;
 use crate::set::renewal::{self, Due, Renewal};
 use crate::write::{self, PlannedFile};
 
-use crate::set::names::{BUNDLE, NEXT_CERT, NEXT_KEY, PREVIOUS_CERT, PREVIOUS_KEY};
+use crate::set::names::{
+    BUNDLE, CA_CERT, CA_KEY, NEXT_CERT, NEXT_KEY, PREVIOUS_CERT, PREVIOUS_KEY,
+};
 pub use crate::set::rollover::{Rollover, Stage, rollover, stage_of};
 
 /// Result of `ca rotate`. Field names are the JSON contract.
@@ -85,7 +87,7 @@ pub fn run(command: &CaCommand, output: &Output) -> Result<ExitCode> {
 
 fn rotate(args: &CaRotateArgs, output: &Output) -> Result<ExitCode> {
     let dir = &args.dir.dir;
-    if !dir.join("ca.crt").is_file() {
+    if !dir.join(CA_CERT).is_file() {
         bail!(
             "no CA in `{}`; create a set with `otel-pki init --dir {}`",
             dir.display(),
@@ -143,8 +145,8 @@ fn stage(dir: &Path, args: &CaRotateArgs, lock: &Lock, output: &Output) -> Resul
         return Err(out_of_order(dir, "stage", current_stage));
     }
     let now = OffsetDateTime::now_utc();
-    let ca_file = dir.join("ca.crt");
-    let key_file = dir.join("ca.key");
+    let ca_file = dir.join(CA_CERT);
+    let key_file = dir.join(CA_KEY);
     let passphrase = support::passphrase(&args.passphrase)?;
     let current = support::load_ca(&ca_file, &key_file, passphrase.as_ref())?;
     let current_summary = summary(current.certificate_der(), &ca_file, now)?;
@@ -184,7 +186,7 @@ fn stage(dir: &Path, args: &CaRotateArgs, lock: &Lock, output: &Output) -> Resul
     let writes = [
         PlannedFile::key(NEXT_KEY, next_key_pem),
         PlannedFile::public(NEXT_CERT, next.certificate_pem()),
-        PlannedFile::public("ca.crt", bundle.clone()),
+        PlannedFile::public(CA_CERT, bundle.clone()),
         PlannedFile::public(BUNDLE, bundle),
     ];
     let committed = generation::commit(
@@ -232,7 +234,7 @@ fn promote(
         );
     }
     let now = OffsetDateTime::now_utc();
-    let ca_file = dir.join("ca.crt");
+    let ca_file = dir.join(CA_CERT);
     let old_der = first_certificate(&ca_file)?;
     let old_subject = subject_of(&old_der)?;
     let old_not_after = certificate::parse(&old_der)
@@ -302,14 +304,14 @@ fn promote(
     }
     warnings.extend(reissued.warnings);
 
-    let old_key = support::read(&dir.join("ca.key"), "CA key")?;
-    let old_key_mode = crate::set::mode(&dir.join("ca.key")).unwrap_or(write::KEY_MODE);
+    let old_key = support::read(&dir.join(CA_KEY), "CA key")?;
+    let old_key_mode = crate::set::mode(&dir.join(CA_KEY)).unwrap_or(write::KEY_MODE);
     let next_key = support::read(&dir.join(NEXT_KEY), "CA key")?;
     let old_pem = pem_of(&old_der);
     let bundle = format!("{}{old_pem}", next.certificate_pem());
     let mut writes = vec![
-        PlannedFile::key("ca.key", next_key),
-        PlannedFile::public("ca.crt", bundle.clone()),
+        PlannedFile::key(CA_KEY, next_key),
+        PlannedFile::public(CA_CERT, bundle.clone()),
         PlannedFile::public(BUNDLE, bundle),
         PlannedFile::public(PREVIOUS_CERT, old_pem),
         PlannedFile {
@@ -350,7 +352,7 @@ fn finish(dir: &Path, lock: &Lock) -> Result<CaRotateReport> {
         return Err(out_of_order(dir, "finish", current_stage));
     }
     let now = OffsetDateTime::now_utc();
-    let current_der = first_certificate(&dir.join("ca.crt"))?;
+    let current_der = first_certificate(&dir.join(CA_CERT))?;
     let previous_subject = subject_of(&first_certificate(&dir.join(PREVIOUS_CERT))?)?;
     let still_old: Vec<String> = renewal::leaves(dir)?
         .into_iter()
@@ -378,7 +380,7 @@ fn finish(dir: &Path, lock: &Lock) -> Result<CaRotateReport> {
     }
     let current_pem = pem_of(&current_der);
     let writes = [
-        PlannedFile::public("ca.crt", current_pem.clone()),
+        PlannedFile::public(CA_CERT, current_pem.clone()),
         PlannedFile::public(BUNDLE, current_pem),
     ];
     let removals = [PREVIOUS_CERT.to_owned(), PREVIOUS_KEY.to_owned()];
@@ -399,7 +401,7 @@ fn finish(dir: &Path, lock: &Lock) -> Result<CaRotateReport> {
             meta: None,
         },
     )?;
-    report.trusted = trusted(&dir.join("ca.crt"));
+    report.trusted = trusted(&dir.join(CA_CERT));
     report.archived_key = committed
         .backup_dir
         .as_ref()
@@ -462,7 +464,7 @@ impl FileProblems {
 
 /// Checks `ca.crt` and `ca-bundle.crt` against `stage`.
 fn ca_file_problems(dir: &Path, stage: Stage) -> Result<FileProblems> {
-    let ca_file = dir.join("ca.crt");
+    let ca_file = dir.join(CA_CERT);
     let held = set::read_certificates(&ca_file)?;
     let mut problems = FileProblems::default();
     let expected = match stage {
@@ -550,7 +552,7 @@ fn report_for(
     stage: Stage,
     now: OffsetDateTime,
 ) -> Result<CaRotateReport> {
-    let ca_file = dir.join("ca.crt");
+    let ca_file = dir.join(CA_CERT);
     let optional = |name: &str| -> Result<Option<CertSummary>> {
         let path = dir.join(name);
         if !path.is_file() {

@@ -14,6 +14,7 @@ use crate::generation::{self, Change, Lock};
 use crate::output::Output;
 use crate::pki::renewal;
 use crate::pki::{PrivateKey, certificate};
+use crate::set::names::{CA_CERT, CA_KEY};
 pub use crate::set::renewal::{Failure, Renewal, Unchanged};
 use crate::set::renewal::{Plan, ReissueOptions, Request, Snapshot, reissue, renewal_entry};
 use crate::write::PlannedFile;
@@ -126,12 +127,8 @@ pub fn run(args: &RenewArgs, output: &Output) -> Result<ExitCode> {
     };
     if !plan.due.is_empty() {
         let passphrase = support::passphrase(&args.passphrase)?;
-        let ca = support::load_ca(
-            &dir.join("ca.crt"),
-            &dir.join("ca.key"),
-            passphrase.as_ref(),
-        )
-        .context("cannot renew: the set's CA is needed to sign")?;
+        let ca = support::load_ca(&dir.join(CA_CERT), &dir.join(CA_KEY), passphrase.as_ref())
+            .context("cannot renew: the set's CA is needed to sign")?;
         let options = ReissueOptions {
             validity: args.validity,
             reuse_key: args.reuse_key,

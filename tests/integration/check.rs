@@ -748,7 +748,10 @@ fn shared_directories_leftovers_and_fifos_are_reported() {
     init(work.path(), &["-q"]);
     let dir = work.path().join("otel-certs");
     // A group-writable directory FAILs, like a world-writable one; a sticky one says so.
-    for (mode, says) in [(0o770, "writable by its group (mode 0770)"), (0o1777, "sticky")] {
+    for (mode, says) in [
+        (0o770, "writable by its group (mode 0770)"),
+        (0o1777, "sticky"),
+    ] {
         fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).unwrap();
         let (code, report, text) = check(work.path(), &[]);
         assert_eq!(code, 1, "{text}");
