@@ -73,6 +73,29 @@ pub struct Cli {
     /// Print no status lines on stderr (warnings and errors still print).
     #[arg(long, short, global = true, help_heading = "Global options")]
     pub quiet: bool,
+
+    /// How long a command that writes to a set waits for another one writing to it (`0`:
+    /// do not wait), then exits 2 naming the holder.
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        default_value = "30s",
+        env = "OTEL_PKI_LOCK_TIMEOUT",
+        value_parser = parse_lock_timeout,
+        help_heading = "Global options"
+    )]
+    pub lock_timeout: std::time::Duration,
+}
+
+fn parse_lock_timeout(input: &str) -> Result<std::time::Duration, String> {
+    if input.trim() == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    let lifetime: Lifetime = input
+        .parse()
+        .map_err(|error: crate::pki::PkiError| error.to_string())?;
+    std::time::Duration::try_from(lifetime.duration()).map_err(|error| error.to_string())
 }
 
 /// Subcommands.

@@ -8,7 +8,6 @@
 pub mod cli;
 pub mod cmd;
 pub mod config;
-pub mod generation;
 pub mod input;
 pub mod k8s;
 pub mod keystore;
@@ -20,11 +19,15 @@ pub mod terminal;
 pub mod tls;
 pub mod write;
 
+/// The generation layout, now part of [`set`] (kept at its old path).
+pub use set::generation;
+
 use std::process::ExitCode;
 
 /// Runs one command line; returns the exit code (0 ok, 1 a check said no) or an error
 /// (exit 2, printed by `main`).
 pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
+    set::lock::set_timeout(cli.lock_timeout);
     let output = output::Output::new(cli.format, cli.color, cli.quiet);
     cmd::run(cli.command, &output)
 }

@@ -130,6 +130,26 @@ pub enum WriteError {
     /// The target directory path is a file.
     #[error("`{}` exists and is not a directory; choose another directory", .0.display())]
     NotADirectory(PathBuf),
+
+    /// Another writer holds the set's lock and did not finish in time.
+    #[error("`{}` is locked by another otel-pki command writing to it: {holder}; gave up after waiting {}s: run this again when it has finished, or wait longer with --lock-timeout", .dir.display(), .waited.as_secs())]
+    Locked {
+        /// The set directory.
+        dir: PathBuf,
+        /// Who holds the lock, as it recorded itself.
+        holder: String,
+        /// How long this command waited.
+        waited: std::time::Duration,
+    },
+
+    /// Keys would be written into a directory others may write to.
+    #[error("refusing to write keys into `{}` ({problem}): anyone who can write there can replace certificates or plant links beside the keys; run `chmod go-w {}` (or choose another directory)", .dir.display(), crate::set::shell_word(&.dir.display().to_string()))]
+    SharedDirectory {
+        /// The directory.
+        dir: PathBuf,
+        /// Its mode and who may write to it.
+        problem: String,
+    },
 }
 
 /// The paths in backticks; a long list (a fleet of certificates) is cut after a few.
@@ -230,12 +250,44 @@ pub fn write_set(
     files: &[PlannedFile],
     overwrite: Overwrite,
 ) -> Result<WriteOutcome, WriteError> {
+    // Certificates and keys belong to a set: written under its lock (a no-op when the
+    // command already holds it), which also clears what interrupted runs left.
+    let set_files = files
+        .iter()
+        .any(|file| crate::generation::is_managed_name(&file.name));
+    let _lock = if set_files {
+        Some(crate::set::lock::Lock::acquire_creating(dir)?)
+    } else {
+        None
+    };
     if crate::generation::manages(dir, files) {
+        return crate::generation::write_set(dir, files, overwrite);
+    }
+    // Replacing certificates or keys of a set of plain files: one generation switch, so that
+    // a crash never leaves a new key beside an old certificate.
+    if overwrite == Overwrite::Replace
+        && !files.is_empty()
+        && files
+            .iter()
+            .all(|file| crate::generation::is_managed_name(&file.name))
+        && files
+            .iter()
+            .any(|file| dir.join(&file.name).symlink_metadata().is_ok())
+    {
         return crate::generation::write_set(dir, files, overwrite);
     }
     // A directory created for keys is private; one for configuration or manual pages is not
     // (a Collector's service account must read its configuration).
     let holds_keys = files.iter().any(|file| file.mode & 0o077 == 0);
+    if holds_keys
+        && let Ok(metadata) = fs::metadata(dir)
+        && let Some(problem) = crate::set::lock::shared_dir_problem(&metadata)
+    {
+        return Err(WriteError::SharedDirectory {
+            dir: dir.to_owned(),
+            problem,
+        });
+    }
     let created_dirs = ensure_dir(dir, if holds_keys { DIR_MODE } else { 0o755 })?;
     let result = write_set_in(dir, files, overwrite);
     if result.is_err() {
@@ -418,12 +470,7 @@ fn stage(dir: &Path, file: &PlannedFile, target: &Path) -> Result<TempPath, Writ
 
 /// Keeps the current version of `existing` in a new `dir/backup/<timestamp>/`.
 fn backup(dir: &Path, existing: &[PathBuf]) -> Result<PathBuf, WriteError> {
-    let root = dir.join(BACKUP_DIR);
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(DIR_MODE)
-        .create(&root)
-        .map_err(io_error("create directory", &root))?;
+    let root = backup_root(dir)?;
     let stamp = backup_stamp(OffsetDateTime::now_utc());
     let mut backup_dir = root.join(&stamp);
     let mut attempt = 1;
@@ -446,9 +493,9 @@ fn backup(dir: &Path, existing: &[PathBuf]) -> Result<PathBuf, WriteError> {
         // missing; copy when links are not possible (symlinks, some file systems).
         let linked = !path.is_symlink() && fs::hard_link(path, &kept).is_ok();
         if !linked {
-            fs::copy(path, &kept).map_err(io_error("back up", path))?;
+            copy_new(path, &kept)?;
         }
-        if let Ok(file) = File::open(&kept) {
+        if let Ok(file) = open_nofollow(&kept) {
             let _ = file.sync_all();
         }
     }
@@ -470,17 +517,38 @@ pub fn backup_stamp(at: OffsetDateTime) -> String {
     )
 }
 
-/// Undoes committed renames: new files are removed, replaced ones restored from the backup.
+/// Undoes committed renames: new files are removed, replaced ones restored from the backup
+/// through a new temporary file (exclusive, unpredictable name, in the same directory).
 fn rollback(committed: &[(PathBuf, bool)], backup_dir: Option<&Path>) {
     for (path, replaced) in committed.iter().rev() {
         if *replaced {
-            if let (Some(backup_dir), Some(name)) = (backup_dir, path.file_name()) {
+            if let (Some(backup_dir), Some(name), Some(dir)) =
+                (backup_dir, path.file_name(), path.parent())
+            {
                 let kept = backup_dir.join(name);
-                let restore =
-                    path.with_file_name(format!(".otel-pki-restore-{}", name.to_string_lossy()));
-                if fs::copy(&kept, &restore).is_ok() {
-                    let _ = fs::rename(&restore, path);
-                }
+                let restored = (|| -> Result<(), WriteError> {
+                    let mut source = open_nofollow(&kept).map_err(io_error("read", &kept))?;
+                    let mode = source
+                        .metadata()
+                        .map_err(io_error("read", &kept))?
+                        .permissions()
+                        .mode();
+                    let mut temp = tempfile::Builder::new()
+                        .prefix(".otel-pki-")
+                        .suffix(".tmp")
+                        .permissions(Permissions::from_mode(KEY_MODE))
+                        .tempfile_in(dir)
+                        .map_err(io_error("create a file in", dir))?;
+                    io::copy(&mut source, temp.as_file_mut()).map_err(io_error("write", path))?;
+                    temp.as_file()
+                        .set_permissions(Permissions::from_mode(mode & 0o7777))
+                        .map_err(io_error("set permissions on", path))?;
+                    temp.as_file().sync_all().map_err(io_error("sync", path))?;
+                    temp.persist(path)
+                        .map_err(|error| io_error("write", path)(error.error))?;
+                    Ok(())
+                })();
+                let _ = restored;
             }
         } else {
             let _ = fs::remove_file(path);
@@ -488,11 +556,112 @@ fn rollback(committed: &[(PathBuf, bool)], backup_dir: Option<&Path>) {
     }
 }
 
-/// fsyncs a directory, so that renames in it are durable.
+/// `DIR/backup`, created (mode 0700) when missing; refused when it is not a directory of
+/// its own (a planted symbolic link would send the backups elsewhere).
+pub(crate) fn backup_root(dir: &Path) -> Result<PathBuf, WriteError> {
+    let root = dir.join(BACKUP_DIR);
+    match fs::DirBuilder::new().mode(DIR_MODE).create(&root) {
+        Ok(()) => {}
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(error) => return Err(io_error("create directory", &root)(error)),
+    }
+    let metadata = root
+        .symlink_metadata()
+        .map_err(io_error("create directory", &root))?;
+    if !metadata.is_dir() {
+        return Err(WriteError::Io {
+            action: "use",
+            path: root,
+            source: io::Error::other(
+                "it is not a directory (a symbolic link?); otel-pki keeps backups only in a directory of the set: move it away",
+            ),
+        });
+    }
+    Ok(root)
+}
+
+/// Creates `path` exclusively (never through an existing name or link) with `mode`.
+pub(crate) fn create_new(path: &Path, mode: u32) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options
+            .mode(mode)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    options.open(path)
+}
+
+/// Opens `path` for reading without following a final symbolic link and without blocking
+/// on a FIFO.
+pub(crate) fn open_nofollow(path: &Path) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(
+            (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32,
+        );
+    }
+    options.open(path)
+}
+
+/// Copies the regular file `source` (its final link followed, bounded) to a new `target`
+/// with its mode.
+fn copy_new(source: &Path, target: &Path) -> Result<(), WriteError> {
+    let bytes =
+        crate::input::read(source, crate::input::CERTIFICATE_LIMIT, "file").map_err(|error| {
+            WriteError::Io {
+                action: "back up",
+                path: source.to_owned(),
+                source: io::Error::other(error.reason()),
+            }
+        })?;
+    let mode = fs::metadata(source)
+        .map(|metadata| metadata.permissions().mode() & 0o7777)
+        .unwrap_or(KEY_MODE);
+    let mut file = create_new(target, KEY_MODE).map_err(io_error("create", target))?;
+    file.write_all(&bytes).map_err(io_error("write", target))?;
+    file.set_permissions(Permissions::from_mode(mode))
+        .map_err(io_error("set permissions on", target))?;
+    file.sync_all().map_err(io_error("sync", target))
+}
+
+/// fsyncs a directory, so that renames in it are durable. A file system that cannot sync
+/// directories (EINVAL, ENOTSUP: some network and FUSE file systems) gets a warning, once:
+/// the files are written, only their durability across a power failure is not assured.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), WriteError> {
-    File::open(dir)
-        .and_then(|handle| handle.sync_all())
-        .map_err(io_error("sync directory", dir))
+    let result = File::open(dir).and_then(|handle| handle.sync_all());
+    match result {
+        Ok(()) => Ok(()),
+        Err(error) if sync_unsupported(&error) => {
+            static WARNED: std::sync::atomic::AtomicBool =
+                std::sync::atomic::AtomicBool::new(false);
+            if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                eprintln!(
+                    "warning: the file system of `{}` cannot sync directories ({error}); the files are written, but a power failure right now could lose the last change",
+                    dir.display()
+                );
+            }
+            Ok(())
+        }
+        Err(error) => Err(io_error("sync directory", dir)(error)),
+    }
+}
+
+fn sync_unsupported(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
+    ) || matches!(
+        error.raw_os_error(),
+        Some(code) if code == rustix::io::Errno::INVAL.raw_os_error()
+            || code == rustix::io::Errno::NOTSUP.raw_os_error()
+            || code == rustix::io::Errno::OPNOTSUPP.raw_os_error()
+    )
 }
 
 #[cfg(test)]

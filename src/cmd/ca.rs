@@ -23,7 +23,6 @@ use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::renew::{self, Due, Renewal};
 use super::support;
 use crate::cli::{CaCommand, CaRotateArgs};
 use crate::generation::{self, Change, Lock};
@@ -32,40 +31,13 @@ use crate::pki::key::{KeyFile, classify_key_file};
 use crate::pki::renewal::LeafTemplate;
 use crate::pki::{self, CaRequest, CertSummary, KeyType, Lifetime, Validity, certificate};
 use crate::set;
+use crate::set::renewal::{self, Due, Renewal};
 use crate::write::{self, PlannedFile};
 
-/// The next CA while a rollover is staged.
-const NEXT_CERT: &str = "ca-next.crt";
-/// Its key.
-const NEXT_KEY: &str = "ca-next.key";
-/// The old CA between `--promote` and `--finish`.
-const PREVIOUS_CERT: &str = "ca-previous.crt";
-/// Its key, archived in the backup by `--finish`.
-const PREVIOUS_KEY: &str = "ca-previous.key";
-/// Every CA a peer should trust right now.
-const BUNDLE: &str = "ca-bundle.crt";
-
-/// Where a set is in a CA rollover.
-#[derive(Clone, Copy, Debug, Deserialize, Eq, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    /// No rollover in progress: one CA.
-    Idle,
-    /// `--stage` ran: the next CA exists and is trusted, the old one still signs.
-    Staged,
-    /// `--promote` ran: the new CA signs, the old one is still trusted.
-    Promoted,
-}
-
-impl Stage {
-    fn name(self) -> &'static str {
-        match self {
-            Stage::Idle => "idle",
-            Stage::Staged => "staged",
-            Stage::Promoted => "promoted",
-        }
-    }
-}
+use crate::set::names::{
+    BUNDLE, CA_CERT, CA_KEY, NEXT_CERT, NEXT_KEY, PREVIOUS_CERT, PREVIOUS_KEY,
+};
+pub use crate::set::rollover::{Rollover, Stage, rollover, stage_of};
 
 /// Result of `ca rotate`. Field names are the JSON contract.
 #[derive(Debug, Deserialize, Serialize)]
@@ -100,6 +72,10 @@ pub struct CaRotateReport {
     pub next_steps: Vec<String>,
     /// Warnings (also printed on stderr).
     pub warnings: Vec<String>,
+    /// True when the set already was where the action leads (a rerun, e.g. after the
+    /// first run was interrupted after its change): nothing was changed.
+    #[serde(default)]
+    pub already_done: bool,
 }
 
 /// Runs `ca …`.
@@ -111,7 +87,7 @@ pub fn run(command: &CaCommand, output: &Output) -> Result<ExitCode> {
 
 fn rotate(args: &CaRotateArgs, output: &Output) -> Result<ExitCode> {
     let dir = &args.dir.dir;
-    if !dir.join("ca.crt").is_file() {
+    if !dir.join(CA_CERT).is_file() {
         bail!(
             "no CA in `{}`; create a set with `otel-pki init --dir {}`",
             dir.display(),
@@ -144,23 +120,6 @@ fn rotate(args: &CaRotateArgs, output: &Output) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The stage of the rollover, from the files present.
-pub fn stage_of(dir: &Path) -> Result<Stage> {
-    let present = |name: &str| dir.join(name).is_file();
-    let next = (present(NEXT_CERT), present(NEXT_KEY));
-    let previous = (present(PREVIOUS_CERT), present(PREVIOUS_KEY));
-    match (next, previous) {
-        ((false, false), (false, false)) => Ok(Stage::Idle),
-        ((true, true), (false, false)) => Ok(Stage::Staged),
-        ((false, false), (true, true)) => Ok(Stage::Promoted),
-        _ => bail!(
-            "`{}` is in no consistent rollover stage ({NEXT_CERT}/{NEXT_KEY} and {PREVIOUS_CERT}/{PREVIOUS_KEY} must exist in pairs, and not both); restore it with `otel-pki renew --rollback --dir {}`",
-            dir.display(),
-            dir.display()
-        ),
-    }
-}
-
 fn out_of_order(dir: &Path, action: &str, stage: Stage) -> anyhow::Error {
     let next = match stage {
         Stage::Idle => "start one with `otel-pki ca rotate --stage`",
@@ -179,12 +138,15 @@ fn out_of_order(dir: &Path, action: &str, stage: Stage) -> anyhow::Error {
 
 fn stage(dir: &Path, args: &CaRotateArgs, lock: &Lock, output: &Output) -> Result<CaRotateReport> {
     let current_stage = stage_of(dir)?;
+    if current_stage == Stage::Staged && ca_file_problems(dir, Stage::Staged)?.ca_file.is_none() {
+        return already_done(dir, "stage", Stage::Staged);
+    }
     if current_stage != Stage::Idle {
         return Err(out_of_order(dir, "stage", current_stage));
     }
     let now = OffsetDateTime::now_utc();
-    let ca_file = dir.join("ca.crt");
-    let key_file = dir.join("ca.key");
+    let ca_file = dir.join(CA_CERT);
+    let key_file = dir.join(CA_KEY);
     let passphrase = support::passphrase(&args.passphrase)?;
     let current = support::load_ca(&ca_file, &key_file, passphrase.as_ref())?;
     let current_summary = summary(current.certificate_der(), &ca_file, now)?;
@@ -224,7 +186,7 @@ fn stage(dir: &Path, args: &CaRotateArgs, lock: &Lock, output: &Output) -> Resul
     let writes = [
         PlannedFile::key(NEXT_KEY, next_key_pem),
         PlannedFile::public(NEXT_CERT, next.certificate_pem()),
-        PlannedFile::public("ca.crt", bundle.clone()),
+        PlannedFile::public(CA_CERT, bundle.clone()),
         PlannedFile::public(BUNDLE, bundle),
     ];
     let committed = generation::commit(
@@ -257,6 +219,9 @@ fn promote(
     output: &Output,
 ) -> Result<CaRotateReport> {
     let current_stage = stage_of(dir)?;
+    if current_stage == Stage::Promoted {
+        return already_done(dir, "promote", Stage::Promoted);
+    }
     if current_stage != Stage::Staged {
         return Err(out_of_order(dir, "promote", current_stage));
     }
@@ -269,7 +234,7 @@ fn promote(
         );
     }
     let now = OffsetDateTime::now_utc();
-    let ca_file = dir.join("ca.crt");
+    let ca_file = dir.join(CA_CERT);
     let old_der = first_certificate(&ca_file)?;
     let old_subject = subject_of(&old_der)?;
     let old_not_after = certificate::parse(&old_der)
@@ -286,9 +251,9 @@ fn promote(
     let next_subject = subject_of(next.certificate_der())?;
 
     let mut warnings = Vec::new();
-    let recorded = renew::recorded_lifetimes(dir, &mut warnings);
+    let recorded = renewal::recorded_lifetimes(dir, &mut warnings);
     let mut due = Vec::new();
-    for (pair, der) in renew::leaves(dir)? {
+    for (pair, der) in renewal::leaves(dir)? {
         let path = support::display(&pair.certificate);
         let mut template = match LeafTemplate::of(&der, &path) {
             Ok(template) => template,
@@ -322,12 +287,14 @@ fn promote(
             der,
         });
     }
-    let options = renew::ReissueOptions {
+    let options = renewal::ReissueOptions {
         validity: args.validity,
         reuse_key: args.reuse_key,
         must_extend: false,
     };
-    let reissued = renew::reissue(&due, &next, options, now, output)?;
+    let reissued = renewal::reissue(&due, &next, options, now, &mut |types| {
+        support::generate_keys(types, output)
+    })?;
     if let Some(failure) = reissued.failed.first() {
         bail!(
             "cannot promote: `{}` cannot be re-issued: {}; nothing was changed",
@@ -337,14 +304,14 @@ fn promote(
     }
     warnings.extend(reissued.warnings);
 
-    let old_key = support::read(&dir.join("ca.key"), "CA key")?;
-    let old_key_mode = crate::set::mode(&dir.join("ca.key")).unwrap_or(write::KEY_MODE);
+    let old_key = support::read(&dir.join(CA_KEY), "CA key")?;
+    let old_key_mode = crate::set::mode(&dir.join(CA_KEY)).unwrap_or(write::KEY_MODE);
     let next_key = support::read(&dir.join(NEXT_KEY), "CA key")?;
     let old_pem = pem_of(&old_der);
     let bundle = format!("{}{old_pem}", next.certificate_pem());
     let mut writes = vec![
-        PlannedFile::key("ca.key", next_key),
-        PlannedFile::public("ca.crt", bundle.clone()),
+        PlannedFile::key(CA_KEY, next_key),
+        PlannedFile::public(CA_CERT, bundle.clone()),
         PlannedFile::public(BUNDLE, bundle),
         PlannedFile::public(PREVIOUS_CERT, old_pem),
         PlannedFile {
@@ -354,7 +321,7 @@ fn promote(
     ];
     writes.extend(reissued.files);
     let removals = [NEXT_CERT.to_owned(), NEXT_KEY.to_owned()];
-    let meta = renew::lifetimes_after(dir, &recorded, &reissued.cut_short)?;
+    let meta = renewal::lifetimes_after(dir, &recorded, &reissued.cut_short)?;
     let committed = generation::commit(
         lock,
         &Change {
@@ -378,13 +345,16 @@ fn promote(
 
 fn finish(dir: &Path, lock: &Lock) -> Result<CaRotateReport> {
     let current_stage = stage_of(dir)?;
+    if current_stage == Stage::Idle && last_change_was(dir, "ca rotate --finish") {
+        return already_done(dir, "finish", Stage::Idle);
+    }
     if current_stage != Stage::Promoted {
         return Err(out_of_order(dir, "finish", current_stage));
     }
     let now = OffsetDateTime::now_utc();
-    let current_der = first_certificate(&dir.join("ca.crt"))?;
+    let current_der = first_certificate(&dir.join(CA_CERT))?;
     let previous_subject = subject_of(&first_certificate(&dir.join(PREVIOUS_CERT))?)?;
-    let still_old: Vec<String> = renew::leaves(dir)?
+    let still_old: Vec<String> = renewal::leaves(dir)?
         .into_iter()
         .filter(|(_, der)| {
             certificate::parse(der)
@@ -410,7 +380,7 @@ fn finish(dir: &Path, lock: &Lock) -> Result<CaRotateReport> {
     }
     let current_pem = pem_of(&current_der);
     let writes = [
-        PlannedFile::public("ca.crt", current_pem.clone()),
+        PlannedFile::public(CA_CERT, current_pem.clone()),
         PlannedFile::public(BUNDLE, current_pem),
     ];
     let removals = [PREVIOUS_CERT.to_owned(), PREVIOUS_KEY.to_owned()];
@@ -431,7 +401,7 @@ fn finish(dir: &Path, lock: &Lock) -> Result<CaRotateReport> {
             meta: None,
         },
     )?;
-    report.trusted = trusted(&dir.join("ca.crt"));
+    report.trusted = trusted(&dir.join(CA_CERT));
     report.archived_key = committed
         .backup_dir
         .as_ref()
@@ -442,6 +412,26 @@ fn finish(dir: &Path, lock: &Lock) -> Result<CaRotateReport> {
     report.backup_dir = committed.backup_dir;
     report.next_steps = next_steps(dir, Stage::Idle, "finish");
     Ok(report)
+}
+
+/// The report of a rerun whose change is already in the set: nothing to do, exit 0.
+fn already_done(dir: &Path, action: &str, stage: Stage) -> Result<CaRotateReport> {
+    let mut report = report_for(dir, action, stage, OffsetDateTime::now_utc())?;
+    report.already_done = true;
+    report.next_steps = next_steps(dir, stage, action);
+    Ok(report)
+}
+
+/// True when the current generation of `dir` was made by `command` (its backup says so).
+fn last_change_was(dir: &Path, command: &str) -> bool {
+    let Some(current) = generation::current(dir) else {
+        return false;
+    };
+    generation::newest_backup(dir)
+        .ok()
+        .flatten()
+        .and_then(|backup| backup.manifest)
+        .is_some_and(|manifest| manifest.command == command && manifest.generation == current)
 }
 
 fn status(dir: &Path) -> Result<CaRotateReport> {
@@ -455,39 +445,6 @@ fn status(dir: &Path) -> Result<CaRotateReport> {
     };
     report.warnings = problems;
     Ok(report)
-}
-
-/// The files of a CA rollover in a set directory.
-#[derive(Clone, Debug, Eq, PartialEq)]
-pub struct Rollover {
-    /// The stage the files say the set is in; `None` when they are in no consistent stage
-    /// (e.g. `ca-next.crt` without `ca-next.key`).
-    pub stage: Option<Stage>,
-    /// The names of the files `ca rotate` made that exist in the set: `ca-next.crt` and
-    /// `.key` (staged), `ca-previous.crt` and `.key` (promoted), and `ca-bundle.crt`, which
-    /// holds what `ca.crt` holds from `--stage` on, and still after `--finish`.
-    pub files: Vec<String>,
-}
-
-impl Rollover {
-    /// True while a rollover is under way (staged, promoted, or inconsistent): the files
-    /// belong to the current CA, and replacing `ca.crt` or `ca.key` leaves them behind.
-    pub fn in_progress(&self) -> bool {
-        self.stage != Some(Stage::Idle)
-    }
-}
-
-/// What `ca rotate` left in `dir`, for commands that replace the CA (`init --force`): a
-/// rollover they leave behind would continue with files from a CA that is gone.
-pub fn rollover(dir: &Path) -> Rollover {
-    Rollover {
-        stage: stage_of(dir).ok(),
-        files: [NEXT_CERT, NEXT_KEY, PREVIOUS_CERT, PREVIOUS_KEY, BUNDLE]
-            .into_iter()
-            .filter(|name| dir.join(name).symlink_metadata().is_ok())
-            .map(str::to_owned)
-            .collect(),
-    }
 }
 
 /// What is wrong with `ca.crt` and `ca-bundle.crt` for a stage.
@@ -507,7 +464,7 @@ impl FileProblems {
 
 /// Checks `ca.crt` and `ca-bundle.crt` against `stage`.
 fn ca_file_problems(dir: &Path, stage: Stage) -> Result<FileProblems> {
-    let ca_file = dir.join("ca.crt");
+    let ca_file = dir.join(CA_CERT);
     let held = set::read_certificates(&ca_file)?;
     let mut problems = FileProblems::default();
     let expected = match stage {
@@ -595,7 +552,7 @@ fn report_for(
     stage: Stage,
     now: OffsetDateTime,
 ) -> Result<CaRotateReport> {
-    let ca_file = dir.join("ca.crt");
+    let ca_file = dir.join(CA_CERT);
     let optional = |name: &str| -> Result<Option<CertSummary>> {
         let path = dir.join(name);
         if !path.is_file() {
@@ -619,6 +576,7 @@ fn report_for(
         backup_dir: None,
         next_steps: Vec::new(),
         warnings: Vec::new(),
+        already_done: false,
     })
 }
 
@@ -701,7 +659,16 @@ fn status_text(report: &CaRotateReport) -> String {
 }
 
 fn print_status(report: &CaRotateReport, output: &Output) {
+    let done = match report.action.as_str() {
+        "stage" => "staged",
+        "promote" => "promoted",
+        _ => "finished",
+    };
     match report.action.as_str() {
+        _ if report.already_done => output.status(&format!(
+            "the rollover is already {done} in {}: nothing to do",
+            report.dir.display()
+        )),
         "stage" => {
             if let Some(next) = &report.next_ca {
                 let lifetime = Validity::between(next.not_before, next.not_after).issued_span();

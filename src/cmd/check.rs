@@ -87,7 +87,7 @@ pub struct Summary {
 }
 
 /// The six files `init` writes.
-const SET_FILES: [&str; 6] = super::init::SET_FILES;
+const SET_FILES: [&str; 6] = crate::set::names::INIT_FILES;
 
 /// Written by the CA-rotation feature: the current and the next CA.
 const BUNDLE: &str = "ca-bundle.crt";
@@ -198,14 +198,33 @@ impl Checker<'_> {
     }
 
     fn directory(&mut self) {
-        let mode = set::mode(self.dir).unwrap_or_default() & 0o777;
-        if set::world_writable(self.dir) {
+        let mode = set::mode(self.dir).unwrap_or_default() & 0o7777;
+        let problem = std::fs::metadata(self.dir)
+            .ok()
+            .and_then(|metadata| set::lock::shared_dir_problem(&metadata));
+        if let Some(problem) = problem {
+            let who = if mode & 0o002 != 0 {
+                "writable by everyone"
+            } else {
+                "writable by its group"
+            };
             self.push(
                 Status::Fail,
                 "directory",
                 "directory",
-                format!("{} is writable by everyone (mode {mode:04o}): anyone can replace the certificates", self.dir.display()),
-                Some(format!("chmod o-w {}", self.dir.display())),
+                format!(
+                    "{} is {who} (mode {mode:04o}){}: anyone who can write there can replace the certificates and plant links beside the keys; otel-pki refuses to write keys there",
+                    self.dir.display(),
+                    if problem.contains("sticky") {
+                        ", a sticky shared directory like /tmp"
+                    } else {
+                        ""
+                    }
+                ),
+                Some(format!(
+                    "chmod go-w {}",
+                    shell_word(&self.dir.display().to_string())
+                )),
             );
         } else {
             self.push(
@@ -213,12 +232,65 @@ impl Checker<'_> {
                 "directory",
                 "directory",
                 format!(
-                    "{} is not writable by others (mode {mode:04o})",
-                    self.dir.display()
+                    "{} is not writable by others (mode {:04o})",
+                    self.dir.display(),
+                    mode & 0o777
                 ),
                 None,
             );
         }
+        self.leftovers();
+    }
+
+    /// What interrupted runs left: reported, removed by the next writing command.
+    fn leftovers(&mut self) {
+        let leftovers = set::leftovers(self.dir);
+        if leftovers.is_empty() {
+            return;
+        }
+        if set::lock::is_held_elsewhere(self.dir) {
+            self.push(
+                Status::Warn,
+                "directory",
+                "leftovers",
+                format!(
+                    "another otel-pki command is writing to {} right now ({} temporary files); check again when it has finished",
+                    self.dir.display(),
+                    leftovers.len()
+                ),
+                None,
+            );
+            return;
+        }
+        const SHOWN: usize = 3;
+        let mut names: Vec<String> = leftovers
+            .iter()
+            .take(SHOWN)
+            .map(|path| {
+                path.strip_prefix(self.dir)
+                    .unwrap_or(path)
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        if leftovers.len() > SHOWN {
+            names.push(format!("and {} more", leftovers.len() - SHOWN));
+        }
+        self.push(
+            Status::Warn,
+            "directory",
+            "leftovers",
+            format!(
+                "{} left by an interrupted otel-pki command ({}), possibly private keys; the next command that writes to the set removes them",
+                if leftovers.len() == 1 {
+                    "1 file".to_owned()
+                } else {
+                    format!("{} files", leftovers.len())
+                },
+                names.join(", ")
+            ),
+            None,
+        );
     }
 
     fn files(&mut self) {
@@ -657,7 +729,7 @@ impl Checker<'_> {
             Status::Warn,
             subject,
             "key_type",
-            "has an Ed25519 key: gRPC's C core (the Python, C++, Ruby and PHP OTLP/gRPC exporters) fails the handshake (grpc/grpc#24252)".into(),
+            "has an Ed25519 key: gRPC's C core (the Python, C++, Ruby and PHP OTLP/gRPC exporters) fails the handshake (grpc/grpc#24252), and the OpenTelemetry Java SDK cannot load it (it reads only RSA and EC PKCS#8 keys: \"Unable to generate key from supported algorithms: [RSA,EC]\")".into(),
             Some(fix),
         );
     }

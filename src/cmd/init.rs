@@ -50,6 +50,8 @@ pub struct InitReport {
 /// Runs `init`.
 pub fn run(args: &InitArgs, output: &Output) -> Result<ExitCode> {
     let dir = &args.dir.dir;
+    // One writer at a time: the set's lock for the whole read-decide-write.
+    let _lock = crate::set::Lock::acquire_creating(dir)?;
     let overwrite = write::Overwrite::from_force(args.force);
     // Refuse early, before seconds of RSA key generation; write_set checks again atomically.
     if overwrite == write::Overwrite::Refuse {
@@ -63,7 +65,7 @@ pub fn run(args: &InitArgs, output: &Output) -> Result<ExitCode> {
         }
     }
     // A new CA would strand a CA rollover's files (they belong to the CA being replaced).
-    let rollover = super::ca::rollover(dir);
+    let rollover = crate::set::rollover::rollover(dir);
     if overwrite == write::Overwrite::Replace && rollover.in_progress() {
         bail!(
             "a CA rollover is under way in `{}` ({}); finish it (`otel-pki ca rotate --status` says how) or undo it with `otel-pki renew --rollback` before replacing the set",

@@ -47,6 +47,13 @@ fn role_name(profile: LeafProfile) -> &'static str {
 
 /// Runs `issue server` or `issue client`.
 pub fn run(command: &IssueCommand, output: &Output) -> Result<ExitCode> {
+    let dir = match command {
+        IssueCommand::Server(args) => &args.common.dir.dir,
+        IssueCommand::Client(args) => &args.common.dir.dir,
+    };
+    // One writer at a time: the set's lock for the whole read-decide-write, from choosing
+    // the file name (which looks at the names taken) to the last file written.
+    let _lock = crate::set::Lock::acquire_creating(dir)?;
     let plan = match command {
         IssueCommand::Server(args) => {
             let mut sans = args.sans.clone();
@@ -444,6 +451,8 @@ fn issue_fleet(
     output: &Output,
 ) -> Result<ExitCode> {
     let dir = &common.dir.dir;
+    // One writer at a time: the set's lock for the whole read-decide-write.
+    let _lock = crate::set::Lock::acquire_creating(dir)?;
     let overwrite = write::Overwrite::from_force(common.force);
     let file_names: Vec<(String, String)> = names
         .iter()

@@ -1699,6 +1699,8 @@ fn intermediate_ca(
     now: OffsetDateTime,
     output: &Output,
 ) -> Result<(Ca, Vec<write::WrittenFile>)> {
+    // One writer at a time: decide whether to make the intermediate CA under the set's lock.
+    let _lock = crate::set::Lock::acquire(dir)?;
     let cert_path = dir.join(format!("{INTERMEDIATE_STEM}.crt"));
     let key_path = dir.join(format!("{INTERMEDIATE_STEM}.key"));
     let root_der = &roots.ders[0];

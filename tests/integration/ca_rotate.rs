@@ -110,10 +110,11 @@ fn the_three_stages_in_order_and_what_ca_crt_holds_at_each() {
         .assert()
         .success();
     assert_eq!(issuer(&dir.join("late.crt")), old);
+    // A rerun (say, after the first was killed once its change was made) has nothing to do.
     rotate(work.path(), &["--stage"])
-        .code(2)
+        .success()
         .stderr(predicates::str::contains(
-            "cannot stage: the rollover is staged (ca-next.crt exists)",
+            "the rollover is already staged in ./otel-certs: nothing to do",
         ));
     rotate(work.path(), &["--finish"]).code(2);
     let status = rotate_json(work.path(), &["--status"]);
@@ -142,7 +143,12 @@ fn the_three_stages_in_order_and_what_ca_crt_holds_at_each() {
         .assert()
         .success();
     assert_eq!(issuer(&dir.join("later.crt")), next);
-    rotate(work.path(), &["--promote"]).code(2);
+    // A rerun of --promote has nothing to do; --stage is out of order.
+    rotate(work.path(), &["--promote"])
+        .success()
+        .stderr(predicates::str::contains(
+            "the rollover is already promoted in ./otel-certs: nothing to do",
+        ));
     rotate(work.path(), &["--stage"]).code(2);
 
     // 3. Finish: only the new CA is trusted; the old key is archived, mode kept.
@@ -158,7 +164,12 @@ fn the_three_stages_in_order_and_what_ca_crt_holds_at_each() {
         &archived.with_file_name("ca-previous.crt")
     ));
     set_handshake(&dir, "localhost").unwrap();
-    rotate(work.path(), &["--finish"]).code(2);
+    // A rerun of --finish has nothing to do.
+    rotate(work.path(), &["--finish"])
+        .success()
+        .stderr(predicates::str::contains(
+            "the rollover is already finished in ./otel-certs: nothing to do",
+        ));
     // A question: the answer is on stdout, even with -q.
     rotate(work.path(), &["--status", "-q"])
         .success()

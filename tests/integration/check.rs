@@ -450,7 +450,7 @@ fn a_world_writable_directory_and_missing_files_fail() {
             .contains("writable by everyone (mode 0777)"),
         "{text}"
     );
-    assert_eq!(directory[0].fix.as_deref(), Some("chmod o-w ./otel-certs"));
+    assert_eq!(directory[0].fix.as_deref(), Some("chmod go-w ./otel-certs"));
     let missing = lines(&report, Status::Fail, "client.key");
     assert_eq!(missing[0].message, "client.key is missing", "{text}");
     let output = otel_pki(work.path())
@@ -477,6 +477,11 @@ fn ed25519_keys_warn_about_grpc_c_core() {
         .collect();
     assert_eq!(warnings.len(), 3, "{text}");
     assert!(warnings[0].message.contains("grpc/grpc#24252"));
+    assert!(
+        warnings[0].message.contains("OpenTelemetry Java SDK")
+            && warnings[0].message.contains("[RSA,EC]"),
+        "{text}"
+    );
     assert_eq!(
         lines(&report, Status::Warn, "server.crt")[0].fix.as_deref(),
         Some("otel-pki issue server --san localhost,127.0.0.1,::1 --key-type ecdsa-p256 --force")
@@ -735,4 +740,54 @@ fn a_leaf_without_digital_signature_fails() {
         failure[0].fix.as_deref(),
         Some("otel-pki issue client --cn otel-collector --force")
     );
+}
+
+#[test]
+fn shared_directories_leftovers_and_fifos_are_reported() {
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    let dir = work.path().join("otel-certs");
+    // A group-writable directory FAILs, like a world-writable one; a sticky one says so.
+    for (mode, says) in [
+        (0o770, "writable by its group (mode 0770)"),
+        (0o1777, "sticky"),
+    ] {
+        fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).unwrap();
+        let (code, report, text) = check(work.path(), &[]);
+        assert_eq!(code, 1, "{text}");
+        let directory = lines(&report, Status::Fail, "directory");
+        assert!(directory[0].message.contains(says), "{text}");
+        assert_eq!(directory[0].fix.as_deref(), Some("chmod go-w ./otel-certs"));
+    }
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+    // What a killed `issue --count` leaves is reported, and the next writer removes it.
+    for index in 0..5 {
+        fs::write(dir.join(format!(".otel-pki-{index}abcde.tmp")), "key").unwrap();
+    }
+    let (code, report, text) = check(work.path(), &[]);
+    assert_eq!(code, 0, "{text}");
+    let leftovers = lines(&report, Status::Warn, "directory");
+    assert!(
+        leftovers[0]
+            .message
+            .starts_with("5 files left by an interrupted otel-pki command (.otel-pki-0abcde.tmp, .otel-pki-1abcde.tmp, .otel-pki-2abcde.tmp, and 2 more)"),
+        "{text}"
+    );
+    otel_pki(work.path())
+        .args(["issue", "client", "--name", "next", "-q"])
+        .assert()
+        .success();
+    assert!(!listing(&dir).iter().any(|name| name.ends_with(".tmp")));
+    // A FIFO named like a certificate is reported, not waited on.
+    let fifo = dir.join("x.crt");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let (code, _, text) = check(work.path(), &[]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("FIFO"), "{text}");
 }

@@ -148,7 +148,10 @@ fn issue_refuses_to_clobber_and_force_backs_up() {
         .assert()
         .success();
     let backup = dir.join("backup").join(&listing(&dir.join("backup"))[0]);
-    assert_eq!(listing(&backup), ["server.crt", "server.key"]);
+    assert_eq!(
+        listing(&backup),
+        [".otel-pki-backup.json", "server.crt", "server.key"]
+    );
     assert_eq!(fs::read(backup.join("server.key")).unwrap(), before);
 }
 

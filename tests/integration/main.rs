@@ -55,6 +55,11 @@ mod renew;
 mod renew_crash;
 /// `selftest`: in-process mutual TLS, positive and negative halves.
 mod selftest;
+/// Every writing command killed with SIGKILL at random points: no dangling name, keys
+/// match, a rerun completes.
+mod set_crash;
+/// Racing writers, the set's lock, planted links and shared directories.
+mod set_safety;
 /// `sign`: certificates for CSRs made by `openssl req`, checked like `issue`.
 mod sign;
 /// Lifetimes and times: the same days in every command, whole seconds in JSON.

@@ -877,3 +877,29 @@ fn fifty_renewals_under_continuous_mtls_traffic_never_fail_a_handshake() {
         "{hidden:?}"
     );
 }
+
+#[test]
+fn every_unreadable_leaf_is_an_error_and_no_set_is_exit_2() {
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    let dir = set_file(work.path(), "");
+    let server = fs::read(dir.join("server.crt")).unwrap();
+    // No PEM block at all, and a PEM block whose DER is broken: the same error, exit 2,
+    // naming the file, and nothing renewed.
+    for contents in [
+        "not a certificate\n".to_owned(),
+        "-----BEGIN CERTIFICATE-----\nMIIBkTCB+wIJAKHHIG\n-----END CERTIFICATE-----\n".to_owned(),
+    ] {
+        fs::write(dir.join("broken.crt"), contents).unwrap();
+        renew(work.path(), &["--all"])
+            .code(2)
+            .stderr(predicates::str::contains("./otel-certs/broken.crt"));
+        assert_eq!(fs::read(dir.join("server.crt")).unwrap(), server);
+    }
+    fs::remove_file(dir.join("broken.crt")).unwrap();
+    fs::create_dir(work.path().join("empty")).unwrap();
+    renew(work.path(), &["--dir", "empty"])
+        .code(2)
+        .stderr(predicates::str::contains("no certificate set in `empty`"));
+    renew(work.path(), &["--all", "-q"]).success();
+}

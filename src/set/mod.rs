@@ -14,7 +14,83 @@ use serde::{Deserialize, Serialize};
 use crate::pki::certificate;
 use crate::pki::key::{self, KeyFile};
 use crate::pki::{PkiError, PrivateKey};
-use crate::write::BACKUP_DIR;
+use crate::write::{BACKUP_DIR, WriteError, io_error};
+
+pub mod generation;
+pub mod lock;
+pub mod names;
+pub mod renewal;
+pub mod rollover;
+
+pub use lock::Lock;
+
+/// Prefix of the temporary files `write` stages (`.otel-pki-XXXXXX.tmp`).
+const STAGING_PREFIX: &str = ".otel-pki-";
+/// Suffix of the temporary files `write` stages.
+const STAGING_SUFFIX: &str = ".tmp";
+/// Recovery files of versions before 0.1 (`.otel-pki-restore-NAME`): removed too.
+const OLD_RESTORE_PREFIX: &str = ".otel-pki-restore-";
+
+/// What interrupted runs left in `dir`: staged files never renamed into place, temporary
+/// links, half-built generations and pending backups. The next writing command removes
+/// (or, for a pending backup, completes) them; `check` reports them.
+pub fn leftovers(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let top = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok);
+    let pending = fs::read_dir(dir.join(BACKUP_DIR))
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok);
+    for entry in top {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if is_staging_leftover(&name) || generation::is_leftover(&name) {
+            found.push(entry.path());
+        }
+    }
+    for entry in pending {
+        if generation::is_pending_backup(&entry.file_name().to_string_lossy()) {
+            found.push(entry.path());
+        }
+    }
+    found.sort();
+    found
+}
+
+fn is_staging_leftover(name: &str) -> bool {
+    (name.starts_with(STAGING_PREFIX) && name.ends_with(STAGING_SUFFIX))
+        || name.starts_with(OLD_RESTORE_PREFIX)
+}
+
+/// Completes or undoes what interrupted runs left in `dir` (called with the lock held, so
+/// no other writer is at work): the generation layout's repair, then staged files that
+/// were never renamed into place are removed (a killed `issue --count 1000` leaves
+/// hundreds, many of them private keys).
+pub(crate) fn repair(dir: &Path) -> Result<(), WriteError> {
+    generation::repair(dir)?;
+    let mut removed = false;
+    for entry in fs::read_dir(dir)
+        .map_err(io_error("list", dir))?
+        .filter_map(Result::ok)
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_file = entry
+            .file_type()
+            .is_ok_and(|kind| kind.is_file() || kind.is_symlink());
+        if is_file && is_staging_leftover(&name) {
+            // unlink(2) never follows a link.
+            let path = entry.path();
+            fs::remove_file(&path).map_err(io_error("remove", &path))?;
+            removed = true;
+        }
+    }
+    if removed {
+        crate::write::sync_dir(dir)?;
+    }
+    Ok(())
+}
 
 /// One `NAME.crt` in a set directory and the `NAME.key` that should go with it.
 #[derive(Clone, Debug, Deserialize, Eq, PartialEq, Serialize)]
@@ -59,10 +135,11 @@ pub fn pairs(dir: &Path) -> io::Result<Vec<Pair>> {
 /// Reads and decodes every certificate in a file (DER bytes each).
 pub fn read_certificates(path: &Path) -> Result<Vec<Vec<u8>>, PkiError> {
     let display = path.display().to_string();
-    let bytes = fs::read(path).map_err(|error| PkiError::InvalidCertificate {
-        path: display.clone(),
-        reason: read_reason(&error),
-    })?;
+    let bytes = crate::input::read(path, crate::input::CERTIFICATE_LIMIT, "certificate file")
+        .map_err(|error| PkiError::InvalidCertificate {
+            path: display.clone(),
+            reason: error.reason(),
+        })?;
     certificate::decode_certificates(&bytes, &display)
 }
 
@@ -107,10 +184,10 @@ pub fn examine_key(path: &Path, certificate_der: Option<&[u8]>) -> KeyFacts {
     let mode = mode_bits(&metadata);
     facts.mode = Some(mode);
     facts.group_or_other_readable = mode & 0o044 != 0;
-    let bytes = match fs::read(path) {
+    let bytes = match crate::input::read(path, crate::input::KEY_LIMIT, "key file") {
         Ok(bytes) => bytes,
         Err(error) => {
-            facts.error = Some(read_reason(&error));
+            facts.error = Some(error.reason());
             return facts;
         }
     };
@@ -288,14 +365,6 @@ pub fn shell_word(word: &str) -> String {
         word.to_owned()
     } else {
         format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
-fn read_reason(error: &io::Error) -> String {
-    match error.kind() {
-        io::ErrorKind::NotFound => "the file does not exist".into(),
-        io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => format!("cannot read: {error}"),
     }
 }
 

@@ -35,7 +35,7 @@ use time::OffsetDateTime;
 
 use crate::write::{
     BACKUP_DIR, DIR_MODE, KEY_MODE, Overwrite, PlannedFile, WriteError, WriteOutcome, WrittenFile,
-    backup_stamp, io_error, sync_dir,
+    backup_root, backup_stamp, io_error, sync_dir,
 };
 
 /// The symlink that names the current generation.
@@ -69,6 +69,17 @@ pub fn is_managed_name(name: &str) -> bool {
         && (name.ends_with(".crt") || name.ends_with(".key"))
 }
 
+/// True for the names in a set directory that only an interrupted change leaves: a
+/// half-built generation or a temporary link.
+pub(crate) fn is_leftover(name: &str) -> bool {
+    name.starts_with(BUILDING_PREFIX) || name.starts_with(LINK_PREFIX)
+}
+
+/// True for a backup whose change has not finished (in `DIR/backup/`).
+pub(crate) fn is_pending_backup(name: &str) -> bool {
+    name.starts_with(PENDING_PREFIX)
+}
+
 /// True when `dir` uses the generation layout (`DIR/..data` exists).
 pub fn is_generation_layout(dir: &Path) -> bool {
     dir.join(DATA).symlink_metadata().is_ok()
@@ -89,37 +100,13 @@ pub fn current(dir: &Path) -> Option<String> {
     (counter(name).is_some() && dir.join(name).is_dir()).then(|| name.to_owned())
 }
 
-/// An exclusive lock on a set directory (`flock(2)` on the directory itself, released when
-/// dropped or when the process dies), so two rotations never interleave.
-#[derive(Debug)]
-pub struct Lock {
-    dir: PathBuf,
-    _handle: File,
-}
-
-impl Lock {
-    /// Waits for the lock, then completes or undoes whatever a killed run left behind:
-    /// half-built generations and temporary links are removed, a generation that never
-    /// became current is removed, links to files no longer in the current generation are
-    /// removed, and a pending backup is finished (its generation became current) or dropped
-    /// (it did not: the files it holds are still the current ones).
-    pub fn acquire(dir: &Path) -> Result<Lock, WriteError> {
-        let handle = File::open(dir).map_err(io_error("open directory", dir))?;
-        rustix::fs::flock(&handle, rustix::fs::FlockOperation::LockExclusive)
-            .map_err(|error| io_error("lock", dir)(error.into()))?;
-        let lock = Lock {
-            dir: dir.to_owned(),
-            _handle: handle,
-        };
-        repair(dir)?;
-        Ok(lock)
-    }
-
-    /// The locked directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-}
+/// The set's lock (see [`crate::set::lock`]); taking it completes or undoes whatever a
+/// killed run left behind: half-built generations and temporary links are removed, a
+/// generation that never became current is removed, links to files no longer in the
+/// current generation are removed, and a pending backup is finished (its generation became
+/// current, and the links it creates are made) or dropped (it did not: the links it removed
+/// are made again).
+pub use crate::set::lock::Lock;
 
 /// One change to a set, committed as one new generation.
 #[derive(Debug)]
@@ -254,7 +241,9 @@ pub fn commit(lock: &Lock, change: &Change<'_>) -> Result<Committed, WriteError>
     }
 
     let generation = build_generation(dir, next_counter, &sources)?;
-    let pending = if replaced.is_empty() {
+    // The pending backup is also the journal of the links this change removes and
+    // creates, so that a run killed at any instant is completed or undone by the next one.
+    let pending = if replaced.is_empty() && created.is_empty() {
         None
     } else {
         Some(pending_backup(
@@ -268,23 +257,28 @@ pub fn commit(lock: &Lock, change: &Change<'_>) -> Result<Committed, WriteError>
             },
         )?)
     };
+    // No name may ever point at nothing: links of removed files go before the switch (a
+    // name may be missing for a moment, never dangling), links of new files after it.
+    let switched = unlink_names(dir, &removed).and_then(|()| switch(dir, &generation));
+    if let Err(error) = switched {
+        relink(dir, &replaced);
+        return Err(error);
+    }
     for name in &created {
         link_into_data(dir, name)?;
     }
-    switch(dir, &generation)?;
+    sync_dir(dir)?;
     for name in &replaced {
         notify_watchers(&current_dir.join(name));
     }
-    let backup_dir = pending
-        .map(|pending| finish_backup(dir, &pending))
-        .transpose()?;
-    for name in &removed {
-        let path = dir.join(name);
-        if is_our_link(&path, name) {
-            fs::remove_file(&path).map_err(io_error("remove", &path))?;
+    let backup_dir = match pending {
+        Some(pending) if !replaced.is_empty() => Some(finish_backup(dir, &pending)?),
+        Some(pending) => {
+            fs::remove_dir_all(&pending).map_err(io_error("remove", &pending))?;
+            None
         }
-    }
-    sync_dir(dir)?;
+        None => None,
+    };
     cleanup(dir, &generation, &current);
 
     Ok(Committed {
@@ -486,8 +480,8 @@ fn damaged(dir: &Path, reason: &str) -> WriteError {
     }
 }
 
-/// Completes or undoes what a killed run left (see [`Lock::acquire`]).
-fn repair(dir: &Path) -> Result<(), WriteError> {
+/// Completes or undoes what a killed run left (see [`Lock`]).
+pub(crate) fn repair(dir: &Path) -> Result<(), WriteError> {
     let has_data = is_generation_layout(dir);
     let current = current(dir);
     if has_data && current.is_none() {
@@ -542,10 +536,22 @@ fn repair(dir: &Path) -> Result<(), WriteError> {
             let manifest: Option<BackupManifest> = fs::read(pending.join(MANIFEST))
                 .ok()
                 .and_then(|bytes| serde_json::from_slice(&bytes).ok());
-            if manifest.is_some_and(|manifest| Some(&manifest.generation) == current.as_ref()) {
-                finish_backup(dir, &pending)?;
-            } else {
-                fs::remove_dir_all(&pending).map_err(io_error("remove", &pending))?;
+            match manifest {
+                // Killed after the switch: make the new links, keep the backup.
+                Some(manifest) if Some(&manifest.generation) == current.as_ref() => {
+                    relink(dir, &manifest.created);
+                    if manifest.replaced.is_empty() {
+                        fs::remove_dir_all(&pending).map_err(io_error("remove", &pending))?;
+                    } else {
+                        finish_backup(dir, &pending)?;
+                    }
+                }
+                // Killed before it: links removed for the switch come back.
+                Some(manifest) => {
+                    relink(dir, &manifest.replaced);
+                    fs::remove_dir_all(&pending).map_err(io_error("remove", &pending))?;
+                }
+                None => fs::remove_dir_all(&pending).map_err(io_error("remove", &pending))?,
             }
         }
     }
@@ -679,12 +685,42 @@ fn link_or_copy(source: &Path, target: &Path, link: bool) -> Result<(), WriteErr
 
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
+/// `DIR/.otel-pki-link-<pid>-<n>-<random>`: unpredictable, and created by `symlink(2)`,
+/// which never follows or replaces an existing name.
 fn temporary_link_name(dir: &Path) -> PathBuf {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(SEQUENCE.fetch_add(1, Ordering::Relaxed));
     dir.join(format!(
-        "{LINK_PREFIX}{}-{}",
+        "{LINK_PREFIX}{}-{:016x}",
         std::process::id(),
-        SEQUENCE.fetch_add(1, Ordering::Relaxed)
+        hasher.finish()
     ))
+}
+
+/// Removes the links of `names` (only links otel-pki made: `NAME -> ..data/NAME`).
+fn unlink_names(dir: &Path, names: &[String]) -> Result<(), WriteError> {
+    for name in names {
+        let path = dir.join(name);
+        if is_our_link(&path, name) {
+            fs::remove_file(&path).map_err(io_error("remove", &path))?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes the missing links of `names` that the current generation holds. Best effort: it
+/// runs while completing or undoing a change.
+fn relink(dir: &Path, names: &[String]) {
+    for name in names {
+        let path = dir.join(name);
+        if is_managed_name(name)
+            && path.symlink_metadata().is_err()
+            && dir.join(DATA).join(name).is_file()
+        {
+            let _ = link_into_data(dir, name);
+        }
+    }
 }
 
 /// Replaces (or creates) `DIR/NAME` with the link `..data/NAME`, atomically.
@@ -722,12 +758,7 @@ fn pending_backup(
     current_dir: &Path,
     manifest: &BackupManifest,
 ) -> Result<PathBuf, WriteError> {
-    let root = dir.join(BACKUP_DIR);
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(DIR_MODE)
-        .create(&root)
-        .map_err(io_error("create directory", &root))?;
+    let root = backup_root(dir)?;
     let pending = root.join(format!("{PENDING_PREFIX}{}", manifest.generation));
     fs::DirBuilder::new()
         .mode(DIR_MODE)
@@ -1018,6 +1049,57 @@ mod tests {
                 .to_string_lossy()
                 .starts_with('.')
         }));
+    }
+
+    #[test]
+    fn a_commit_killed_around_the_switch_never_leaves_a_dangling_name() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path();
+        plain_set(dir);
+        let committed = commit_files(
+            dir,
+            &[PlannedFile::public("n.crt", "n")],
+            &["b.crt".to_owned()],
+        );
+        // Killed after the switch, before the new link: the journal makes it.
+        fs::remove_file(dir.join("n.crt")).unwrap();
+        let pending = dir
+            .join(BACKUP_DIR)
+            .join(format!(".pending-{}", committed.generation));
+        fs::create_dir(&pending).unwrap();
+        let manifest = BackupManifest {
+            command: "test".into(),
+            generation: committed.generation.clone(),
+            replaced: vec!["b.crt".into()],
+            created: vec!["n.crt".into()],
+        };
+        fs::write(
+            pending.join(MANIFEST),
+            serde_json::to_vec(&manifest).unwrap(),
+        )
+        .unwrap();
+        drop(Lock::acquire(dir).unwrap());
+        assert_eq!(read(dir, "n.crt"), "n");
+        assert!(!pending.exists());
+        // Killed before the switch, after removing a link: the link comes back.
+        fs::remove_file(dir.join("a.crt")).unwrap();
+        let pending = dir.join(BACKUP_DIR).join(".pending-..g99-20990101T000000Z");
+        fs::create_dir(&pending).unwrap();
+        let manifest = BackupManifest {
+            generation: "..g99-20990101T000000Z".into(),
+            replaced: vec!["a.crt".into()],
+            created: vec![],
+            ..manifest
+        };
+        fs::write(
+            pending.join(MANIFEST),
+            serde_json::to_vec(&manifest).unwrap(),
+        )
+        .unwrap();
+        drop(Lock::acquire(dir).unwrap());
+        assert_eq!(read(dir, "a.crt"), "cert 1");
+        assert!(!pending.exists());
+        assert!(crate::set::leftovers(dir).is_empty());
     }
 
     #[test]
