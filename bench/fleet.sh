@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Fleet benchmark: `otel-pki issue client --count N` for N = 1,000 (the target: under 2 s on
 # a 2-core machine) and N = 100, ECDSA P-256, every file written and fsynced. Each run
-# writes into a new, empty directory (nothing is deleted between runs: see BENCHMARKS.md for
+# writes into a new, empty directory (nothing is deleted between runs: see docs/performance.md for
 # why that matters on ext4). Needs hyperfine (apt-get install hyperfine). Results go in
-# BENCHMARKS.md, section "Fleet issuance".
+# docs/performance.md, section "Fleet issuance".
 #
 #   bench/fleet.sh                      # in target/bench-fleet (the project's file system)
 #   BENCH_DIR=/mnt/disk bench/fleet.sh  # on another file system

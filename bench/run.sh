@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks otel-pki against the openssl recipe, side by side, and prints a Markdown table of
 # medians. Needs hyperfine (apt-get install hyperfine) and a release build. Figures are
-# recorded in BENCHMARKS.md; this is never run as a timed test.
+# recorded in docs/performance.md; this is never run as a timed test.
 #
 #   cargo build --release --examples && bench/run.sh
 set -euo pipefail
