@@ -12,7 +12,6 @@ use super::support;
 use crate::cli::RenewArgs;
 use crate::generation::{self, Change, Lock};
 use crate::output::Output;
-use crate::pki::renewal;
 use crate::pki::{PrivateKey, certificate};
 use crate::set::names::{CA_CERT, CA_KEY};
 pub use crate::set::renewal::{Failure, Renewal, Unchanged};
@@ -350,11 +349,11 @@ fn renewal_line(verb: &str, renewal: &Renewal) -> String {
     };
     let lifetime = renewal.new_not_after - OffsetDateTime::now_utc();
     format!(
-        "{verb} {} ({}, {}, {key}): valid {} days until {}, was until {}",
+        "{verb} {} ({}, {}, {key}): valid {} until {}, was until {}",
         renewal.name,
         renewal.role,
         renewal.key_type,
-        renewal::days(lifetime),
+        crate::pki::lifetime::span_text(lifetime),
         renewal.new_not_after.date(),
         renewal.old_not_after.date()
     )

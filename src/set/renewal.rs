@@ -36,10 +36,10 @@ pub struct Renewal {
     /// Serial number of the new certificate (null with `--dry-run`).
     pub new_serial: Option<String>,
     /// notAfter of the replaced certificate.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::pki::lifetime::rfc3339")]
     pub old_not_after: OffsetDateTime,
     /// notAfter of the new certificate (with `--dry-run`: what it would be).
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::pki::lifetime::rfc3339")]
     pub new_not_after: OffsetDateTime,
     /// True when the lifetime was cut short to end with the CA.
     pub clamped: bool,
@@ -51,10 +51,10 @@ pub struct Unchanged {
     /// `NAME` of `NAME.crt`.
     pub name: String,
     /// Its notAfter.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::pki::lifetime::rfc3339")]
     pub not_after: OffsetDateTime,
     /// When it becomes due.
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "crate::pki::lifetime::rfc3339")]
     pub due_from: OffsetDateTime,
 }
 
