@@ -83,7 +83,8 @@ pub struct Cli {
         default_value = "30s",
         env = "OTEL_PKI_LOCK_TIMEOUT",
         value_parser = parse_lock_timeout,
-        help_heading = "Global options"
+        help_heading = "Global options",
+        hide_short_help = true
     )]
     pub lock_timeout: std::time::Duration,
 }
@@ -151,15 +152,19 @@ pub enum Command {
     /// Find mutual-TLS mistakes in a Collector, Jaeger v2 or Tempo configuration file.
     LintConfig(LintConfigArgs),
     // --- consumers: keystore, sign ---
-    /// PKCS#12 keystores for JVM and .NET programs: NAME.p12 (key and chain) and
-    /// truststore.p12 (the CA).
+    /// PKCS#12 keystores for JVM and .NET programs (NAME.p12, truststore.p12).
+    ///
+    /// NAME.p12 holds a leaf's key and chain; truststore.p12 holds the CA.
     Keystore(KeystoreArgs),
-    /// Sign a certificate signing request (a key that never leaves its device) with the
-    /// set's CA: NAME.crt, no key.
+    /// Sign a certificate signing request with the set's CA (the key stays put).
+    ///
+    /// For a key that never leaves its device (a TPM, an HSM): writes NAME.crt, no key.
     Sign(SignArgs),
     // --- kubernetes: k8s ---
-    /// Kubernetes manifests from a set: Secrets, Collector Deployments, Operator
-    /// Instrumentations, and a cert-manager + trust-manager bootstrap.
+    /// Kubernetes manifests: Secrets, Deployments, Operator objects, cert-manager.
+    ///
+    /// Secrets, Collector Deployments, Operator Instrumentations, and a cert-manager +
+    /// trust-manager bootstrap, all from a set.
     #[command(subcommand, after_long_help = concat!(
         "Examples:\n",
         "  otel-pki k8s secret --role server -n observability | kubectl apply -f -\n",
@@ -1628,7 +1633,13 @@ pub struct K8sCertManagerArgs {
     /// The trust-manager API of the bundle: bundle (trust.cert-manager.io/v1alpha1, what
     /// trust-manager up to v0.24.0 serves) or cluster-bundle (trust-manager.io/v1alpha2, its
     /// successor, for a trust-manager that installs and reconciles it).
-    #[arg(long, value_enum, default_value_t, value_name = "KIND")]
+    #[arg(
+        long,
+        value_enum,
+        default_value_t,
+        value_name = "KIND",
+        hide_short_help = true
+    )]
     pub bundle_kind: BundleKindArg,
 
     /// Hand cert-manager an intermediate CA signed by the root instead of the root key.
