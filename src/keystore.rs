@@ -183,6 +183,70 @@ pub fn refresh_existing(dir: &Path, password: &Password) -> Result<Option<WriteO
     Ok(Some(write::write_set(dir, &files, Overwrite::Replace)?))
 }
 
+/// What [`sync_after_change`] did to the keystores of a set.
+#[derive(Debug)]
+pub enum Sync {
+    /// The set has no keystore.
+    None,
+    /// The keystores were rebuilt from the new PEM files.
+    Refreshed(WriteOutcome),
+    /// The keystores exist but no password was given: they still hold the previous
+    /// certificates. The warning names them and the command that rebuilds them.
+    Stale(String),
+}
+
+/// Keeps the keystores of `dir` in step after `renew` or `ca rotate` changed its PEM files:
+/// with the password in [`PASSWORD_ENV`] they are rebuilt now, each with the protection it
+/// had (see [`refresh_existing`]); without one, the caller warns (a command that renews
+/// certificates never fails because of a keystore it was not asked about).
+pub fn sync_after_change(dir: &Path) -> Result<Sync> {
+    let names = existing_keystores(dir);
+    if names.is_empty() {
+        return Ok(Sync::None);
+    }
+    if std::env::var_os(PASSWORD_ENV).is_none_or(|value| value.is_empty()) {
+        let leaves: Vec<&str> = names
+            .iter()
+            .filter_map(|name| name.strip_suffix(".p12"))
+            .filter(|stem| format!("{stem}.p12") != TRUSTSTORE)
+            .collect();
+        let mut command = String::from("otel-pki keystore");
+        if !leaves.is_empty() {
+            command.push_str(&format!(" --name {}", leaves.join(",")));
+        }
+        if names.iter().any(|name| name == TRUSTSTORE) {
+            command.push_str(" --truststore");
+        }
+        command.push_str(&crate::set::dir_flag(dir));
+        command.push_str(" --force");
+        return Ok(Sync::Stale(format!(
+            "{} in `{}` still hold the previous certificates: set {PASSWORD_ENV} to keep keystores in step, or run `{command}` (add --legacy for a legacy keystore)",
+            names.join(", "),
+            dir.display()
+        )));
+    }
+    let password = password(None)?;
+    Ok(match refresh_existing(dir, &password)? {
+        Some(outcome) => Sync::Refreshed(outcome),
+        None => Sync::None,
+    })
+}
+
+/// The `*.p12` file names in `dir`, sorted.
+fn existing_keystores(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.len() > 4 && name.ends_with(".p12") && !name.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 fn build_keystore(
     dir: &Path,
     name: &str,

@@ -98,13 +98,29 @@ fn rotate(args: &CaRotateArgs, output: &Output) -> Result<ExitCode> {
         status(dir)?
     } else {
         let lock = Lock::acquire(dir)?;
-        if args.stage {
+        let mut report = if args.stage {
             stage(dir, args, &lock, output)?
         } else if args.promote {
             promote(dir, args, &lock, output)?
         } else {
             finish(dir, &lock)?
+        };
+        // ca.crt (the truststore) and, at --promote, every leaf (its chain) changed: the
+        // set's PKCS#12 keystores follow, under the same lock.
+        match crate::keystore::sync_after_change(dir)? {
+            crate::keystore::Sync::None => {}
+            crate::keystore::Sync::Refreshed(outcome) => output.status(&format!(
+                "rebuilt keystores {}",
+                outcome
+                    .files
+                    .iter()
+                    .map(|file| file.path.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            crate::keystore::Sync::Stale(warning) => report.warnings.push(warning),
         }
+        report
     };
     for warning in &report.warnings {
         output.warn(warning);

@@ -154,9 +154,28 @@ pub fn run(args: &RenewArgs, output: &Output) -> Result<ExitCode> {
             report.generation = Some(committed.generation);
             report.backup_dir = committed.backup_dir;
             report.renewed = reissued.renewals;
+            sync_keystores(dir, &mut report.warnings, output)?;
         }
     }
     finish(&report, args.exit_code, output)
+}
+
+/// Rebuilds the set's PKCS#12 keystores from the renewed files (still under the lock), or
+/// warns that they are stale (see [`crate::keystore::sync_after_change`]).
+fn sync_keystores(dir: &Path, warnings: &mut Vec<String>, output: &Output) -> Result<()> {
+    match crate::keystore::sync_after_change(dir)? {
+        crate::keystore::Sync::None => {}
+        crate::keystore::Sync::Refreshed(outcome) => {
+            let names: Vec<String> = outcome
+                .files
+                .iter()
+                .map(|file| file.path.display().to_string())
+                .collect();
+            output.status(&format!("rebuilt keystores {}", names.join(", ")));
+        }
+        crate::keystore::Sync::Stale(warning) => warnings.push(warning),
+    }
+    Ok(())
 }
 
 /// Reads the set and plans (see [`crate::set::renewal::plan`]).
@@ -232,6 +251,7 @@ fn rollback(dir: &Path, output: &Output) -> Result<ExitCode> {
             meta: None,
         },
     )?;
+    sync_keystores(dir, &mut warnings, output)?;
     let report = RenewReport {
         dir: dir.to_owned(),
         dry_run: false,

@@ -478,3 +478,64 @@ fn jsse_mtls_with_pkcs12_keystores_and_a_rustls_peer() {
         java_client_to_rustls(&dir, "client.p12", &w.join("other/truststore.p12"));
     assert_eq!(code, 1, "{text}");
 }
+
+#[test]
+fn renew_and_ca_rotate_keep_keystores_in_step() {
+    let work = workdir();
+    let w = work.path();
+    init(w, &["-q", "--san", "localhost", "--validity", "3d"]);
+    let dir = w.join("otel-certs");
+    keystore(w, &["--name", "server", "--truststore"]).success();
+    let password =
+        otel_pki::pki::pkcs12::Password::new(PASSWORD.as_bytes().to_vec(), "test").unwrap();
+    let leaf_in = |name: &str| {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        let contents = otel_pki::pki::pkcs12::open(&bytes, &password, name).unwrap();
+        contents.keys[0].1[0].clone()
+    };
+
+    // Without the password, renew still renews, and warns that the keystores are stale.
+    let assert = otel_pki(w)
+        .env_remove("OTEL_PKI_KEYSTORE_PASSWORD")
+        .args(["renew", "--all"])
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains("server.p12, truststore.p12")
+            && stderr.contains("still hold the previous certificates")
+            && stderr.contains("otel-pki keystore --name server --truststore"),
+        "{stderr}"
+    );
+    assert_ne!(
+        leaf_in("server.p12"),
+        certificates(&dir.join("server.crt"))[0].as_ref()
+    );
+
+    // With it, renew rebuilds them under the same lock.
+    otel_pki(w)
+        .env("OTEL_PKI_KEYSTORE_PASSWORD", PASSWORD)
+        .args(["renew", "--all"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("rebuilt keystores"));
+    assert_eq!(
+        leaf_in("server.p12"),
+        certificates(&dir.join("server.crt"))[0].as_ref()
+    );
+
+    // ca rotate --stage: the truststore now trusts both CAs, as ca.crt does.
+    otel_pki(w)
+        .env("OTEL_PKI_KEYSTORE_PASSWORD", PASSWORD)
+        .args(["ca", "rotate", "--stage"])
+        .assert()
+        .success();
+    let truststore = std::fs::read(dir.join("truststore.p12")).unwrap();
+    let contents = otel_pki::pki::pkcs12::open(&truststore, &password, "truststore.p12").unwrap();
+    assert_eq!(
+        contents.trusted.len(),
+        certificates(&dir.join("ca.crt")).len(),
+        "one trusted entry per CA of ca.crt"
+    );
+    assert_eq!(contents.trusted.len(), 2);
+}
