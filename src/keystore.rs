@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::input;
 use crate::pki::pkcs12::{self, Password, Protection};
 use crate::pki::{PrivateKey, certificate};
-use crate::write::{self, Overwrite, PlannedFile, WriteOutcome};
+use crate::write::{Overwrite, PlannedFile, WriteOutcome};
 
 /// Environment variable holding the keystore password.
 pub const PASSWORD_ENV: &str = "OTEL_PKI_KEYSTORE_PASSWORD";
@@ -80,7 +80,7 @@ pub fn password(file: Option<&Path>) -> Result<Password> {
 
 /// The files of `plan`, built in memory (nothing written), with their entries.
 pub fn build(plan: &Plan<'_>, password: &Password) -> Result<(Vec<PlannedFile>, Vec<Entry>)> {
-    let ca_path = plan.dir.join("ca.crt");
+    let ca_path = plan.dir.join(crate::set::names::CA_CERT);
     let cas = read_certificates(&ca_path)?;
     let mut files = Vec::new();
     let mut entries = Vec::new();
@@ -121,7 +121,7 @@ pub fn build(plan: &Plan<'_>, password: &Password) -> Result<(Vec<PlannedFile>, 
 /// Builds and writes the files of `plan`, all or none.
 pub fn write(plan: &Plan<'_>, password: &Password) -> Result<(WriteOutcome, Vec<Entry>)> {
     let (files, entries) = build(plan, password)?;
-    let outcome = write::write_set(plan.dir, &files, plan.overwrite)?;
+    let outcome = crate::set::write(plan.dir, &files, plan.overwrite)?;
     Ok((outcome, entries))
 }
 
@@ -180,7 +180,7 @@ pub fn refresh_existing(dir: &Path, password: &Password) -> Result<Option<WriteO
     if files.is_empty() {
         return Ok(None);
     }
-    Ok(Some(write::write_set(dir, &files, Overwrite::Replace)?))
+    Ok(Some(crate::set::write(dir, &files, Overwrite::Replace)?))
 }
 
 /// What [`sync_after_change`] did to the keystores of a set.
@@ -284,7 +284,7 @@ fn build_keystore(
         anyhow::anyhow!(
             "`{}` was not issued by a CA in `{}`; the keystore would not validate. Re-issue it with `otel-pki issue` or check the set with `otel-pki check`",
             cert_path.display(),
-            dir.join("ca.crt").display()
+            dir.join(crate::set::names::CA_CERT).display()
         )
     })?;
     if !full.contains(issuer) {

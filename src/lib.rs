@@ -35,6 +35,8 @@ pub mod render;
 #[cfg(unix)]
 pub mod set;
 #[cfg(unix)]
+pub mod support;
+#[cfg(unix)]
 pub mod terminal;
 #[cfg(unix)]
 pub mod tls;

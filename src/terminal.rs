@@ -3,6 +3,8 @@
 //! name carrying `ESC[2J`, a window-title sequence or a right-to-left override cannot clear
 //! the screen, retitle the terminal or reorder what the user reads. JSON output needs none of
 //! this: serde_json escapes control characters, and a JSON consumer sees the exact value.
+//!
+//! Also [`shell_word`]: a word of a command suggested to the user, quoted as a shell reads it.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -129,6 +131,19 @@ fn needs_escape(c: char) -> bool {
             c,
             '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
         )
+}
+
+/// A word as a POSIX shell reads it back: as is when it is safe, else single-quoted.
+pub fn shell_word(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.,/:@=+".contains(c))
+    {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }
 
 #[cfg(test)]

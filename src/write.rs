@@ -143,7 +143,7 @@ pub enum WriteError {
     },
 
     /// Keys would be written into a directory others may write to.
-    #[error("refusing to write keys into `{}` ({problem}): anyone who can write there can replace certificates or plant links beside the keys; run `chmod go-w {}` (or choose another directory)", .dir.display(), crate::set::shell_word(&.dir.display().to_string()))]
+    #[error("refusing to write keys into `{}` ({problem}): anyone who can write there can replace certificates or plant links beside the keys; run `chmod go-w {}` (or choose another directory)", .dir.display(), crate::terminal::shell_word(&.dir.display().to_string()))]
     SharedDirectory {
         /// The directory.
         dir: PathBuf,
@@ -242,52 +242,16 @@ pub fn write_file(
 ///    fsynced. If any step fails, files already renamed are rolled back and created
 ///    directories removed, so the directory is as it was.
 ///
-/// In a set that `renew` has moved to the generation layout ([`crate::generation`]),
-/// certificates and keys are written as one new generation instead, so that they change
-/// together there too.
+/// This knows nothing of sets: files of a certificate set are written through
+/// [`crate::set::write`], which takes the set's lock and chooses the layout.
 pub fn write_set(
     dir: &Path,
     files: &[PlannedFile],
     overwrite: Overwrite,
 ) -> Result<WriteOutcome, WriteError> {
-    // Certificates and keys belong to a set: written under its lock (a no-op when the
-    // command already holds it), which also clears what interrupted runs left.
-    let set_files = files
-        .iter()
-        .any(|file| crate::generation::is_managed_name(&file.name));
-    let _lock = if set_files {
-        Some(crate::set::lock::Lock::acquire_creating(dir)?)
-    } else {
-        None
-    };
-    if crate::generation::manages(dir, files) {
-        return crate::generation::write_set(dir, files, overwrite);
-    }
-    // Replacing certificates or keys of a set of plain files: one generation switch, so that
-    // a crash never leaves a new key beside an old certificate.
-    if overwrite == Overwrite::Replace
-        && !files.is_empty()
-        && files
-            .iter()
-            .all(|file| crate::generation::is_managed_name(&file.name))
-        && files
-            .iter()
-            .any(|file| dir.join(&file.name).symlink_metadata().is_ok())
-    {
-        return crate::generation::write_set(dir, files, overwrite);
-    }
     // A directory created for keys is private; one for configuration or manual pages is not
     // (a Collector's service account must read its configuration).
     let holds_keys = files.iter().any(|file| file.mode & 0o077 == 0);
-    if holds_keys
-        && let Ok(metadata) = fs::metadata(dir)
-        && let Some(problem) = crate::set::lock::shared_dir_problem(&metadata)
-    {
-        return Err(WriteError::SharedDirectory {
-            dir: dir.to_owned(),
-            problem,
-        });
-    }
     let created_dirs = ensure_dir(dir, if holds_keys { DIR_MODE } else { 0o755 })?;
     let result = write_set_in(dir, files, overwrite);
     if result.is_err() {

@@ -23,7 +23,6 @@ use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::support;
 use crate::cli::{CaCommand, CaRotateArgs};
 use crate::generation::{self, Change, Lock};
 use crate::output::Output;
@@ -32,6 +31,7 @@ use crate::pki::renewal::LeafTemplate;
 use crate::pki::{self, CaRequest, CertSummary, KeyType, Lifetime, Validity, certificate};
 use crate::set;
 use crate::set::renewal::{self, Due, Renewal};
+use crate::support;
 use crate::write::{self, PlannedFile};
 
 use crate::set::names::{
@@ -105,6 +105,9 @@ fn rotate(args: &CaRotateArgs, output: &Output) -> Result<ExitCode> {
         } else {
             finish(dir, &lock)?
         };
+        report
+            .warnings
+            .extend(support::passphrase_file_warning(&args.passphrase));
         // ca.crt (the truststore) and, at --promote, every leaf (its chain) changed: the
         // set's PKCS#12 keystores follow, under the same lock.
         match crate::keystore::sync_after_change(dir)? {

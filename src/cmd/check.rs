@@ -90,7 +90,7 @@ pub struct Summary {
 const SET_FILES: [&str; 6] = crate::set::names::INIT_FILES;
 
 /// Written by the CA-rotation feature: the current and the next CA.
-const BUNDLE: &str = "ca-bundle.crt";
+const BUNDLE: &str = crate::set::names::BUNDLE;
 
 /// Runs `check`.
 pub fn run(args: &CheckArgs, output: &Output) -> Result<ExitCode> {
@@ -317,22 +317,22 @@ impl Checker<'_> {
         for name in missing {
             // Keeping the CA key away from the machines that only use the set is good
             // practice; only signing needs it.
-            let (status, message) = if name == "ca.key" {
+            let (status, message) = if name == crate::set::names::CA_KEY {
                 (Status::Warn, "ca.key is not here: fine when the CA key is kept elsewhere, but `issue` needs it".to_owned())
             } else {
                 (Status::Fail, format!("{name} is missing"))
             };
             let fix = match name {
-                "ca.key" => format!(
+                crate::set::names::CA_KEY => format!(
                     "copy the CA key to {} when you need to issue certificates",
-                    self.dir.join("ca.key").display()
+                    self.dir.join(crate::set::names::CA_KEY).display()
                 ),
-                "ca.crt" => format!(
+                crate::set::names::CA_CERT => format!(
                     "copy the CA certificate to {}, or create a new set with `otel-pki init{} --force`",
-                    self.dir.join("ca.crt").display(),
+                    self.dir.join(crate::set::names::CA_CERT).display(),
                     dir_flag(self.dir)
                 ),
-                "server.crt" | "server.key" => format!(
+                crate::set::names::SERVER_CERT | crate::set::names::SERVER_KEY => format!(
                     "otel-pki issue server{} --san HOST --force",
                     dir_flag(self.dir)
                 ),
@@ -344,7 +344,7 @@ impl Checker<'_> {
 
     /// ca.crt and ca.key: every certificate in ca.crt a proper CA, valid, and the key.
     fn ca(&mut self) -> Option<Vec<TrustedCa>> {
-        let path = self.dir.join("ca.crt");
+        let path = self.dir.join(crate::set::names::CA_CERT);
         if !path.exists() {
             return None;
         }
@@ -356,7 +356,7 @@ impl Checker<'_> {
             }
         };
         let trusted = self.ca_certificates("ca.crt", &ders);
-        let key = self.dir.join("ca.key");
+        let key = self.dir.join(crate::set::names::CA_KEY);
         if key.exists() {
             self.key(&key, "ca.key", &ders, true, None);
         }
@@ -453,7 +453,7 @@ impl Checker<'_> {
                         BUNDLE,
                         "bundle",
                         format!("does not contain the CA of ca.crt (`{}`): peers that trust the bundle reject certificates from it", ca.subject()),
-                        Some(format!("add it: `cat {} >> {}`", self.dir.join("ca.crt").display(), path.display())),
+                        Some(format!("add it: `cat {} >> {}`", self.dir.join(crate::set::names::CA_CERT).display(), path.display())),
                     );
                 }
             }

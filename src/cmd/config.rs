@@ -141,7 +141,7 @@ pub fn run(command: &ConfigCommand, output: &Output) -> Result<ExitCode> {
 }
 
 fn stem(name: &str, flag: &str) -> Result<String> {
-    super::support::file_stem(name, flag)
+    crate::support::file_stem(name, flag)
 }
 
 fn render(request: &Request<'_>, output: &Output) -> Result<ExitCode> {

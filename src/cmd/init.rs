@@ -8,23 +8,16 @@ use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::support;
 use crate::cli::InitArgs;
 use crate::output::Output;
 use crate::pki::{
     self, CaRequest, CertSummary, KeyType, LeafProfile, LeafRequest, San, Validity, issue,
 };
+use crate::support;
 use crate::write::{self, PlannedFile, WriteOutcome};
 
 /// The six files of a set, in the order they are written and listed.
-pub const SET_FILES: [&str; 6] = [
-    "ca.key",
-    "ca.crt",
-    "server.key",
-    "server.crt",
-    "client.key",
-    "client.crt",
-];
+pub const SET_FILES: [&str; 6] = crate::set::names::INIT_FILES;
 
 /// Result of `init`. Field names are the JSON contract.
 #[derive(Debug, Deserialize, Serialize)]
@@ -192,12 +185,12 @@ pub fn run(args: &InitArgs, output: &Output) -> Result<ExitCode> {
         _ => ca.key().to_pkcs8_pem(),
     };
     let mut files = vec![
-        PlannedFile::key("ca.key", ca_key_pem),
-        PlannedFile::public("ca.crt", ca.certificate_pem()),
-        PlannedFile::key("server.key", server.key.to_pkcs8_pem()),
-        PlannedFile::public("server.crt", server.certificate_pem()),
-        PlannedFile::key("client.key", client.key.to_pkcs8_pem()),
-        PlannedFile::public("client.crt", client.certificate_pem()),
+        PlannedFile::key(crate::set::names::CA_KEY, ca_key_pem),
+        PlannedFile::public(crate::set::names::CA_CERT, ca.certificate_pem()),
+        PlannedFile::key(crate::set::names::SERVER_KEY, server.key.to_pkcs8_pem()),
+        PlannedFile::public(crate::set::names::SERVER_CERT, server.certificate_pem()),
+        PlannedFile::key(crate::set::names::CLIENT_KEY, client.key.to_pkcs8_pem()),
+        PlannedFile::public(crate::set::names::CLIENT_CERT, client.certificate_pem()),
     ];
     for (leaf, issued) in others.leaves.iter().zip(&reissued) {
         files.push(PlannedFile::key(
@@ -209,24 +202,28 @@ pub fn run(args: &InitArgs, output: &Output) -> Result<ExitCode> {
             issued.certificate_pem(),
         ));
     }
-    let outcome = write::write_set(dir, &files, overwrite)?;
+    let outcome = crate::set::write(dir, &files, overwrite)?;
     if let Some(warning) = support::passphrase_file_warning(&args.passphrase) {
         output.warn(&warning);
         warnings.push(warning);
     }
-    if rollover.files.iter().any(|name| name == "ca-bundle.crt") {
+    if rollover
+        .files
+        .iter()
+        .any(|name| name == crate::set::names::BUNDLE)
+    {
         let warning = format!(
             "`{}` still holds the CA this set had before; remove it, or it trusts a CA that is gone",
-            dir.join("ca-bundle.crt").display()
+            dir.join(crate::set::names::BUNDLE).display()
         );
         output.warn(&warning);
         warnings.push(warning);
     }
 
     let certificates = [
-        ("ca.crt", ca.certificate_der()),
-        ("server.crt", &server.certificate_der[..]),
-        ("client.crt", &client.certificate_der[..]),
+        (crate::set::names::CA_CERT, ca.certificate_der()),
+        (crate::set::names::SERVER_CERT, &server.certificate_der[..]),
+        (crate::set::names::CLIENT_CERT, &client.certificate_der[..]),
     ]
     .into_iter()
     .map(|(name, der)| CertSummary::new(der, &support::display(&dir.join(name)), 0, now))
@@ -269,7 +266,7 @@ pub fn run(args: &InitArgs, output: &Output) -> Result<ExitCode> {
 
 fn print_status(report: &InitReport, outcome: &WriteOutcome, output: &Output) {
     for summary in &report.certificates {
-        output.status(&created_line(summary));
+        output.status(&support::created_line(summary));
     }
     if !report.reissued.is_empty() {
         let names: Vec<&str> = report
@@ -299,7 +296,7 @@ fn print_status(report: &InitReport, outcome: &WriteOutcome, output: &Output) {
             abridged(&names)
         ));
     } else {
-        output.status(&written_line(&report.dir, outcome));
+        output.status(&support::written_line(&report.dir, outcome));
     }
     if let Some(backup_dir) = &outcome.backup_dir {
         output.status(&format!(
@@ -321,57 +318,6 @@ fn abridged(names: &[&str]) -> String {
     shown.push("…");
     shown.extend(names.last());
     shown.join(" ")
-}
-
-/// `created server certificate "localhost" (ECDSA P-256, serverAuth) for localhost,
-/// 127.0.0.1, ::1; expires 2027-11-27 (365 days)`.
-pub fn created_line(summary: &CertSummary) -> String {
-    let name = summary.common_name.as_deref().unwrap_or(&summary.subject);
-    let what = match summary.role {
-        pki::Role::Ca => "CA".to_owned(),
-        role => format!("{} certificate", role.name()),
-    };
-    let mut purposes = summary.extended_key_usage.join("+");
-    if !purposes.is_empty() {
-        purposes.insert_str(0, ", ");
-    }
-    let names: Vec<&str> = summary
-        .sans
-        .hosts()
-        .chain(summary.sans.uri.iter().map(String::as_str))
-        .chain(summary.sans.email.iter().map(String::as_str))
-        .collect();
-    let for_names = if names.is_empty() {
-        String::new()
-    } else {
-        format!(" for {}", names.join(", "))
-    };
-    // The lifetime as requested: notBefore is back-dated by a few minutes.
-    let lifetime = pki::Validity::between(summary.not_before, summary.not_after).issued_span();
-    format!(
-        "created {what} \"{name}\" ({}{purposes}){for_names}; valid {} until {}",
-        summary.public_key.description,
-        pki::lifetime::humanize(lifetime),
-        summary.not_after.date(),
-    )
-}
-
-/// `wrote otel-certs: ca.key ca.crt … (keys 0600, certificates 0644)`.
-pub fn written_line(dir: &std::path::Path, outcome: &WriteOutcome) -> String {
-    let names: Vec<String> = outcome
-        .files
-        .iter()
-        .filter_map(|file| {
-            file.path
-                .file_name()
-                .map(|name| name.to_string_lossy().into_owned())
-        })
-        .collect();
-    format!(
-        "wrote {}: {} (keys 0600, certificates 0644)",
-        dir.display(),
-        names.join(" ")
-    )
 }
 
 /// A leaf of the set other than `server` and `client`, signed by the CA `init --force`
@@ -408,7 +354,7 @@ fn other_leaves(
     let Ok(pairs) = crate::set::pairs(dir) else {
         return Ok(others); // no directory yet
     };
-    let ca_file = dir.join("ca.crt");
+    let ca_file = dir.join(crate::set::names::CA_CERT);
     let old_cas = if ca_file.is_file() {
         support::read(&ca_file, "CA certificate")
             .ok()

@@ -1,7 +1,6 @@
 //! `otel-pki inspect`: what is in these files — role, names, usages, expiry, fingerprints,
 //! and whether each `NAME.key` belongs to its `NAME.crt`.
 
-use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,13 +9,13 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::support;
 use crate::cli::InspectArgs;
 use crate::input;
 use crate::output::{Output, Style};
+use crate::pki::CertSummary;
 use crate::pki::certificate::{self, KeyFileStatus};
-use crate::pki::{CertSummary, Role};
 use crate::set;
+use crate::support;
 use crate::write::BACKUP_DIR;
 
 /// Result of `inspect`: one document for all inputs. Field names are the JSON contract.
@@ -342,7 +341,7 @@ fn summarize(
                     }
                     push_json_fragment(&mut chunk.rendered, &summary);
                 } else {
-                    render_certificate(&mut chunk.rendered, &summary, output);
+                    support::render_certificate(&mut chunk.rendered, &summary, output);
                 }
                 (index, summary.not_after)
             });
@@ -465,133 +464,6 @@ fn key_beside(cert_path: &Path, certificate_der: &[u8]) -> Option<KeyFileStatus>
         encrypted: facts.encrypted,
         error: facts.error,
     })
-}
-
-/// Appends the text form of one certificate: a header line, then aligned fields.
-///
-/// ```text
-/// otel-certs/server.crt  server  ECDSA P-256
-///   subject  CN=localhost
-///   issuer   CN=OTel Telemetry CA
-///   SANs     DNS:localhost, IP:127.0.0.1, IP:::1
-///   usage    digitalSignature; serverAuth
-///   valid    2026-11-27 23:35 UTC → 2027-11-27 23:40 UTC (364 days left)
-///   serial   3f:…
-///   sha256   AB:CD:…
-///   key      otel-certs/server.key matches
-/// ```
-pub fn render_certificate(out: &mut String, summary: &CertSummary, output: &Output) {
-    let location = if summary.index > 0 {
-        format!("{}#{}", summary.path, summary.index)
-    } else {
-        summary.path.clone()
-    };
-    let _ = writeln!(
-        out,
-        "{}  {}  {}",
-        output.paint(Style::Bold, &location),
-        summary.role.name(),
-        summary.public_key.description
-    );
-    let field = |out: &mut String, label: &str, value: &str| {
-        let _ = writeln!(out, "  {label:<8} {value}");
-    };
-    field(out, "subject", &summary.subject);
-    field(
-        out,
-        "issuer",
-        &if summary.self_signed {
-            format!("{} (self-signed)", summary.issuer)
-        } else {
-            summary.issuer.clone()
-        },
-    );
-    let sans = summary
-        .sans
-        .dns
-        .iter()
-        .map(|name| format!("DNS:{name}"))
-        .chain(summary.sans.ip.iter().map(|ip| format!("IP:{ip}")))
-        .chain(summary.sans.uri.iter().map(|uri| format!("URI:{uri}")))
-        .chain(
-            summary
-                .sans
-                .email
-                .iter()
-                .map(|email| format!("email:{email}")),
-        )
-        .chain(summary.sans.other.iter().cloned())
-        .collect::<Vec<_>>();
-    if !sans.is_empty() {
-        field(out, "SANs", &sans.join(", "));
-    } else if matches!(summary.role, Role::Server | Role::ServerClient) {
-        field(
-            out,
-            "SANs",
-            &output.paint(
-                Style::Bad,
-                "none (no TLS client will accept it as a server)",
-            ),
-        );
-    }
-    let mut usage = summary.key_usage.join(", ");
-    if !summary.extended_key_usage.is_empty() {
-        if !usage.is_empty() {
-            usage.push_str("; ");
-        }
-        usage.push_str(&summary.extended_key_usage.join(", "));
-    }
-    if let Some(bc) = summary.basic_constraints.as_ref().filter(|bc| bc.ca) {
-        usage.push_str(&match bc.path_len {
-            Some(len) => format!("; CA (path length {len})"),
-            None => "; CA".to_owned(),
-        });
-    }
-    field(
-        out,
-        "usage",
-        if usage.is_empty() { "(none)" } else { &usage },
-    );
-    field(out, "valid", &validity_text(summary, output));
-    field(out, "serial", &summary.serial);
-    field(out, "sha256", &summary.sha256_fingerprint);
-    if let Some(key) = &summary.key_file {
-        let verdict = match (key.matches, key.encrypted, &key.error) {
-            (Some(true), _, _) => output.paint(Style::Good, "matches"),
-            (Some(false), _, _) => output.paint(Style::Bad, "DOES NOT MATCH"),
-            (None, true, _) => "encrypted (not compared)".to_owned(),
-            (None, false, Some(error)) => output.paint(Style::Bad, &format!("unreadable: {error}")),
-            (None, false, None) => "not compared".to_owned(),
-        };
-        field(out, "key", &format!("{} {verdict}", key.path));
-    }
-}
-
-fn validity_text(summary: &CertSummary, output: &Output) -> String {
-    let format =
-        |at: OffsetDateTime| format!("{} {:02}:{:02} UTC", at.date(), at.hour(), at.minute());
-    let days = summary.days_remaining;
-    let state = if summary.expired {
-        output.paint(
-            Style::Bad,
-            &match -days {
-                0 => "EXPIRED today".to_owned(),
-                1 => "EXPIRED 1 day ago".to_owned(),
-                ago => format!("EXPIRED {ago} days ago"),
-            },
-        )
-    } else if summary.not_yet_valid {
-        output.paint(Style::Warn, "NOT YET VALID")
-    } else if days < 30 {
-        output.paint(Style::Warn, &format!("{days} days left"))
-    } else {
-        format!("{days} days left")
-    };
-    format!(
-        "{} → {} ({state})",
-        format(summary.not_before),
-        format(summary.not_after)
-    )
 }
 
 #[cfg(test)]

@@ -9,10 +9,10 @@ use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{init, support};
 use crate::cli::{FLEET_MAX, IssueClientArgs, IssueCommand, IssueCommonArgs};
 use crate::output::Output;
 use crate::pki::{self, CertSummary, KeyType, LeafProfile, LeafRequest, San, Validity, issue};
+use crate::support;
 use crate::write::{self, PlannedFile};
 
 /// Result of `issue`. Field names are the JSON contract.
@@ -314,7 +314,7 @@ fn issue_one(plan: &Plan<'_>, output: &Output) -> Result<ExitCode> {
         PlannedFile::key(key_name, issued.key.to_pkcs8_pem()),
         PlannedFile::public(cert_name.clone(), issued.certificate_pem()),
     ];
-    let outcome = write::write_set(dir, &files, overwrite)?;
+    let outcome = crate::set::write(dir, &files, overwrite)?;
     let mut warnings = support::key_type_warnings(&[key_type]);
     if let Some(warning) = support::passphrase_file_warning(&common.passphrase) {
         output.warn(&warning);
@@ -335,13 +335,13 @@ fn issue_one(plan: &Plan<'_>, output: &Output) -> Result<ExitCode> {
     if output.is_json() {
         output.print_json(&report)?;
     } else {
-        output.status(&init::created_line(&report.certificate));
+        output.status(&support::created_line(&report.certificate));
         output.status(&format!(
             "signed by CA {} (valid until {})",
             ca.certificate_path(),
             ca.not_after().date()
         ));
-        output.status(&init::written_line(dir, &outcome));
+        output.status(&support::written_line(dir, &outcome));
         if let Some(backup_dir) = &outcome.backup_dir {
             output.status(&format!(
                 "kept the previous files in {}",
@@ -550,7 +550,7 @@ fn issue_fleet(
             ]
         })
         .collect();
-    let outcome = write::write_set(dir, &files, overwrite);
+    let outcome = crate::set::write(dir, &files, overwrite);
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }

@@ -12,7 +12,6 @@ use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::support;
 use crate::cli::{
     BundleKindArg, DeploymentRole, K8sCertManagerArgs, K8sCommand, K8sDeploymentArgs,
     K8sInstrumentationArgs, K8sSecretArgs, ManifestOutputArgs, SecretKeysArg, SecretRole,
@@ -32,6 +31,7 @@ use crate::pki::certificate::{self, Role};
 use crate::pki::key::{self as pki_key, KeyFile};
 use crate::pki::{self, Ca, CaRequest, KeyType, Lifetime, PrivateKey, San, Validity, san};
 use crate::render::Templates;
+use crate::support;
 use crate::write::{self, PlannedFile};
 
 /// File stem of the intermediate CA that `k8s cert-manager --intermediate` keeps in the set.
@@ -82,7 +82,10 @@ struct Manifest {
 fn secret(args: &K8sSecretArgs, output: &Output) -> Result<ExitCode> {
     let dir = &args.dir.dir;
     let now = OffsetDateTime::now_utc();
-    let ca_cert_path = args.ca_cert.clone().unwrap_or_else(|| dir.join("ca.crt"));
+    let ca_cert_path = args
+        .ca_cert
+        .clone()
+        .unwrap_or_else(|| dir.join(crate::set::names::CA_CERT));
     let templates = Templates::new(args.output.templates.as_deref())?;
     let mut warnings = Vec::new();
     let ca_role = matches!(args.role, Some(SecretRole::Ca | SecretRole::CaIssuer));
@@ -119,7 +122,10 @@ fn secret(args: &K8sSecretArgs, output: &Output) -> Result<ExitCode> {
             }
             let name = object_name("--name", args.name.as_deref(), "otel-pki-ca")?;
             let namespace = namespace("--namespace", args.namespace.as_deref(), "cert-manager")?;
-            let ca_key_path = args.ca_key.clone().unwrap_or_else(|| dir.join("ca.key"));
+            let ca_key_path = args
+                .ca_key
+                .clone()
+                .unwrap_or_else(|| dir.join(crate::set::names::CA_KEY));
             let passphrase = support::passphrase(&args.passphrase)?;
             let ca = support::load_ca(&ca_cert_path, &ca_key_path, passphrase.as_ref())?;
             let object = ca_issuer_secret(
@@ -265,7 +271,7 @@ fn cert_manager(args: &K8sCertManagerArgs, output: &Output) -> Result<ExitCode> 
     if certificates.is_empty() {
         bail!(
             "nothing to issue: give --k8s-service NAME.NAMESPACE for gateways and backends and --client NAME.NAMESPACE for collectors (`{}` has no Kubernetes Service names to reuse)",
-            dir.join("server.crt").display()
+            dir.join(crate::set::names::SERVER_CERT).display()
         );
     }
     for (index, certificate) in certificates.iter().enumerate() {
@@ -389,7 +395,7 @@ fn cert_manager(args: &K8sCertManagerArgs, output: &Output) -> Result<ExitCode> 
 /// Without --client, cert-manager rotates the servers only; the collectors' client
 /// certificates (the set's, from `k8s secret --role client`) still expire on their date.
 fn no_client_warning(dir: &Path, now: OffsetDateTime) -> String {
-    let client = dir.join("client.crt");
+    let client = dir.join(crate::set::names::CLIENT_CERT);
     let expiry = crate::set::read_certificates(&client)
         .ok()
         .and_then(|ders| ders.into_iter().next())
@@ -452,7 +458,8 @@ fn deployment(args: &K8sDeploymentArgs, output: &Output) -> Result<ExitCode> {
 
     // The set is read for names only: the gateway Service in DIR/server.crt. With
     // cert-manager there may be no set here at all.
-    let server = config::read_server_certificate(&args.dir.dir.join("server.crt")).ok();
+    let server =
+        config::read_server_certificate(&args.dir.dir.join(crate::set::names::SERVER_CERT)).ok();
     let placement = Placement::new(args, role, server.as_ref())?;
     let (context, config_text) = collector_config(
         args,
@@ -548,7 +555,7 @@ fn instrumentation(args: &K8sInstrumentationArgs, output: &Output) -> Result<Exi
 
     // The Collector the SDKs send to: --endpoint, --k8s-service, or the Service in
     // DIR/server.crt; checked against the server certificate when there is one.
-    let server = config::read_server_certificate(&dir.join("server.crt")).ok();
+    let server = config::read_server_certificate(&dir.join(crate::set::names::SERVER_CERT)).ok();
     let endpoint = match (&args.endpoint, &args.service) {
         (Some(text), _) => Endpoint::parse(text, port).context("invalid --endpoint")?,
         (None, Some(text)) => {
@@ -566,7 +573,7 @@ fn instrumentation(args: &K8sInstrumentationArgs, output: &Output) -> Result<Exi
             let Some(service) = services.first() else {
                 bail!(
                     "the SDKs need --endpoint HOST:PORT or --k8s-service NAME.NAMESPACE (the Collector they export to); `{}` names no Service to default to",
-                    dir.join("server.crt").display()
+                    dir.join(crate::set::names::SERVER_CERT).display()
                 );
             };
             Endpoint::new(
@@ -602,7 +609,7 @@ fn instrumentation(args: &K8sInstrumentationArgs, output: &Output) -> Result<Exi
 
     // Ed25519: the Java agent cannot load it, gRPC's C core cannot use it.
     if !args.cert_manager {
-        let client = dir.join("client.crt");
+        let client = dir.join(crate::set::names::CLIENT_CERT);
         if let Ok(certificate) = config::read_server_certificate(&client)
             && certificate.public_key.algorithm == "ed25519"
         {
@@ -787,7 +794,7 @@ fn collector_config(
             let Some((service, namespace)) = &placement.gateway_service else {
                 bail!(
                     "an agent needs --endpoint HOST:PORT or --k8s-service NAME.NAMESPACE (the gateway it exports to); `{}` names no Service to default to",
-                    args.dir.dir.join("server.crt").display()
+                    args.dir.dir.join(crate::set::names::SERVER_CERT).display()
                 );
             };
             Endpoint::new(
@@ -1762,7 +1769,7 @@ fn intermediate_ca(
         (true, Some(passphrase)) => intermediate.key().to_encrypted_pkcs8_pem(passphrase)?,
         _ => intermediate.key().to_pkcs8_pem(),
     };
-    let outcome = write::write_set(
+    let outcome = crate::set::write(
         dir,
         &[
             PlannedFile::key(format!("{INTERMEDIATE_STEM}.key"), key_pem),
@@ -1798,7 +1805,7 @@ fn server_services(
             flags.headless,
         ));
     }
-    let path = dir.join("server.crt");
+    let path = dir.join(crate::set::names::SERVER_CERT);
     let Ok(ders) = crate::set::read_certificates(&path) else {
         return Ok((Vec::new(), flags.cluster_domain.clone(), false));
     };

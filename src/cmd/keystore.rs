@@ -7,12 +7,12 @@ use std::process::ExitCode;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use super::support;
 use crate::cli::KeystoreArgs;
 use crate::keystore::{self, Entry, Plan};
 use crate::output::Output;
 use crate::pki::pkcs12::Protection;
 use crate::pki::{KeyType, certificate};
+use crate::support;
 use crate::write::{self, Overwrite, WrittenFile};
 
 /// Result of `keystore`. Field names are the JSON contract.
@@ -35,6 +35,13 @@ pub struct KeystoreReport {
 /// Runs `keystore`.
 pub fn run(args: &KeystoreArgs, output: &Output) -> Result<ExitCode> {
     let dir = &args.dir.dir;
+    // One writer at a time, and the files read are those of one moment of the set (a
+    // `renew` beside it would otherwise switch a key and its certificate in between).
+    let _lock = if dir.is_dir() {
+        Some(crate::set::Lock::acquire(dir)?)
+    } else {
+        None
+    };
     let mut names = Vec::new();
     for name in &args.name {
         let stem = support::file_stem(name, "--name")?;

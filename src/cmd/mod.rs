@@ -16,7 +16,6 @@ pub mod probe;
 pub mod renew;
 pub mod selftest;
 pub mod sign;
-pub mod support;
 pub mod verify;
 
 use std::process::ExitCode;

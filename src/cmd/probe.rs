@@ -11,13 +11,12 @@ use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::inspect::render_certificate;
-use super::{support, verify};
 use crate::cli::ProbeArgs;
 use crate::input;
 use crate::output::{Output, Style};
 use crate::pki::verify::{Purpose, Verification};
 use crate::pki::{CertSummary, PrivateKey};
+use crate::support::{self, render_certificate};
 use crate::tls::{self, Attempt, Identity, MtlsVerdict, Outcome, TlsError};
 
 /// Result of `probe`. Field names are the JSON contract.
@@ -60,7 +59,7 @@ pub fn run(args: &ProbeArgs, output: &Output) -> Result<ExitCode> {
         bail!("--timeout must be longer than 0s");
     }
     let ca_paths: Vec<PathBuf> = if args.ca.is_empty() {
-        let default = dir.join("ca.crt");
+        let default = dir.join(crate::set::names::CA_CERT);
         if !default.exists() {
             bail!(
                 "no CA to verify the server with: pass --ca FILE, or --dir with a ca.crt (`{}` does not exist)",
@@ -71,14 +70,17 @@ pub fn run(args: &ProbeArgs, output: &Output) -> Result<ExitCode> {
     } else {
         args.ca.clone()
     };
-    let (trusted, warnings) = verify::trusted_cas(&ca_paths)?;
+    let (trusted, warnings) = support::trusted_cas(&ca_paths)?;
     for warning in &warnings {
         output.warn(warning);
     }
     let (cert_path, key_path) = match (&args.cert, &args.key) {
         (Some(cert), Some(key)) => (Some(cert.clone()), Some(key.clone())),
         _ => {
-            let (cert, key) = (dir.join("client.crt"), dir.join("client.key"));
+            let (cert, key) = (
+                dir.join(crate::set::names::CLIENT_CERT),
+                dir.join(crate::set::names::CLIENT_KEY),
+            );
             if cert.exists() && key.exists() {
                 (Some(cert), Some(key))
             } else {

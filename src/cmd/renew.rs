@@ -8,7 +8,6 @@ use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::support;
 use crate::cli::RenewArgs;
 use crate::generation::{self, Change, Lock};
 use crate::output::Output;
@@ -16,6 +15,7 @@ use crate::pki::{PrivateKey, certificate};
 use crate::set::names::{CA_CERT, CA_KEY};
 pub use crate::set::renewal::{Failure, Renewal, Unchanged};
 use crate::set::renewal::{Plan, ReissueOptions, Request, Snapshot, reissue, renewal_entry};
+use crate::support;
 use crate::write::PlannedFile;
 
 /// Result of `renew`. Field names are the JSON contract.
@@ -126,6 +126,9 @@ pub fn run(args: &RenewArgs, output: &Output) -> Result<ExitCode> {
     };
     if !plan.due.is_empty() {
         let passphrase = support::passphrase(&args.passphrase)?;
+        report
+            .warnings
+            .extend(support::passphrase_file_warning(&args.passphrase));
         let ca = support::load_ca(&dir.join(CA_CERT), &dir.join(CA_KEY), passphrase.as_ref())
             .context("cannot renew: the set's CA is needed to sign")?;
         let options = ReissueOptions {

@@ -10,12 +10,12 @@ use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::support;
 use crate::cli::SelftestArgs;
 use crate::output::{Output, Style};
 use crate::pki::verify::TrustedCa;
 use crate::pki::{CertSummary, PrivateKey, Role};
 use crate::set;
+use crate::support;
 use crate::tls::{self, Exchange, ExchangeOutcome, Identity, Negotiated, Version};
 
 /// Result of `selftest`. Field names are the JSON contract.
@@ -86,7 +86,7 @@ pub fn run(args: &SelftestArgs, output: &Output) -> Result<ExitCode> {
     let dir = &args.dir.dir;
     let server_name = support::file_stem(&args.server, "--server")?;
     let client_name = support::file_stem(&args.client, "--client")?;
-    let ca_path = dir.join("ca.crt");
+    let ca_path = dir.join(crate::set::names::CA_CERT);
     let ca_name = support::display(&ca_path);
     let (trusted, _) = TrustedCa::from_file(set::read_certificates(&ca_path)?, &ca_name)?;
     if trusted.is_empty() {

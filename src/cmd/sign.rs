@@ -8,11 +8,11 @@ use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::support;
 use crate::cli::{SignArgs, SignRoleArg};
 use crate::input;
 use crate::output::Output;
 use crate::pki::{self, CertSummary, KeyType, LeafProfile, LeafRequest, San, Validity, csr, issue};
+use crate::support;
 use crate::write::{self, PlannedFile, WrittenFile};
 
 /// Result of `sign`. Field names are the JSON contract.
@@ -33,6 +33,13 @@ pub struct SignReport {
 /// Runs `sign`.
 pub fn run(args: &SignArgs, output: &Output) -> Result<ExitCode> {
     let dir = &args.dir.dir;
+    // One writer at a time, and the files read are those of one moment of the set (a
+    // `renew` beside it would otherwise switch a key and its certificate in between).
+    let _lock = if dir.is_dir() {
+        Some(crate::set::Lock::acquire(dir)?)
+    } else {
+        None
+    };
     let (bytes, shown) = if args.csr == Path::new("-") {
         (
             input::read_stdin(input::KEY_LIMIT, "certificate signing request")?,
@@ -118,11 +125,13 @@ pub fn run(args: &SignArgs, output: &Output) -> Result<ExitCode> {
     let certificate_der = ca.issue_for_public_key(&leaf, &request.subject_public_key_info)?;
     let cert_path = support::display(&dir.join(&cert_name));
     let certificate = CertSummary::new(&certificate_der, &cert_path, 0, now)?;
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = support::passphrase_file_warning(&args.passphrase)
+        .into_iter()
+        .collect();
     if KeyType::of_public_key(&certificate.public_key) == Some(KeyType::Ed25519) {
         warnings.extend(KeyType::Ed25519.warning().map(str::to_owned));
     }
-    let outcome = write::write_set(
+    let outcome = crate::set::write(
         dir,
         &[PlannedFile::public(
             cert_name.clone(),

@@ -2,20 +2,20 @@
 //! and the host names, and is it valid at the time — each problem as a sentence.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::support;
 use crate::cli::VerifyArgs;
 use crate::input;
 use crate::output::{Output, Style};
-use crate::pki::verify::{self, ChainLink, Finding, Problem, Purpose, TrustedCa};
+use crate::pki::verify::{self, ChainLink, Finding, Problem, Purpose};
 use crate::pki::{CertSummary, issue};
 use crate::set;
+use crate::support;
 
 /// Result of `verify`. Field names are the JSON contract.
 #[derive(Debug, Deserialize, Serialize)]
@@ -57,7 +57,7 @@ pub fn run(args: &VerifyArgs, output: &Output) -> Result<ExitCode> {
     let at = args.at.unwrap_or(now);
     let cert_name = support::display(&args.cert);
     let chain = input::read_certificates(&args.cert)?;
-    let (trusted, warnings) = trusted_cas(&args.ca)?;
+    let (trusted, warnings) = support::trusted_cas(&args.ca)?;
     let purposes: Vec<Purpose> = args.purpose.map(Purpose::from).into_iter().collect();
     let mut verification = verify::verify(&verify::Request {
         chain: &chain,
@@ -101,24 +101,6 @@ pub fn run(args: &VerifyArgs, output: &Output) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
-}
-
-/// Reads every `--ca` file; all CA certificates in them are trusted.
-pub fn trusted_cas(paths: &[PathBuf]) -> Result<(Vec<TrustedCa>, Vec<String>)> {
-    let mut trusted = Vec::new();
-    let mut warnings = Vec::new();
-    for path in paths {
-        let name = support::display(path);
-        let (cas, ignored) = TrustedCa::from_file(input::read_certificates(path)?, &name)?;
-        if cas.is_empty() {
-            bail!(
-                "`{name}` holds no CA certificate (basicConstraints CA:TRUE); pass the CA file, usually `ca.crt`"
-            );
-        }
-        trusted.extend(cas);
-        warnings.extend(ignored);
-    }
-    Ok((trusted, warnings))
 }
 
 /// Compares `--key` with the leaf. A key that cannot be read is an error (exit 2); an

@@ -134,7 +134,7 @@ fn renewal(file: &Path, expect: Expect) -> String {
         .file_name()
         .and_then(|name| name.to_str())
         .and_then(|name| name.strip_suffix(".crt"));
-    let in_set = dir.join("ca.crt").is_file();
+    let in_set = dir.join(crate::set::names::CA_CERT).is_file();
     let dir_flag = set::dir_flag(dir);
     match (expect, stem) {
         (Expect::Ca, _) if in_set => format!(

@@ -85,7 +85,7 @@ pub fn is_generation_layout(dir: &Path) -> bool {
     dir.join(DATA).symlink_metadata().is_ok()
 }
 
-/// True when [`crate::write::write_set`] must hand `files` to [`write_set`]: the directory
+/// True when [`crate::set::write`] must hand `files` to [`write_set`]: the directory
 /// uses the generation layout and every file is a certificate or key.
 pub fn manages(dir: &Path, files: &[PlannedFile]) -> bool {
     !files.is_empty()
@@ -300,7 +300,7 @@ pub fn commit(lock: &Lock, change: &Change<'_>) -> Result<Committed, WriteError>
     })
 }
 
-/// [`crate::write::write_set`] for a set in the generation layout: the same contract
+/// [`crate::set::write`] for a set in the generation layout: the same contract
 /// (refuse existing files unless `Replace`, keep replaced files in a backup), but the files
 /// change together in one new generation.
 pub fn write_set(
@@ -857,7 +857,8 @@ fn kept_mode(planned: u32, old: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::write::{PUBLIC_MODE, write_set as write_plain};
+    use crate::set::write as write_plain;
+    use crate::write::PUBLIC_MODE;
 
     fn read(dir: &Path, name: &str) -> String {
         fs::read_to_string(dir.join(name)).unwrap()

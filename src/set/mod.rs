@@ -22,7 +22,57 @@ pub mod names;
 pub mod renewal;
 pub mod rollover;
 
+pub use crate::terminal::shell_word;
 pub use lock::Lock;
+
+/// Writes certificates, keys and other files into the set directory `dir`, all or nothing:
+/// the one way every command writes into a set.
+///
+/// Under the set's lock (a no-op when the command already holds it, which also clears what
+/// interrupted runs left) whenever certificates or keys are written; as one new generation
+/// when the set uses the generation layout, or when `--force` replaces certificates or keys
+/// of a plain set (so a crash never leaves a new key beside an old certificate); otherwise
+/// through [`crate::write::write_set`]. Keys are never written into a directory its group or
+/// others can write.
+pub fn write(
+    dir: &Path,
+    files: &[crate::write::PlannedFile],
+    overwrite: crate::write::Overwrite,
+) -> Result<crate::write::WriteOutcome, WriteError> {
+    let set_files = files
+        .iter()
+        .any(|file| generation::is_managed_name(&file.name));
+    let _lock = if set_files {
+        Some(Lock::acquire_creating(dir)?)
+    } else {
+        None
+    };
+    if generation::manages(dir, files) {
+        return generation::write_set(dir, files, overwrite);
+    }
+    if overwrite == crate::write::Overwrite::Replace
+        && !files.is_empty()
+        && files
+            .iter()
+            .all(|file| generation::is_managed_name(&file.name))
+        && files
+            .iter()
+            .any(|file| dir.join(&file.name).symlink_metadata().is_ok())
+    {
+        return generation::write_set(dir, files, overwrite);
+    }
+    let holds_keys = files.iter().any(|file| file.mode & 0o077 == 0);
+    if holds_keys
+        && let Ok(metadata) = fs::metadata(dir)
+        && let Some(problem) = lock::shared_dir_problem(&metadata)
+    {
+        return Err(WriteError::SharedDirectory {
+            dir: dir.to_owned(),
+            problem,
+        });
+    }
+    crate::write::write_set(dir, files, overwrite)
+}
 
 /// Prefix of the temporary files `write` stages (`.otel-pki-XXXXXX.tmp`).
 const STAGING_PREFIX: &str = ".otel-pki-";
@@ -352,19 +402,6 @@ pub fn dir_flag(dir: &Path) -> String {
         String::new()
     } else {
         format!(" --dir {}", shell_word(&dir.display().to_string()))
-    }
-}
-
-/// A word as a POSIX shell reads it back: as is when it is safe, else single-quoted.
-pub fn shell_word(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.,/:@=+".contains(c))
-    {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }
 

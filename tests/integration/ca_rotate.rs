@@ -7,7 +7,8 @@ use otel_pki::pki::renewal::LeafTemplate;
 use otel_pki::pki::{
     CaRequest, KeyType, LeafProfile, LeafRequest, Lifetime, PrivateKey, San, Validity,
 };
-use otel_pki::write::{Overwrite, PlannedFile, write_set};
+use otel_pki::set::write as write_set;
+use otel_pki::write::{Overwrite, PlannedFile};
 use predicates::prelude::PredicateBooleanExt as _;
 use time::{Duration, OffsetDateTime};
 

@@ -197,8 +197,7 @@ fn the_fix_for_an_expired_leaf_renews_it_in_place() {
     let work = workdir();
     init(work.path(), &["-q", "--dir", "certs"]);
     let dir = work.path().join("certs");
-    let ca =
-        otel_pki::cmd::support::load_ca(&dir.join("ca.crt"), &dir.join("ca.key"), None).unwrap();
+    let ca = otel_pki::support::load_ca(&dir.join("ca.crt"), &dir.join("ca.key"), None).unwrap();
     let agent = make_leaf(
         &ca,
         LeafProfile::Client,

@@ -37,8 +37,7 @@ fn prepared_set() -> tempfile::TempDir {
         &dir.join("encrypted.key"),
         &key.to_encrypted_pkcs8_pem(&passphrase).unwrap(),
     );
-    let ca =
-        otel_pki::cmd::support::load_ca(&dir.join("ca.crt"), &dir.join("ca.key"), None).unwrap();
+    let ca = otel_pki::support::load_ca(&dir.join("ca.crt"), &dir.join("ca.key"), None).unwrap();
     let now = OffsetDateTime::now_utc();
     for (name, validity) in [
         (

@@ -133,8 +133,7 @@ fn an_expired_client_certificate_is_refused_with_its_date() {
     let work = workdir();
     init(work.path(), &["-q"]);
     let dir = work.path().join("otel-certs");
-    let ca =
-        otel_pki::cmd::support::load_ca(&dir.join("ca.crt"), &dir.join("ca.key"), None).unwrap();
+    let ca = otel_pki::support::load_ca(&dir.join("ca.crt"), &dir.join("ca.key"), None).unwrap();
     let expired = make_leaf(
         &ca,
         LeafProfile::Client,

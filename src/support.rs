@@ -1,6 +1,7 @@
-//! Helpers shared by several commands: reading files with the path in every error, the CA
-//! passphrase, loading a CA, and generating keys (in parallel, with a spinner on a
-//! terminal).
+//! Helpers shared by several commands (`cmd/` files never import each other): reading files
+//! with the path in every error, the CA passphrase, loading a CA and the trusted CAs of
+//! `--ca`, generating keys (in parallel, with a spinner on a terminal), and the text shared by
+//! several reports (a certificate as `inspect` shows it, the status lines of writers).
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
@@ -8,9 +9,16 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 
+use std::fmt::Write as _;
+use time::OffsetDateTime;
+
 use crate::cli::PassphraseArgs;
-use crate::output::Output;
+use crate::input;
+use crate::output::{Output, Style};
+use crate::pki::verify::TrustedCa;
 use crate::pki::{self, Ca, KeyType, Passphrase, PrivateKey};
+use crate::pki::{CertSummary, Role};
+use crate::write::WriteOutcome;
 
 /// Environment variable holding the CA key passphrase.
 pub const PASSPHRASE_ENV: &str = "OTEL_PKI_CA_PASSPHRASE";
@@ -87,8 +95,12 @@ pub fn ca_paths(
     ca_key: Option<&PathBuf>,
 ) -> (PathBuf, PathBuf) {
     (
-        ca_cert.cloned().unwrap_or_else(|| dir.join("ca.crt")),
-        ca_key.cloned().unwrap_or_else(|| dir.join("ca.key")),
+        ca_cert
+            .cloned()
+            .unwrap_or_else(|| dir.join(crate::set::names::CA_CERT)),
+        ca_key
+            .cloned()
+            .unwrap_or_else(|| dir.join(crate::set::names::CA_KEY)),
     )
 }
 
@@ -98,7 +110,7 @@ pub fn load_ca(cert_path: &Path, key_path: &Path, passphrase: Option<&Passphrase
     let cert_name = display(cert_path);
     let key_name = display(key_path);
     let cert_bytes = read(cert_path, "CA certificate").map_err(|error| {
-        if cert_path.file_name().is_some_and(|name| name == "ca.crt") && !cert_path.exists() {
+        if cert_path.file_name().is_some_and(|name| name == crate::set::names::CA_CERT) && !cert_path.exists() {
             error.context(format!(
                 "no CA in `{}`; create one with `otel-pki init --dir {}` or pass --ca-cert and --ca-key",
                 cert_path.parent().map(display).unwrap_or_default(),
@@ -198,26 +210,7 @@ pub fn warn_key_types(key_types: &[KeyType], output: &Output) {
 /// temporary and recovery files all start with `.`). Compared without case, so a name
 /// cannot collide on a case-insensitive file system either. The one list of them.
 pub fn reserved_name(name: &str) -> Option<&'static str> {
-    if name.starts_with('.') {
-        return Some(
-            "names starting with `.` are the set's own hidden files (`..data`, generations, temporary files)",
-        );
-    }
-    match name.to_ascii_lowercase().as_str() {
-        "ca" => Some("ca.crt and ca.key are the CA's files"),
-        "ca-next" => Some(
-            "ca-next.crt and ca-next.key are the next CA of a rollover (`otel-pki ca rotate --stage`)",
-        ),
-        "ca-previous" => Some(
-            "ca-previous.crt and ca-previous.key are the previous CA of a rollover (`otel-pki ca rotate --promote`)",
-        ),
-        "ca-bundle" => Some("ca-bundle.crt is the trust bundle of a CA rollover"),
-        "intermediate-ca" => Some(
-            "intermediate-ca.crt and intermediate-ca.key are the intermediate CA of `otel-pki k8s cert-manager --intermediate`",
-        ),
-        "backup" => Some("backup/ holds the set's backups"),
-        _ => None,
-    }
+    crate::set::names::reserved(name)
 }
 
 /// A leaf's file name stem from `--name` (or another `flag`): a plain file name
@@ -245,6 +238,202 @@ pub fn file_stem(name: &str, flag: &str) -> Result<String> {
         );
     }
     Ok(name.strip_suffix(".crt").unwrap_or(name).to_owned())
+}
+
+/// `created server certificate "localhost" (ECDSA P-256, serverAuth) for localhost,
+/// 127.0.0.1, ::1; expires 2027-11-27 (365 days)`.
+pub fn created_line(summary: &CertSummary) -> String {
+    let name = summary.common_name.as_deref().unwrap_or(&summary.subject);
+    let what = match summary.role {
+        pki::Role::Ca => "CA".to_owned(),
+        role => format!("{} certificate", role.name()),
+    };
+    let mut purposes = summary.extended_key_usage.join("+");
+    if !purposes.is_empty() {
+        purposes.insert_str(0, ", ");
+    }
+    let names: Vec<&str> = summary
+        .sans
+        .hosts()
+        .chain(summary.sans.uri.iter().map(String::as_str))
+        .chain(summary.sans.email.iter().map(String::as_str))
+        .collect();
+    let for_names = if names.is_empty() {
+        String::new()
+    } else {
+        format!(" for {}", names.join(", "))
+    };
+    // The lifetime as requested: notBefore is back-dated by a few minutes.
+    let lifetime = pki::Validity::between(summary.not_before, summary.not_after).issued_span();
+    format!(
+        "created {what} \"{name}\" ({}{purposes}){for_names}; valid {} until {}",
+        summary.public_key.description,
+        pki::lifetime::humanize(lifetime),
+        summary.not_after.date(),
+    )
+}
+
+/// `wrote otel-certs: ca.key ca.crt … (keys 0600, certificates 0644)`.
+pub fn written_line(dir: &std::path::Path, outcome: &WriteOutcome) -> String {
+    let names: Vec<String> = outcome
+        .files
+        .iter()
+        .filter_map(|file| {
+            file.path
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+        })
+        .collect();
+    format!(
+        "wrote {}: {} (keys 0600, certificates 0644)",
+        dir.display(),
+        names.join(" ")
+    )
+}
+
+/// Reads every `--ca` file; all CA certificates in them are trusted.
+pub fn trusted_cas(paths: &[PathBuf]) -> Result<(Vec<TrustedCa>, Vec<String>)> {
+    let mut trusted = Vec::new();
+    let mut warnings = Vec::new();
+    for path in paths {
+        let name = display(path);
+        let (cas, ignored) = TrustedCa::from_file(input::read_certificates(path)?, &name)?;
+        if cas.is_empty() {
+            bail!(
+                "`{name}` holds no CA certificate (basicConstraints CA:TRUE); pass the CA file, usually `ca.crt`"
+            );
+        }
+        trusted.extend(cas);
+        warnings.extend(ignored);
+    }
+    Ok((trusted, warnings))
+}
+
+/// Appends the text form of one certificate: a header line, then aligned fields.
+///
+/// ```text
+/// otel-certs/server.crt  server  ECDSA P-256
+///   subject  CN=localhost
+///   issuer   CN=OTel Telemetry CA
+///   SANs     DNS:localhost, IP:127.0.0.1, IP:::1
+///   usage    digitalSignature; serverAuth
+///   valid    2026-11-27 23:35 UTC → 2027-11-27 23:40 UTC (364 days left)
+///   serial   3f:…
+///   sha256   AB:CD:…
+///   key      otel-certs/server.key matches
+/// ```
+pub fn render_certificate(out: &mut String, summary: &CertSummary, output: &Output) {
+    let location = if summary.index > 0 {
+        format!("{}#{}", summary.path, summary.index)
+    } else {
+        summary.path.clone()
+    };
+    let _ = writeln!(
+        out,
+        "{}  {}  {}",
+        output.paint(Style::Bold, &location),
+        summary.role.name(),
+        summary.public_key.description
+    );
+    let field = |out: &mut String, label: &str, value: &str| {
+        let _ = writeln!(out, "  {label:<8} {value}");
+    };
+    field(out, "subject", &summary.subject);
+    field(
+        out,
+        "issuer",
+        &if summary.self_signed {
+            format!("{} (self-signed)", summary.issuer)
+        } else {
+            summary.issuer.clone()
+        },
+    );
+    let sans = summary
+        .sans
+        .dns
+        .iter()
+        .map(|name| format!("DNS:{name}"))
+        .chain(summary.sans.ip.iter().map(|ip| format!("IP:{ip}")))
+        .chain(summary.sans.uri.iter().map(|uri| format!("URI:{uri}")))
+        .chain(
+            summary
+                .sans
+                .email
+                .iter()
+                .map(|email| format!("email:{email}")),
+        )
+        .chain(summary.sans.other.iter().cloned())
+        .collect::<Vec<_>>();
+    if !sans.is_empty() {
+        field(out, "SANs", &sans.join(", "));
+    } else if matches!(summary.role, Role::Server | Role::ServerClient) {
+        field(
+            out,
+            "SANs",
+            &output.paint(
+                Style::Bad,
+                "none (no TLS client will accept it as a server)",
+            ),
+        );
+    }
+    let mut usage = summary.key_usage.join(", ");
+    if !summary.extended_key_usage.is_empty() {
+        if !usage.is_empty() {
+            usage.push_str("; ");
+        }
+        usage.push_str(&summary.extended_key_usage.join(", "));
+    }
+    if let Some(bc) = summary.basic_constraints.as_ref().filter(|bc| bc.ca) {
+        usage.push_str(&match bc.path_len {
+            Some(len) => format!("; CA (path length {len})"),
+            None => "; CA".to_owned(),
+        });
+    }
+    field(
+        out,
+        "usage",
+        if usage.is_empty() { "(none)" } else { &usage },
+    );
+    field(out, "valid", &validity_text(summary, output));
+    field(out, "serial", &summary.serial);
+    field(out, "sha256", &summary.sha256_fingerprint);
+    if let Some(key) = &summary.key_file {
+        let verdict = match (key.matches, key.encrypted, &key.error) {
+            (Some(true), _, _) => output.paint(Style::Good, "matches"),
+            (Some(false), _, _) => output.paint(Style::Bad, "DOES NOT MATCH"),
+            (None, true, _) => "encrypted (not compared)".to_owned(),
+            (None, false, Some(error)) => output.paint(Style::Bad, &format!("unreadable: {error}")),
+            (None, false, None) => "not compared".to_owned(),
+        };
+        field(out, "key", &format!("{} {verdict}", key.path));
+    }
+}
+
+fn validity_text(summary: &CertSummary, output: &Output) -> String {
+    let format =
+        |at: OffsetDateTime| format!("{} {:02}:{:02} UTC", at.date(), at.hour(), at.minute());
+    let days = summary.days_remaining;
+    let state = if summary.expired {
+        output.paint(
+            Style::Bad,
+            &match -days {
+                0 => "EXPIRED today".to_owned(),
+                1 => "EXPIRED 1 day ago".to_owned(),
+                ago => format!("EXPIRED {ago} days ago"),
+            },
+        )
+    } else if summary.not_yet_valid {
+        output.paint(Style::Warn, "NOT YET VALID")
+    } else if days < 30 {
+        output.paint(Style::Warn, &format!("{days} days left"))
+    } else {
+        format!("{days} days left")
+    };
+    format!(
+        "{} → {} ({state})",
+        format(summary.not_before),
+        format(summary.not_after)
+    )
 }
 
 #[cfg(test)]
