@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::io::{self, IsTerminal as _, Write as _};
+use std::process::ExitCode;
 
 use serde::Serialize;
 
@@ -193,7 +194,8 @@ fn colours(enabled: bool) -> &'static [&'static str] {
 
 impl Output {
     /// Prints a command's report on stdout: as JSON with `--format json`, else the text that
-    /// `text` renders (only called for text, so JSON runs do not pay for it).
+    /// `text` renders (only called for text, so JSON runs do not pay for it). Every verb ends
+    /// here, through [`Output::answer`] or [`Output::outcome`].
     pub fn report<T: Serialize + ?Sized>(
         &self,
         report: &T,
@@ -204,6 +206,39 @@ impl Output {
         } else {
             self.print(&text())
         }
+    }
+
+    /// The end of a verb that answers a question (`check`, `verify`, `probe`, `selftest`):
+    /// the report on stdout (JSON, or the text `text` renders), then exit 0 when the answer
+    /// is yes (`ok`) and 1 when it is no.
+    pub fn answer<T: Serialize + ?Sized>(
+        &self,
+        report: &T,
+        ok: bool,
+        text: impl FnOnce() -> String,
+    ) -> io::Result<ExitCode> {
+        self.report(report, text)?;
+        Ok(if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        })
+    }
+
+    /// The end of a verb that writes (`init`, `issue`, `renew`, `ca rotate`, `config`, ...):
+    /// with `--format json` the report on stdout, else `status` prints the status lines on
+    /// stderr. Exit 0: a writer that could not write returned an error instead (exit 2).
+    pub fn outcome<T: Serialize + ?Sized>(
+        &self,
+        report: &T,
+        status: impl FnOnce(),
+    ) -> io::Result<ExitCode> {
+        if self.is_json() {
+            self.print_json(report)?;
+        } else {
+            status();
+        }
+        Ok(ExitCode::SUCCESS)
     }
 }
 

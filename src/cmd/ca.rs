@@ -128,15 +128,12 @@ fn rotate(args: &CaRotateArgs, output: &Output) -> Result<ExitCode> {
     for warning in &report.warnings {
         output.warn(warning);
     }
-    if output.is_json() {
-        output.print_json(&report)?;
-    } else if args.status {
+    if args.status {
         // A question: the answer goes to stdout.
-        output.print(&status_text(&report))?;
-    } else {
-        print_status(&report, output);
+        output.report(&report, || status_text(&report))?;
+        return Ok(ExitCode::SUCCESS);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(output.outcome(&report, || print_status(&report, output))?)
 }
 
 fn out_of_order(dir: &Path, action: &str, stage: Stage) -> anyhow::Error {

@@ -137,16 +137,7 @@ pub fn run(args: &CheckArgs, output: &Output) -> Result<ExitCode> {
         results,
         summary,
     };
-    if output.is_json() {
-        output.print_json(&report)?;
-    } else {
-        output.print(&render(&report, output))?;
-    }
-    Ok(if report.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(output.answer(&report, report.ok, || render(&report, output))?)
 }
 
 struct Checker<'a> {

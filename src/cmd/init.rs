@@ -256,12 +256,7 @@ pub fn run(args: &InitArgs, output: &Output) -> Result<ExitCode> {
         reissued,
         warnings,
     };
-    if output.is_json() {
-        output.print_json(&report)?;
-    } else {
-        print_status(&report, &outcome, output);
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(output.outcome(&report, || print_status(&report, &outcome, output))?)
 }
 
 fn print_status(report: &InitReport, outcome: &WriteOutcome, output: &Output) {

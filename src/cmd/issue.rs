@@ -332,9 +332,7 @@ fn issue_one(plan: &Plan<'_>, output: &Output) -> Result<ExitCode> {
         backup_dir: outcome.backup_dir.clone(),
         warnings,
     };
-    if output.is_json() {
-        output.print_json(&report)?;
-    } else {
+    Ok(output.outcome(&report, || {
         output.status(&support::created_line(&report.certificate));
         output.status(&format!(
             "signed by CA {} (valid until {})",
@@ -348,8 +346,7 @@ fn issue_one(plan: &Plan<'_>, output: &Output) -> Result<ExitCode> {
                 backup_dir.display()
             ));
         }
-    }
-    Ok(ExitCode::SUCCESS)
+    })?)
 }
 
 /// Result of `issue client --count N` or `--names-from FILE`. Field names are the JSON

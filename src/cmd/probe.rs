@@ -197,16 +197,7 @@ pub fn run(args: &ProbeArgs, output: &Output) -> Result<ExitCode> {
         client_certificate: cert_path.as_deref().map(support::display),
         mtls,
     };
-    if output.is_json() {
-        output.print_json(&report)?;
-    } else {
-        output.print(&render(&report, output))?;
-    }
-    Ok(if report.healthy {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(output.answer(&report, report.healthy, || render(&report, output))?)
 }
 
 /// The second connection when the first used up the probe's time.

@@ -327,12 +327,11 @@ fn finish(report: &RenewReport, exit_code: bool, output: &Output) -> Result<Exit
     for warning in &report.warnings {
         output.warn(warning);
     }
-    if output.is_json() {
-        output.print_json(report)?;
-    } else if report.dry_run {
-        output.print(&dry_run_text(report))?;
+    if report.dry_run {
+        // A question (what is due): the answer goes to stdout.
+        output.report(report, || dry_run_text(report))?;
     } else {
-        print_status(report, output);
+        output.outcome(report, || print_status(report, output))?;
     }
     for failure in &report.failed {
         output.error(&format!(

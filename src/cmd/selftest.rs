@@ -173,12 +173,7 @@ pub fn run(args: &SelftestArgs, output: &Output) -> Result<ExitCode> {
         ok: cases.iter().all(|case| case.status != CaseStatus::Fail),
         cases,
     };
-    output.report(&report, || render(&report, output))?;
-    Ok(if report.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(output.answer(&report, report.ok, || render(&report, output))?)
 }
 
 fn side(dir: &Path, name: &str) -> Result<Side> {

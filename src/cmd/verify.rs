@@ -88,19 +88,12 @@ pub fn run(args: &VerifyArgs, output: &Output) -> Result<ExitCode> {
         warnings,
     };
 
-    if output.is_json() {
-        output.print_json(&report)?;
-    } else {
+    Ok(output.answer(&report, report.valid, || {
         for warning in &report.warnings {
             output.warn(warning);
         }
-        output.print(&render(&report, args.at.is_some(), output))?;
-    }
-    Ok(if report.valid {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+        render(&report, args.at.is_some(), output)
+    })?)
 }
 
 /// Compares `--key` with the leaf. A key that cannot be read is an error (exit 2); an

@@ -264,7 +264,7 @@ pub fn commit(lock: &Lock, change: &Change<'_>) -> Result<Committed, WriteError>
         relink(dir, &replaced);
         return Err(error);
     }
-    for name in &created {
+    for name in keys_first(&created) {
         link_into_data(dir, name)?;
     }
     sync_dir(dir)?;
@@ -700,6 +700,10 @@ fn temporary_link_name(dir: &Path) -> PathBuf {
 
 /// Removes the links of `names` (only links otel-pki made: `NAME -> ..data/NAME`).
 fn unlink_names(dir: &Path, names: &[String]) -> Result<(), WriteError> {
+    // Certificates go first: a kill in between leaves a key without its certificate, never a
+    // certificate whose key is gone.
+    let mut names: Vec<&String> = keys_first(names);
+    names.reverse();
     for name in names {
         let path = dir.join(name);
         if is_our_link(&path, name) {
@@ -709,10 +713,19 @@ fn unlink_names(dir: &Path, names: &[String]) -> Result<(), WriteError> {
     Ok(())
 }
 
+/// `names` with the keys before everything else: new links are made in this order, so that
+/// a certificate never appears without its key (a run killed in between leaves a key
+/// without its certificate, which no reader pairs, and the next writer completes it).
+fn keys_first(names: &[String]) -> Vec<&String> {
+    let mut ordered: Vec<&String> = names.iter().collect();
+    ordered.sort_by_key(|name| !name.ends_with(".key"));
+    ordered
+}
+
 /// Makes the missing links of `names` that the current generation holds. Best effort: it
 /// runs while completing or undoing a change.
 fn relink(dir: &Path, names: &[String]) {
-    for name in names {
+    for name in keys_first(names) {
         let path = dir.join(name);
         if is_managed_name(name)
             && path.symlink_metadata().is_err()
