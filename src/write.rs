@@ -322,8 +322,9 @@ fn write_set_in(
     })
 }
 
-/// Creates `dir` and missing parents with `mode`; returns the directories it created.
-fn ensure_dir(dir: &Path, mode: u32) -> Result<Vec<PathBuf>, WriteError> {
+/// Creates `dir` and missing parents with `mode`; returns the directories it created (a
+/// name that exists, even as a dangling link, is never created over).
+pub(crate) fn ensure_dir(dir: &Path, mode: u32) -> Result<Vec<PathBuf>, WriteError> {
     match dir.metadata() {
         Ok(metadata) if metadata.is_dir() => return Ok(Vec::new()),
         Ok(_) => return Err(WriteError::NotADirectory(dir.to_owned())),
@@ -332,7 +333,7 @@ fn ensure_dir(dir: &Path, mode: u32) -> Result<Vec<PathBuf>, WriteError> {
     let mut missing = Vec::new();
     let mut current = Some(dir);
     while let Some(path) = current {
-        if path.as_os_str().is_empty() || path.exists() {
+        if path.as_os_str().is_empty() || path.symlink_metadata().is_ok() {
             break;
         }
         missing.push(path.to_owned());

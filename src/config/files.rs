@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use super::lint::{At, Checker, FileChecks, Rule};
 use super::yaml::{Entry, join};
 use crate::input;
-use crate::pki::key::{self, KeyFile};
-use crate::pki::{CertSummary, PrivateKey, certificate as pem, lifetime};
+use crate::pki::{CertSummary, certificate as pem, lifetime};
 use crate::set::{self, Verdict};
 
 /// What a certificate file is for.
@@ -261,7 +260,7 @@ pub(super) fn key(
     let at: At = (entry.line, entry.column);
     let file = local(checks, configured);
     let name = shown(configured, &file);
-    let facts = examine_key(&file, certificate_der);
+    let facts = set::examine_key(&file, certificate_der);
     if !facts.exists || !facts.readable {
         checker.add(
             Rule::FileMissing,
@@ -318,46 +317,4 @@ pub(super) fn key(
             "give the key the certificate was issued for, or issue a new pair".into(),
         );
     }
-}
-
-/// What `lint-config` needs to know about a key file; the same facts as
-/// [`set::examine_key`], read with [`input::read`] (bounded, regular files only).
-fn examine_key(path: &Path, certificate_der: Option<&[u8]>) -> set::KeyFacts {
-    let mut facts = set::KeyFacts {
-        path: path.to_owned(),
-        exists: false,
-        mode: None,
-        readable: false,
-        group_or_other_readable: false,
-        encrypted: false,
-        matches: None,
-        error: None,
-    };
-    let Ok(metadata) = std::fs::metadata(path) else {
-        facts.error = Some("the file does not exist".into());
-        return facts;
-    };
-    facts.exists = true;
-    if metadata.is_file() {
-        use std::os::unix::fs::PermissionsExt as _;
-        let mode = metadata.permissions().mode() & 0o7777;
-        facts.mode = Some(mode);
-        facts.group_or_other_readable = mode & 0o044 != 0;
-    }
-    let bytes = match input::read(path, input::KEY_LIMIT, "private key") {
-        Ok(bytes) => bytes,
-        Err(error) => {
-            facts.error = Some(error.reason());
-            return facts;
-        }
-    };
-    facts.readable = true;
-    match key::classify_key_file(&bytes) {
-        KeyFile::Encrypted(_) | KeyFile::LegacyEncrypted => facts.encrypted = true,
-        _ => match PrivateKey::from_pem_or_der(&bytes, &path.display().to_string()) {
-            Ok(key) => facts.matches = certificate_der.map(|der| key.matches_certificate(der)),
-            Err(error) => facts.error = Some(error.to_string()),
-        },
-    }
-    facts
 }

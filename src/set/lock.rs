@@ -71,7 +71,7 @@ impl Lock {
     /// not exist: for the commands that create a set. The directories it created are
     /// removed again when the lock is dropped while the set is still empty.
     pub fn acquire_creating(dir: &Path) -> Result<Lock, WriteError> {
-        let created = ensure_dir(dir)?;
+        let created = crate::write::ensure_dir(dir, DIR_MODE)?;
         Self::take(dir, created)
     }
 
@@ -142,33 +142,6 @@ fn identity(metadata: &fs::Metadata) -> (u64, u64) {
 #[cfg(not(unix))]
 fn identity(_metadata: &fs::Metadata) -> (u64, u64) {
     (0, 0)
-}
-
-/// Creates `dir` and missing parents with mode 0700; returns the directories it created.
-fn ensure_dir(dir: &Path) -> Result<Vec<PathBuf>, WriteError> {
-    match dir.metadata() {
-        Ok(metadata) if metadata.is_dir() => return Ok(Vec::new()),
-        Ok(_) => return Err(WriteError::NotADirectory(dir.to_owned())),
-        Err(_) => {}
-    }
-    let mut missing = Vec::new();
-    let mut current = Some(dir);
-    while let Some(path) = current {
-        if path.as_os_str().is_empty() || path.symlink_metadata().is_ok() {
-            break;
-        }
-        missing.push(path.to_owned());
-        current = path.parent();
-    }
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, DIR_MODE);
-    builder
-        .create(dir)
-        .map_err(io_error("create directory", dir))?;
-    missing.reverse();
-    Ok(missing)
 }
 
 /// Refuses a set directory that its group or others may write: anyone who can write there

@@ -231,10 +231,13 @@ pub fn examine_key(path: &Path, certificate_der: Option<&[u8]>) -> KeyFacts {
         return facts;
     };
     facts.exists = true;
-    let mode = mode_bits(&metadata);
-    facts.mode = Some(mode);
-    facts.group_or_other_readable = mode & 0o044 != 0;
-    let bytes = match crate::input::read(path, crate::input::KEY_LIMIT, "key file") {
+    if metadata.is_file() {
+        let mode = mode_bits(&metadata);
+        facts.mode = Some(mode);
+        facts.group_or_other_readable = mode & 0o044 != 0;
+    }
+    // Bounded, and never a blocking read of a FIFO or device (`check`, `lint-config`).
+    let bytes = match crate::input::read(path, crate::input::KEY_LIMIT, "private key") {
         Ok(bytes) => bytes,
         Err(error) => {
             facts.error = Some(error.reason());
