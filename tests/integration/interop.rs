@@ -40,22 +40,24 @@ fn tool(path: PathBuf, what: &str) -> Option<PathBuf> {
     None
 }
 
-fn go_checker() -> Option<PathBuf> {
+/// The Go crypto/tls checker (`tests/interop/go`), built by `.ci/interop-setup`.
+pub fn go_checker() -> Option<PathBuf> {
     tool(
         repo().join("target/interop/mtls_check"),
         "the Go mTLS checker",
     )
 }
 
-fn python() -> Option<PathBuf> {
+/// The interop virtualenv's Python (grpcio, pkilint).
+pub fn python() -> Option<PathBuf> {
     tool(
         repo().join("target/interop/venv/bin/python"),
         "the interop virtualenv (grpcio, pkilint)",
     )
 }
 
-/// Runs a checker, returning its exit code and its stderr.
-fn run(command: &mut Command) -> (i32, String) {
+/// Runs a checker, returning its exit code and its stdout and stderr.
+pub fn run(command: &mut Command) -> (i32, String) {
     let output = command.output().expect("run interop checker");
     (
         output.status.code().unwrap_or(-1),

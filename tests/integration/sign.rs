@@ -259,37 +259,6 @@ fn bad_csrs_and_refusals_are_one_line_and_exit_2() {
     assert!(!w.join("otel-certs/bad.crt").exists());
 }
 
-/// The tool at `path` under the repository, or `None` (after saying why) when interop tools
-/// are not required (as in `interop.rs`).
-fn interop_tool(relative: &str, what: &str) -> Option<std::path::PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
-    if path.exists() {
-        return Some(path);
-    }
-    let message = format!(
-        "{what} not found at {}: run .ci/interop-setup",
-        path.display()
-    );
-    assert!(
-        std::env::var_os("OTEL_PKI_INTEROP_REQUIRED").is_none(),
-        "{message}"
-    );
-    eprintln!("interop test not run: {message}");
-    None
-}
-
-fn exit_and_output(command: &mut std::process::Command) -> (i32, String) {
-    let output = command.output().expect("run interop checker");
-    (
-        output.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ),
-    )
-}
-
 /// A set whose server and client certificates were signed from `openssl req` CSRs (keys
 /// made by OpenSSL), in the layout the interop checkers read.
 fn signed_set(work: &Path, key_type: &str) -> std::path::PathBuf {
@@ -347,13 +316,10 @@ fn signed_set(work: &Path, key_type: &str) -> std::path::PathBuf {
 
 #[test]
 fn signed_certificates_pass_the_interop_checks_of_issue() {
-    let Some(checker) = interop_tool("target/interop/mtls_check", "the Go mTLS checker") else {
+    let Some(checker) = crate::interop::go_checker() else {
         return;
     };
-    let python = interop_tool(
-        "target/interop/venv/bin/python",
-        "the interop virtualenv (grpcio, pkilint)",
-    );
+    let python = crate::interop::python();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let work = workdir();
     let w = work.path();
@@ -363,7 +329,7 @@ fn signed_certificates_pass_the_interop_checks_of_issue() {
         // Go's crypto/tls (the Collector), both TLS versions, names and IP addresses.
         for host in ["localhost", "127.0.0.1", "::1"] {
             for version in ["1.2", "1.3"] {
-                let (code, text) = exit_and_output(
+                let (code, text) = crate::interop::run(
                     std::process::Command::new(&checker)
                         .arg("-dir")
                         .arg(&dir)
@@ -373,7 +339,7 @@ fn signed_certificates_pass_the_interop_checks_of_issue() {
             }
         }
         // OpenSSL: purposes, -x509_strict and an s_server/s_client exchange.
-        let (code, text) = exit_and_output(
+        let (code, text) = crate::interop::run(
             std::process::Command::new("bash")
                 .arg(repo.join("tests/interop/openssl_checks.sh"))
                 .arg(&dir)
@@ -382,7 +348,7 @@ fn signed_certificates_pass_the_interop_checks_of_issue() {
         assert_eq!(code, 0, "{key_type}: {text}");
         let Some(python) = &python else { continue };
         // gRPC's C core: ECDSA and RSA work, Ed25519 fails as for `issue`.
-        let (code, text) = exit_and_output(
+        let (code, text) = crate::interop::run(
             std::process::Command::new(python)
                 .arg(repo.join("tests/interop/grpc_mtls.py"))
                 .arg(&dir),
@@ -393,7 +359,7 @@ fn signed_certificates_pass_the_interop_checks_of_issue() {
             "{key_type} gRPC: {text}"
         );
         // pkilint (RFC 5280 and the CA/B profile checks the project uses).
-        let (code, text) = exit_and_output(
+        let (code, text) = crate::interop::run(
             std::process::Command::new(python)
                 .arg(repo.join("tests/interop/pkilint_check.py"))
                 .arg(&dir),
