@@ -8,7 +8,8 @@
 //! Sets, for the test targets:
 //! - `interop_go_missing`: no Go mTLS checker at `target/interop/mtls_check`;
 //! - `interop_venv_missing`: no `target/interop/venv/bin/python` (grpcio, pkilint);
-//! - `kubernetes_validate_missing`: no `target/interop/venv/bin/kubernetes-validate`.
+//! - `kubernetes_validate_missing`: no `target/interop/venv/bin/kubernetes-validate`;
+//! - `jdk_missing`: no `javac` on PATH (the JSSE test of the keystores).
 
 use std::path::Path;
 
@@ -35,5 +36,11 @@ fn main() {
         } else if !required {
             println!("cargo::rustc-cfg={cfg}");
         }
+    }
+    println!("cargo::rustc-check-cfg=cfg(jdk_missing)");
+    let javac = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("javac").is_file()));
+    if !javac && !required {
+        println!("cargo::rustc-cfg=jdk_missing");
     }
 }

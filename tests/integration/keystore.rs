@@ -418,6 +418,10 @@ fn refresh_existing_follows_a_reissued_certificate() {
 }
 
 #[test]
+#[cfg_attr(
+    jdk_missing,
+    ignore = "needs a JDK (javac): install default-jdk-headless (.ci/interop-setup)"
+)]
 fn jsse_mtls_with_pkcs12_keystores_and_a_rustls_peer() {
     if jdk().is_none() {
         return;

@@ -315,6 +315,10 @@ fn signed_set(work: &Path, key_type: &str) -> std::path::PathBuf {
 }
 
 #[test]
+#[cfg_attr(
+    interop_go_missing,
+    ignore = "needs the Go mTLS checker: run .ci/interop-setup"
+)]
 fn signed_certificates_pass_the_interop_checks_of_issue() {
     let Some(checker) = crate::interop::go_checker() else {
         return;
