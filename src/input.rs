@@ -119,7 +119,10 @@ pub fn read(path: &Path, limit: u64, what: &'static str) -> Result<Vec<u8>, Inpu
             what,
         });
     }
-    read_capped(file, path, limit, what)
+    // The size is known: one allocation of the right size instead of doubling (a 7 MB
+    // bundle would otherwise peak at both its 4 MiB and 8 MiB buffers).
+    let expected = usize::try_from(metadata.len()).unwrap_or(0);
+    read_capped(file, path, limit, what, expected)
 }
 
 /// Like [`read`], for text: invalid UTF-8 is an error naming the file.
@@ -133,7 +136,7 @@ pub fn read_to_string(path: &Path, limit: u64, what: &'static str) -> Result<Str
 
 /// Reads standard input, at most `limit` bytes (named `-` in errors).
 pub fn read_stdin(limit: u64, what: &'static str) -> Result<Vec<u8>, InputError> {
-    read_capped(io::stdin().lock(), Path::new("-"), limit, what)
+    read_capped(io::stdin().lock(), Path::new("-"), limit, what, 0)
 }
 
 /// Reads and decodes every certificate of a file (DER bytes each), bounded by
@@ -161,8 +164,10 @@ fn read_capped(
     path: &Path,
     limit: u64,
     what: &'static str,
+    expected: usize,
 ) -> Result<Vec<u8>, InputError> {
-    let mut bytes = Vec::new();
+    // One byte more than expected, so reaching the end needs no second allocation.
+    let mut bytes = Vec::with_capacity(expected.saturating_add(1));
     reader
         .take(limit.saturating_add(1))
         .read_to_end(&mut bytes)

@@ -143,11 +143,21 @@ impl Output {
     /// Writes several pieces of text to stdout through one buffer, without joining them
     /// first (a 10,000-certificate report is megabytes).
     pub fn print_all<'a>(&self, parts: impl IntoIterator<Item = &'a str>) -> io::Result<()> {
-        let mut stdout = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+        let mut stream = self.stream();
         for part in parts {
-            stdout.write_all(self.safe_stdout(part).as_bytes())?;
+            stream.write(part)?;
         }
-        stdout.flush()
+        stream.finish()
+    }
+
+    /// Stdout for a report printed in parts as they are made, so a report of megabytes is
+    /// never held whole (`inspect` of 10,000 certificates). Each part passes the same
+    /// terminal safety as [`Output::print`].
+    pub fn stream(&self) -> Stream<'_> {
+        Stream {
+            output: self,
+            stdout: io::BufWriter::with_capacity(1 << 16, io::stdout().lock()),
+        }
     }
 
     /// Terminal safety, in the one place all text output passes: control and bidi
@@ -174,6 +184,25 @@ impl Output {
         serde_json::to_writer_pretty(&mut stdout, value)?;
         stdout.write_all(b"\n")?;
         stdout.flush()
+    }
+}
+
+/// Stdout written in parts: see [`Output::stream`].
+pub struct Stream<'a> {
+    output: &'a Output,
+    stdout: io::BufWriter<io::StdoutLock<'static>>,
+}
+
+impl Stream<'_> {
+    /// Writes one part (buffered).
+    pub fn write(&mut self, text: &str) -> io::Result<()> {
+        self.stdout
+            .write_all(self.output.safe_stdout(text).as_bytes())
+    }
+
+    /// Writes out what is buffered. A closed pipe is an error the caller propagates.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.stdout.flush()
     }
 }
 

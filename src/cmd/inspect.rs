@@ -55,20 +55,27 @@ pub struct ExpiringSummary {
 const CERTIFICATE_EXTENSIONS: [&str; 4] = ["crt", "pem", "cer", "der"];
 
 /// Runs `inspect`.
+///
+/// The report is printed as it is made: each stretch of certificates is summarized and
+/// rendered (in parallel for large bundles), printed, and dropped before the next, so
+/// memory stays flat however many certificates a bundle holds. Only what the end of the
+/// report needs is kept: errors and, for `--expiring-within`, each certificate's notAfter.
 pub fn run(args: &InspectArgs, output: &Output) -> Result<ExitCode> {
     let now = OffsetDateTime::now_utc();
-    // The report's `certificates` are rendered (text or JSON) right after they are
-    // summarized, on the worker thread that summarized them, into one buffer per stretch of a
-    // file: `found.fragments`, in order. Only what `--expiring-within` needs is kept.
-    let mut errors = Vec::new();
-    let mut found = Found::default();
+    let mut found = Found::new(output);
     for path in &args.paths {
         let listed = path.is_dir();
-        for file in expand(path, &mut errors, output) {
-            inspect_file(&file, listed, now, output, &mut found, &mut errors);
+        for file in expand(path, &mut found) {
+            inspect_file(&file, listed, now, output, &mut found)?;
         }
     }
-    let fragments = found.fragments;
+    let Found {
+        stream,
+        printed,
+        errors,
+        expiries,
+        ..
+    } = found;
     let report = InspectReport {
         certificates: Vec::new(),
         errors,
@@ -77,8 +84,7 @@ pub fn run(args: &InspectArgs, output: &Output) -> Result<ExitCode> {
             ExpiringSummary {
                 within: within.to_string(),
                 deadline,
-                certificates: found
-                    .expiries
+                certificates: expiries
                     .into_iter()
                     .filter(|(_, not_after)| *not_after < deadline)
                     .map(|(label, _)| label)
@@ -87,48 +93,28 @@ pub fn run(args: &InspectArgs, output: &Output) -> Result<ExitCode> {
         }),
     };
 
+    let mut stream = stream;
     if output.is_json() {
-        let (head, tail) = json_frame(&report, fragments.is_empty())?;
-        let separators = std::iter::once("").chain(std::iter::repeat(",\n"));
-        output.print_all(
-            std::iter::once(head.as_str())
-                .chain(
-                    separators
-                        .zip(&fragments)
-                        .flat_map(|(separator, fragment)| [separator, fragment.as_str()]),
-                )
-                .chain(std::iter::once(tail.as_str())),
-        )?;
-    } else {
-        for error in &report.errors {
-            output.error(&format!("`{}`: {}", error.path, error.message));
-        }
-        let mut text = String::new();
-        if let Some(expiring) = &report.expiring {
-            let count = expiring.certificates.len();
-            let line = if count == 0 {
-                format!("no certificate expires within {}\n", expiring.within)
-            } else {
-                output.paint(
-                    Style::Warn,
-                    &format!(
-                        "{count} certificate{} expire{} within {}: {}\n",
-                        if count == 1 { "" } else { "s" },
-                        if count == 1 { "s" } else { "" },
-                        expiring.within,
-                        expiring.certificates.join(", ")
-                    ),
-                )
-            };
-            text.push_str(&line);
-        }
-        output.print_all(
-            fragments
-                .iter()
-                .map(String::as_str)
-                .chain(std::iter::once(text.as_str())),
-        )?;
+        stream.write(&json_tail(&report, printed == 0)?)?;
+    } else if let Some(expiring) = &report.expiring {
+        let count = expiring.certificates.len();
+        let line = if count == 0 {
+            format!("no certificate expires within {}\n", expiring.within)
+        } else {
+            output.paint(
+                Style::Warn,
+                &format!(
+                    "{count} certificate{} expire{} within {}: {}\n",
+                    if count == 1 { "" } else { "s" },
+                    if count == 1 { "s" } else { "" },
+                    expiring.within,
+                    expiring.certificates.join(", ")
+                ),
+            )
+        };
+        stream.write(&line)?;
     }
+    stream.finish()?;
 
     Ok(if !report.errors.is_empty() {
         ExitCode::from(2)
@@ -145,21 +131,22 @@ pub fn run(args: &InspectArgs, output: &Output) -> Result<ExitCode> {
 
 /// Files to read for one argument: the file itself, `-` for stdin, or the certificate
 /// files of a directory (sorted, not recursive; hidden files and `backup/` skipped).
-fn expand(path: &Path, errors: &mut Vec<FileError>, output: &Output) -> Vec<PathBuf> {
+fn expand(path: &Path, found: &mut Found<'_>) -> Vec<PathBuf> {
+    let output = found.output;
     if path == Path::new("-") {
         return vec![path.to_owned()];
     }
     let metadata = match fs::metadata(path) {
         Ok(metadata) => metadata,
         Err(error) => {
-            errors.push(FileError {
-                path: support::display(path),
-                message: match error.kind() {
+            found.error(
+                support::display(path),
+                match error.kind() {
                     std::io::ErrorKind::NotFound => "no such file or directory".into(),
                     std::io::ErrorKind::PermissionDenied => "permission denied".into(),
                     _ => format!("cannot read: {error}"),
                 },
-            });
+            );
             return Vec::new();
         }
     };
@@ -169,10 +156,10 @@ fn expand(path: &Path, errors: &mut Vec<FileError>, output: &Output) -> Vec<Path
     let entries = match fs::read_dir(path) {
         Ok(entries) => entries,
         Err(error) => {
-            errors.push(FileError {
-                path: support::display(path),
-                message: format!("cannot list directory: {error}"),
-            });
+            found.error(
+                support::display(path),
+                format!("cannot list directory: {error}"),
+            );
             return Vec::new();
         }
     };
@@ -208,33 +195,70 @@ fn expand(path: &Path, errors: &mut Vec<FileError>, output: &Output) -> Vec<Path
         .collect();
     files.sort();
     if files.is_empty() {
-        errors.push(FileError {
-            path: support::display(path),
-            message: "no certificate files (*.crt, *.pem, *.cer, *.der) in this directory".into(),
-        });
+        found.error(
+            support::display(path),
+            "no certificate files (*.crt, *.pem, *.cer, *.der) in this directory".into(),
+        );
     }
     files
 }
 
-/// What `inspect` keeps of the certificates it has read and rendered.
-#[derive(Default)]
-struct Found {
-    /// Rendered certificates, in order (see [`summarize`]).
-    fragments: Vec<String>,
+/// What `inspect` keeps while it prints: stdout, how many certificates were printed (JSON
+/// needs `,` between them and `[]` when there are none), the errors (printed at once as
+/// text, at the end in JSON) and every certificate's notAfter for `--expiring-within`.
+struct Found<'a> {
+    output: &'a Output,
+    stream: crate::output::Stream<'a>,
+    printed: usize,
+    errors: Vec<FileError>,
     /// `path` (or `path#index`) and notAfter of every certificate.
     expiries: Vec<(String, OffsetDateTime)>,
 }
 
+impl<'a> Found<'a> {
+    fn new(output: &'a Output) -> Self {
+        Found {
+            output,
+            stream: output.stream(),
+            printed: 0,
+            errors: Vec::new(),
+            expiries: Vec::new(),
+        }
+    }
+
+    /// Records an error; as text it is printed now, on stderr.
+    fn error(&mut self, path: String, message: String) {
+        if !self.output.is_json() {
+            self.output.error(&format!("`{path}`: {message}"));
+        }
+        self.errors.push(FileError { path, message });
+    }
+
+    /// Prints a stretch of rendered certificates: JSON fragments are joined by `,\n` and
+    /// the first is preceded by the head of the document.
+    fn print(&mut self, rendered: &str, count: usize) -> std::io::Result<()> {
+        if count == 0 {
+            return Ok(());
+        }
+        if self.output.is_json() {
+            self.stream
+                .write(if self.printed == 0 { JSON_HEAD } else { ",\n" })?;
+        }
+        self.printed += count;
+        self.stream.write(rendered)
+    }
+}
+
 /// Inspects one file; `listed` when it was found in a directory rather than named (then a
 /// file holding only a key, such as cfssl's `server-key.pem`, is skipped, not an error).
+/// Fails only when stdout does.
 fn inspect_file(
     path: &Path,
     listed: bool,
     now: OffsetDateTime,
     output: &Output,
-    found: &mut Found,
-    errors: &mut Vec<FileError>,
-) {
+    found: &mut Found<'_>,
+) -> std::io::Result<()> {
     let name = if path == Path::new("-") {
         "<stdin>".to_owned()
     } else {
@@ -248,11 +272,8 @@ fn inspect_file(
     let bytes = match bytes {
         Ok(bytes) => bytes,
         Err(error) => {
-            errors.push(FileError {
-                path: name,
-                message: error.reason(),
-            });
-            return;
+            found.error(name, error.reason());
+            return Ok(());
         }
     };
     let blocks = match certificate::certificate_blocks(&bytes, &name) {
@@ -260,14 +281,11 @@ fn inspect_file(
         Err(crate::pki::PkiError::InvalidCertificate { reason, .. })
             if listed && reason == certificate::HOLDS_A_KEY =>
         {
-            return;
+            return Ok(());
         }
         Err(error) => {
-            errors.push(FileError {
-                path: name,
-                message: error_reason(&error),
-            });
-            return;
+            found.error(name, error_reason(&error));
+            return Ok(());
         }
     };
     // NAME.key beside NAME.crt belongs to the first certificate.
@@ -275,54 +293,55 @@ fn inspect_file(
         .first()
         .and_then(|block| block.decode().ok())
         .and_then(|der| key_beside(path, &der));
-    for chunk in summarize(&blocks, &name, now, key_file, output) {
-        for result in chunk.results {
+    summarize(&blocks, &name, now, key_file, output, |chunk| {
+        let mut count = 0;
+        for result in &chunk.results {
             match result {
                 Ok((index, not_after)) => {
                     let label = match index {
                         0 => name.clone(),
                         index => format!("{name}#{index}"),
                     };
-                    found.expiries.push((label, not_after));
+                    found.expiries.push((label, *not_after));
+                    count += 1;
                 }
-                Err(message) => errors.push(FileError {
-                    path: name.clone(),
-                    message,
-                }),
+                Err(message) => found.error(name.clone(), message.clone()),
             }
         }
-        if !chunk.rendered.is_empty() {
-            found.fragments.push(chunk.rendered);
-        }
-    }
+        found.print(&chunk.rendered, count)
+    })
 }
 
 /// The certificates of one stretch of a file: index and notAfter of each (or why it failed),
 /// and their text or JSON rendered into one buffer (JSON fragments joined by `,\n`). The
-/// summaries themselves are dropped on the thread that made them, so its heap is reused
-/// instead of growing by the size of the whole report.
+/// summaries themselves are dropped on the thread that made them.
+#[derive(Default)]
 struct Chunk {
     results: Vec<Result<(usize, OffsetDateTime), String>>,
     rendered: String,
 }
 
-/// Decodes, summarizes and renders every certificate of one file, on all cores for large
-/// bundles: for 10,000 certificates this is most of `inspect`'s time (BENCHMARKS.md). Each
-/// thread renders into one pre-sized buffer: a string per certificate made glibc grow the
-/// threads' heaps in thousands of small steps.
+/// Certificates summarized per thread before a stretch is printed: enough to make the
+/// threads worth starting, few enough that a stretch's output stays small (about 0.4 MB of
+/// JSON per thread).
+const STRETCH: usize = 256;
+
+/// Decodes, summarizes and renders every certificate of one file, stretch by stretch, and
+/// hands each stretch's chunks to `print` in order. Large bundles use every core: for
+/// 10,000 certificates this is most of `inspect`'s time. Each thread renders into one
+/// buffer that is reused for every stretch (a string per certificate made glibc grow the
+/// threads' heaps in thousands of small steps).
 fn summarize(
     blocks: &[certificate::Block<'_>],
     name: &str,
     now: OffsetDateTime,
     key_file: Option<KeyFileStatus>,
     output: &Output,
-) -> Vec<Chunk> {
-    let chunk_of = |first: usize, part: &[certificate::Block<'_>]| {
-        let per_certificate = if output.is_json() { 1_500 } else { 500 };
-        let mut chunk = Chunk {
-            results: Vec::with_capacity(part.len()),
-            rendered: String::with_capacity(part.len() * per_certificate),
-        };
+    mut print: impl FnMut(&Chunk) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let fill = |chunk: &mut Chunk, first: usize, part: &[certificate::Block<'_>]| {
+        chunk.results.clear();
+        chunk.rendered.clear();
         for (offset, block) in part.iter().enumerate() {
             let index = first + offset;
             let summary = block
@@ -347,32 +366,55 @@ fn summarize(
             });
             chunk.results.push(summary);
         }
-        chunk
     };
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    if blocks.len() < 256 || threads == 1 {
-        return vec![chunk_of(0, blocks)];
+    let threads = if blocks.len() < STRETCH { 1 } else { threads };
+    let per_certificate = if output.is_json() { 1_500 } else { 500 };
+    let mut chunks: Vec<Chunk> = (0..threads)
+        .map(|_| Chunk {
+            results: Vec::with_capacity(STRETCH),
+            rendered: String::with_capacity(STRETCH.min(blocks.len()) * per_certificate),
+        })
+        .collect();
+    for (number, stretch) in blocks.chunks(STRETCH * threads).enumerate() {
+        let first = number * STRETCH * threads;
+        if threads == 1 {
+            fill(&mut chunks[0], first, stretch);
+        } else {
+            let failed: Vec<usize> = std::thread::scope(|scope| {
+                let fill = &fill;
+                let mut parts = stretch.chunks(STRETCH).zip(chunks.iter_mut()).enumerate();
+                // The first part on this thread, the others on their own.
+                let mine = parts.next();
+                let workers: Vec<_> = parts
+                    .map(|(part_number, (part, chunk))| {
+                        scope.spawn(move || {
+                            fill(chunk, first + part_number * STRETCH, part);
+                        })
+                    })
+                    .collect();
+                if let Some((_, (part, chunk))) = mine {
+                    fill(chunk, first, part);
+                }
+                workers
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(number, worker)| worker.join().is_err().then_some(number + 1))
+                    .collect()
+            });
+            // A panicking summary is a bug: its stretch is reported, not printed in part.
+            for number in failed {
+                let chunk = &mut chunks[number];
+                chunk.rendered.clear();
+                chunk.results = vec![Err("internal error while reading the file".into())];
+            }
+        }
+        let used = stretch.len().div_ceil(STRETCH);
+        for chunk in &chunks[..used] {
+            print(chunk)?;
+        }
     }
-    let size = blocks.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = blocks
-            .chunks(size)
-            .enumerate()
-            .map(|(number, part)| {
-                let chunk_of = &chunk_of;
-                scope.spawn(move || chunk_of(number * size, part))
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|worker| {
-                worker.join().unwrap_or_else(|_| Chunk {
-                    results: vec![Err("internal error while reading the file".into())],
-                    rendered: String::new(),
-                })
-            })
-            .collect()
-    })
+    Ok(())
 }
 
 fn numbered(index: usize, reason: &str) -> String {
@@ -397,14 +439,14 @@ fn push_json_fragment(out: &mut String, summary: &CertSummary) {
     }
 }
 
-/// The JSON document around the certificates, which are rendered in parallel (serializing a
-/// 10,000-certificate report on one thread was a quarter of `inspect`'s time): the head up to
-/// the first certificate and the tail after the last. Head, fragments joined by `,\n`, and
-/// tail are exactly what serde_json's pretty printer writes for the report (tested).
-fn json_frame(
-    report: &InspectReport,
-    no_certificates: bool,
-) -> serde_json::Result<(String, String)> {
+/// The start of the JSON document, up to the first certificate.
+const JSON_HEAD: &str = "{\n  \"certificates\": [\n";
+
+/// The end of the JSON document after the certificates, which were printed as they were
+/// rendered (in parallel: serializing a 10,000-certificate report on one thread was a
+/// quarter of `inspect`'s time). [`JSON_HEAD`], the fragments joined by `,\n` and this tail
+/// are exactly what serde_json's pretty printer writes for the whole report (tested).
+fn json_tail(report: &InspectReport, no_certificates: bool) -> serde_json::Result<String> {
     #[derive(Serialize)]
     struct Rest<'a> {
         errors: &'a [FileError],
@@ -417,15 +459,9 @@ fn json_frame(
     // `rest` is `{\n  "errors": …\n}`: keep everything after its opening brace line.
     let rest = rest.strip_prefix("{\n").unwrap_or(&rest);
     Ok(if no_certificates {
-        (
-            "{\n  \"certificates\": [],\n".to_owned(),
-            format!("{rest}\n"),
-        )
+        format!("{{\n  \"certificates\": [],\n{rest}\n")
     } else {
-        (
-            "{\n  \"certificates\": [\n".to_owned(),
-            format!("\n  ],\n{rest}\n"),
-        )
+        format!("\n  ],\n{rest}\n")
     })
 }
 
@@ -516,7 +552,8 @@ mod tests {
                 })
                 .collect();
             let expected = serde_json::to_string_pretty(&report).unwrap() + "\n";
-            let (head, tail) = json_frame(&report, fragments.is_empty()).unwrap();
+            let tail = json_tail(&report, fragments.is_empty()).unwrap();
+            let head = if fragments.is_empty() { "" } else { JSON_HEAD };
             assert_eq!(format!("{head}{}{tail}", fragments.join(",\n")), expected);
         }
     }

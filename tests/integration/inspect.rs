@@ -306,3 +306,72 @@ fn expiry_stands_out_in_colour_on_request() {
         "{text}"
     );
 }
+
+/// A bundle larger than several of inspect's stretches (it prints each stretch of 256
+/// certificates per core as soon as it is rendered): every certificate appears once, in
+/// order, in text and in JSON, and a broken block in the middle is an error that does not
+/// stop the rest.
+#[test]
+fn a_large_bundle_is_printed_whole_and_in_order() {
+    let work = workdir();
+    init(work.path(), &["-q"]);
+    let dir = work.path().join("otel-certs");
+    let certificates = [
+        fs::read_to_string(dir.join("ca.crt")).unwrap(),
+        fs::read_to_string(dir.join("server.crt")).unwrap(),
+        fs::read_to_string(dir.join("client.crt")).unwrap(),
+    ];
+    let broken = 700;
+    let count = 1_301;
+    let bundle: String = (0..count)
+        .map(|index| {
+            if index == broken {
+                "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n"
+            } else {
+                certificates[index % 3].as_str()
+            }
+        })
+        .collect();
+    fs::write(work.path().join("bundle.pem"), &bundle).unwrap();
+
+    let (code, report) = inspect_json(work.path(), &["bundle.pem", "otel-certs/ca.crt"]);
+    assert_eq!(code, 2);
+    let indices: Vec<usize> = report.certificates.iter().map(|c| c.index).collect();
+    let expected: Vec<usize> = (0..count)
+        .filter(|index| *index != broken)
+        .chain([0])
+        .collect();
+    assert_eq!(indices, expected);
+    let roles: Vec<Role> = report.certificates.iter().map(|c| c.role).collect();
+    assert_eq!(roles[..3], [Role::Ca, Role::Server, Role::Client]);
+    // The last of the bundle is index 1300 (the broken block has no entry).
+    assert_eq!(
+        roles[count - 2],
+        [Role::Ca, Role::Server, Role::Client][(count - 1) % 3]
+    );
+    assert_eq!(report.certificates[count - 1].path, "otel-certs/ca.crt");
+    assert_eq!(report.errors.len(), 1);
+    assert_eq!(report.errors[0].path, "bundle.pem");
+    assert!(
+        report.errors[0].message.starts_with("certificate #701: "),
+        "{:?}",
+        report.errors[0]
+    );
+
+    let text = otel_pki(work.path())
+        .args(["inspect", "bundle.pem"])
+        .output()
+        .unwrap();
+    assert_eq!(text.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    let fingerprints = stdout
+        .lines()
+        .filter(|line| line.trim_start().starts_with("sha256"))
+        .count();
+    assert_eq!(fingerprints, count - 1);
+    assert!(
+        stdout.contains("bundle.pem#1300  "),
+        "{}",
+        &stdout[stdout.len() - 2000..]
+    );
+}
