@@ -1,6 +1,11 @@
 //! The command line: clap definitions only. Doc comments are the help text; each verb's
 //! examples and the exit codes are in its `after_long_help`. Values are parsed into domain
 //! types here (`San`, `Lifetime`, `KeyType`), so commands never see raw strings.
+//!
+//! Each subcommand's arguments are built only when it runs (`#[command(defer = true)]`), so
+//! start-up does not pay for the whole tree. Argument structs therefore carry `//` comments,
+//! not `///`: a doc comment on one would become the description of every command that uses
+//! it (tested in `tests/integration/help.rs`).
 
 use std::path::PathBuf;
 
@@ -99,8 +104,10 @@ fn parse_lock_timeout(input: &str) -> Result<std::time::Duration, String> {
     std::time::Duration::try_from(lifetime.duration()).map_err(|error| error.to_string())
 }
 
-/// Subcommands.
+/// Subcommands. Each one's arguments are built only when it runs (`defer`): building all
+/// of them for every start was most of the start-up time (docs/performance.md).
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Create a CA, a server certificate and a client certificate (six PEM files).
     Init(InitArgs),
@@ -182,7 +189,7 @@ pub enum Command {
     Man(ManArgs),
 }
 
-/// The directory of a certificate set.
+// The directory of a certificate set.
 #[derive(Args, Clone, Debug)]
 pub struct DirArgs {
     /// Directory of the certificate set.
@@ -195,7 +202,7 @@ pub struct DirArgs {
     pub dir: PathBuf,
 }
 
-/// Where the passphrase of an encrypted CA key comes from.
+// Where the passphrase of an encrypted CA key comes from.
 #[derive(Args, Clone, Debug)]
 pub struct PassphraseArgs {
     /// Read the CA key passphrase from FILE (first line). Otherwise the environment variable
@@ -239,7 +246,7 @@ impl From<KeyTypeArg> for pki::KeyType {
     }
 }
 
-/// Kubernetes Service names for a server certificate.
+// Kubernetes Service names for a server certificate.
 #[derive(Args, Clone, Debug)]
 pub struct KubernetesSanArgs {
     /// Add the DNS names of a Kubernetes Service; repeatable.
@@ -265,7 +272,7 @@ pub struct KubernetesSanArgs {
     pub headless: bool,
 }
 
-/// `otel-pki init`.
+// `otel-pki init`.
 #[derive(Args, Debug)]
 #[command(after_long_help = concat!(
     "Writes DIR/ca.key ca.crt server.key server.crt client.key client.crt. ",
@@ -362,8 +369,9 @@ pub struct InitArgs {
     pub ca_path_len: u8,
 }
 
-/// `otel-pki issue`.
+// `otel-pki issue`.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum IssueCommand {
     /// Sign a server certificate (extendedKeyUsage serverAuth): NAME.crt and NAME.key.
     #[command(after_long_help = concat!(
@@ -390,7 +398,7 @@ pub enum IssueCommand {
     Client(IssueClientArgs),
 }
 
-/// Options shared by `issue server` and `issue client`.
+// Options shared by `issue server` and `issue client`.
 #[derive(Args, Debug)]
 pub struct IssueCommonArgs {
     #[command(flatten)]
@@ -421,7 +429,7 @@ pub struct IssueCommonArgs {
     pub passphrase: PassphraseArgs,
 }
 
-/// `otel-pki issue server`.
+// `otel-pki issue server`.
 #[derive(Args, Debug)]
 pub struct IssueServerArgs {
     #[command(flatten)]
@@ -454,7 +462,7 @@ pub struct IssueServerArgs {
 /// The most certificates one `issue client --count` or `--names-from` issues.
 pub const FLEET_MAX: u32 = 100_000;
 
-/// `otel-pki issue client`.
+// `otel-pki issue client`.
 #[derive(Args, Debug)]
 pub struct IssueClientArgs {
     #[command(flatten)]
@@ -499,7 +507,7 @@ pub struct IssueClientArgs {
     pub names_from: Option<PathBuf>,
 }
 
-/// `otel-pki inspect`.
+// `otel-pki inspect`.
 #[derive(Args, Debug)]
 #[command(after_long_help = concat!(
     "Reads PEM files (one or many certificates), DER files and directories (every *.crt, ",
@@ -522,7 +530,7 @@ pub struct InspectArgs {
     pub expiring_within: Option<Lifetime>,
 }
 
-/// `otel-pki completions`.
+// `otel-pki completions`.
 #[derive(Args, Debug)]
 #[command(after_long_help = concat!(
     "Examples:\n",
@@ -537,7 +545,7 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// `otel-pki man`.
+// `otel-pki man`.
 #[derive(Args, Debug)]
 #[command(after_long_help = concat!(
     "Examples:\n",
@@ -556,8 +564,9 @@ pub struct ManArgs {
     pub force: bool,
 }
 
-/// `otel-pki config`.
+// `otel-pki config`.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ConfigCommand {
     /// An agent Collector: OTLP receivers, and an exporter that presents the client
     /// certificate to --endpoint.
@@ -625,7 +634,7 @@ pub enum ConfigCommand {
     SdkEnv(ConfigSdkEnvArgs),
 }
 
-/// Options of every `config` target.
+// Options of every `config` target.
 #[derive(Args, Debug)]
 pub struct ConfigCommonArgs {
     #[command(flatten)]
@@ -650,7 +659,7 @@ pub struct ConfigCommonArgs {
     pub force: bool,
 }
 
-/// Options of the targets that run a Collector-style server.
+// Options of the targets that run a Collector-style server.
 #[derive(Args, Debug)]
 pub struct ConfigServerArgs {
     /// How often certificates are re-read (the Collector's reload is opt-in); also the
@@ -694,7 +703,7 @@ impl From<ProtocolArg> for Protocol {
     }
 }
 
-/// `otel-pki config collector`.
+// `otel-pki config collector`.
 #[derive(Args, Debug)]
 pub struct ConfigCollectorArgs {
     #[command(flatten)]
@@ -732,7 +741,7 @@ pub struct ConfigCollectorArgs {
     pub client_cert: String,
 }
 
-/// `otel-pki config gateway`.
+// `otel-pki config gateway`.
 #[derive(Args, Debug)]
 pub struct ConfigGatewayArgs {
     #[command(flatten)]
@@ -783,7 +792,7 @@ pub struct ConfigGatewayArgs {
     pub client_cert: String,
 }
 
-/// `otel-pki config jaeger`.
+// `otel-pki config jaeger`.
 #[derive(Args, Debug)]
 pub struct ConfigJaegerArgs {
     #[command(flatten)]
@@ -811,7 +820,7 @@ pub struct ConfigJaegerArgs {
     pub server_cert: String,
 }
 
-/// `otel-pki config tempo`.
+// `otel-pki config tempo`.
 #[derive(Args, Debug)]
 pub struct ConfigTempoArgs {
     #[command(flatten)]
@@ -839,7 +848,7 @@ pub struct ConfigTempoArgs {
     pub server_cert: String,
 }
 
-/// `otel-pki config sdk-env`.
+// `otel-pki config sdk-env`.
 #[derive(Args, Debug)]
 pub struct ConfigSdkEnvArgs {
     #[command(flatten)]
@@ -916,7 +925,7 @@ impl From<KindArg> for Kind {
     }
 }
 
-/// `otel-pki lint-config`.
+// `otel-pki lint-config`.
 #[derive(Args, Debug)]
 #[command(after_long_help = concat!(
     "Recognizes Collector, Jaeger v2, Jaeger v1 and Tempo files (or --kind) and reports each ",
@@ -972,7 +981,7 @@ pub struct LintConfigArgs {
     pub within: Lifetime,
 }
 
-/// `otel-pki renew`.
+// `otel-pki renew`.
 #[derive(Args, Debug)]
 #[command(after_long_help = concat!(
     "Renews the leaf certificates of a set (never the CA) that are due: by default those with ",
@@ -1037,14 +1046,15 @@ pub struct RenewArgs {
     pub passphrase: PassphraseArgs,
 }
 
-/// `otel-pki ca`.
+// `otel-pki ca`.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum CaCommand {
     /// Replace the CA in three stages, each safe to roll out before the next.
     Rotate(CaRotateArgs),
 }
 
-/// `otel-pki ca rotate`.
+// `otel-pki ca rotate`.
 #[derive(Args, Debug)]
 #[command(group(
     ArgGroup::new("step")
@@ -1135,7 +1145,7 @@ fn parse_rfc3339(input: &str) -> Result<time::OffsetDateTime, String> {
         .map_err(|_| "expected an RFC 3339 time such as `2027-01-31T12:00:00Z`".to_owned())
 }
 
-/// `otel-pki verify`.
+// `otel-pki verify`.
 #[derive(Args, Debug)]
 #[command(after_long_help = concat!(
     "Path validation with rustls-webpki. Certificates after the first one in CERT are used as ",
@@ -1178,7 +1188,7 @@ pub struct VerifyArgs {
     pub at: Option<time::OffsetDateTime>,
 }
 
-/// `otel-pki check`.
+// `otel-pki check`.
 #[derive(Args, Debug)]
 #[command(after_long_help = concat!(
     "Checks ca.crt, ca.key, server.crt, server.key, client.crt, client.key and any other ",
@@ -1213,7 +1223,7 @@ pub struct CheckArgs {
     pub strict: bool,
 }
 
-/// `otel-pki selftest`.
+// `otel-pki selftest`.
 #[derive(Args, Debug)]
 #[command(after_long_help = concat!(
     "Runs a rustls server with DIR/server.crt and server.key on 127.0.0.1, requiring a client ",
@@ -1252,7 +1262,7 @@ pub struct SelftestArgs {
     pub timeout: Lifetime,
 }
 
-/// `otel-pki probe`.
+// `otel-pki probe`.
 #[derive(Args, Debug)]
 #[command(after_long_help = concat!(
     "Connects twice: once without a client certificate and once with --cert/--key, and says ",
@@ -1309,6 +1319,7 @@ pub struct ProbeArgs {
 
 /// `otel-pki k8s`.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum K8sCommand {
     /// A Secret with a set's real files: kubernetes.io/tls with tls.crt, tls.key and ca.crt.
     ///
@@ -1416,7 +1427,7 @@ pub enum K8sCommand {
     Instrumentation(K8sInstrumentationArgs),
 }
 
-/// `otel-pki k8s instrumentation`.
+// `otel-pki k8s instrumentation`.
 #[derive(Args, Debug)]
 pub struct K8sInstrumentationArgs {
     #[command(flatten)]
@@ -1488,7 +1499,7 @@ pub struct K8sInstrumentationArgs {
     pub output: ManifestOutputArgs,
 }
 
-/// Where a manifest goes.
+// Where a manifest goes.
 #[derive(Args, Debug)]
 pub struct ManifestOutputArgs {
     /// Write the manifest to FILE instead of stdout.
@@ -1522,7 +1533,7 @@ pub enum SecretRole {
     Server,
 }
 
-/// `otel-pki k8s secret`.
+// `otel-pki k8s secret`.
 #[derive(Args, Debug)]
 pub struct K8sSecretArgs {
     #[command(flatten)]
@@ -1571,7 +1582,7 @@ pub struct K8sSecretArgs {
     pub passphrase: PassphraseArgs,
 }
 
-/// `otel-pki k8s cert-manager`.
+// `otel-pki k8s cert-manager`.
 #[derive(Args, Debug)]
 pub struct K8sCertManagerArgs {
     #[command(flatten)]
@@ -1702,7 +1713,7 @@ pub enum DeploymentRole {
     Gateway,
 }
 
-/// `otel-pki k8s deployment`.
+// `otel-pki k8s deployment`.
 #[derive(Args, Debug)]
 pub struct K8sDeploymentArgs {
     #[command(flatten)]
@@ -1866,7 +1877,7 @@ mod tests {
     }
 }
 
-/// `otel-pki keystore`.
+// `otel-pki keystore`.
 #[derive(Args, Debug)]
 #[command(
     group(clap::ArgGroup::new("what").required(true).multiple(true).args(["name", "truststore"])),
@@ -1920,7 +1931,7 @@ pub enum SignRoleArg {
     Client,
 }
 
-/// `otel-pki sign`.
+// `otel-pki sign`.
 #[derive(Args, Debug)]
 #[command(after_long_help = concat!(
     "Checks the CSR's signature, then issues a leaf with the set's profile for --role: the ",

@@ -16,13 +16,39 @@ fn all_commands() -> Vec<Vec<String>> {
             path.pop();
         }
     }
+    // Subcommands' arguments and children are built only when one runs (`defer`): build the
+    // whole tree to see all of it.
+    let mut command = <otel_pki::cli::Cli as clap::CommandFactory>::command();
+    command.build();
     let mut out = Vec::new();
-    walk(
-        &<otel_pki::cli::Cli as clap::CommandFactory>::command(),
-        &mut Vec::new(),
-        &mut out,
-    );
+    walk(&command, &mut Vec::new(), &mut out);
     out
+}
+
+/// Each command's arguments are built only when it runs, so a doc comment on an argument
+/// struct would silently replace the command's own one-line description: the line a parent
+/// lists for each subcommand must be the first line of that subcommand's `-h`.
+#[test]
+fn each_command_describes_itself_as_its_parent_lists_it() {
+    let work = workdir();
+    let commands = all_commands();
+    assert!(commands.len() >= 28, "{commands:?}");
+    for path in &commands {
+        let (parent, name) = path.split_at(path.len() - 1);
+        let listing = help_at_80(work.path(), parent, "-h");
+        let listed = listing
+            .lines()
+            .skip_while(|line| !line.starts_with("Commands:"))
+            .find_map(|line| line.trim_start().strip_prefix(&format!("{} ", name[0])))
+            .unwrap_or_else(|| panic!("{parent:?} -h does not list {name:?}:\n{listing}"))
+            .trim();
+        let own = help_at_80(work.path(), path, "-h");
+        let first = own.lines().next().unwrap_or_default();
+        assert!(
+            !listed.is_empty() && first.starts_with(listed.trim_end_matches('…')),
+            "{path:?}: listed as {listed:?}, but its -h starts with {first:?}"
+        );
+    }
 }
 
 #[test]
