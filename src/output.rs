@@ -269,6 +269,24 @@ impl Output {
         }
         Ok(ExitCode::SUCCESS)
     }
+
+    /// The end of a verb whose product is text for stdout (`config`, `k8s` without `--out`):
+    /// with `--format json` the report (which holds the product) on stdout; else `product`,
+    /// when there is one, on stdout and then the status lines that `status` prints on
+    /// stderr. Exit 0.
+    pub fn deliver<T: Serialize + ?Sized>(
+        &self,
+        report: &T,
+        product: Option<&str>,
+        status: impl FnOnce(),
+    ) -> io::Result<ExitCode> {
+        if !self.is_json()
+            && let Some(product) = product
+        {
+            self.print(product)?;
+        }
+        self.outcome(report, status)
+    }
 }
 
 fn paint(enabled: bool, style: Style, text: &str) -> String {

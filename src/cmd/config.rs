@@ -275,19 +275,18 @@ fn render(request: &Request<'_>, output: &Output) -> Result<ExitCode> {
         context,
         sdk,
     };
-    if output.is_json() {
-        output.print_json(&report)?;
-    } else if let (Some(file), Some(path)) = (&report.file, &request.common.out) {
-        output.status(&format!(
-            "wrote {} ({}): {} configuration",
-            path.display(),
-            file.mode,
-            target
-        ));
-    } else {
-        output.print(&report.content)?;
-    }
-    Ok(ExitCode::SUCCESS)
+    let written = report.file.as_ref().zip(request.common.out.as_ref());
+    let product = written.is_none().then_some(report.content.as_str());
+    Ok(output.deliver(&report, product, || {
+        if let Some((file, path)) = written {
+            output.status(&format!(
+                "wrote {} ({}): {} configuration",
+                path.display(),
+                file.mode,
+                target
+            ));
+        }
+    })?)
 }
 
 /// An agent's default endpoint comes from the server certificate; on a set made for one

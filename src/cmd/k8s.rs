@@ -1352,17 +1352,24 @@ fn emit(manifest: Manifest, out: &ManifestOutputArgs, output: &Output) -> Result
         contains_ca_key: manifest.contains_ca_key,
         warnings: manifest.warnings,
     };
-    if output.is_json() {
-        output.print_json(&report)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if out.out.is_none() {
-        output.print(&manifest.yaml)?;
-    }
+    let product = out.out.is_none().then_some(manifest.yaml.as_str());
+    Ok(output.deliver(&report, product, || {
+        print_status(&report, &manifest.notes, out, private, output);
+    })?)
+}
+
+/// The objects of a manifest, its notes and where it was written, on stderr.
+fn print_status(
+    report: &ManifestReport,
+    notes: &[String],
+    out: &ManifestOutputArgs,
+    private: bool,
+    output: &Output,
+) {
     for object in &report.objects {
         output.status(&object.describe());
     }
-    for note in &manifest.notes {
+    for note in notes {
         output.status(note);
     }
     if let Some(path) = &out.out {
@@ -1383,7 +1390,6 @@ fn emit(manifest: Manifest, out: &ManifestOutputArgs, output: &Output) -> Result
             ));
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// A checked leaf certificate and key, ready for a Secret.

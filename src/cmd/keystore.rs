@@ -104,10 +104,11 @@ pub fn run(args: &KeystoreArgs, output: &Output) -> Result<ExitCode> {
         entries,
         warnings,
     };
-    if output.is_json() {
-        output.print_json(&report)?;
-        return Ok(ExitCode::SUCCESS);
-    }
+    Ok(output.outcome(&report, || print_status(&report, output))?)
+}
+
+/// Which keystores were written and what each holds, on stderr.
+fn print_status(report: &KeystoreReport, output: &Output) {
     for file in &report.files {
         let held: Vec<String> = report
             .entries
@@ -132,7 +133,6 @@ pub fn run(args: &KeystoreArgs, output: &Output) -> Result<ExitCode> {
     if let Some(backup) = &report.backup_dir {
         output.status(&format!("previous files kept in {}", backup.display()));
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Ed25519 leaves: JSSE reads them since JDK 15, .NET not at all.

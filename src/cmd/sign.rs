@@ -154,10 +154,20 @@ pub fn run(args: &SignArgs, output: &Output) -> Result<ExitCode> {
         not_copied: request.not_copied,
         warnings,
     };
-    if output.is_json() {
-        output.print_json(&report)?;
-        return Ok(ExitCode::SUCCESS);
-    }
+    Ok(output.outcome(&report, || {
+        print_status(&report, &notes, &leaf, profile, &ca, output);
+    })?)
+}
+
+/// What `sign` did, on stderr.
+fn print_status(
+    report: &SignReport,
+    notes: &[String],
+    leaf: &LeafRequest,
+    profile: LeafProfile,
+    ca: &pki::Ca,
+    output: &Output,
+) {
     if !report.not_copied.is_empty() {
         output.status(&format!(
             "not copied from the CSR: {} (the {} profile decides usages and a leaf is never a CA)",
@@ -165,7 +175,7 @@ pub fn run(args: &SignArgs, output: &Output) -> Result<ExitCode> {
             profile.name()
         ));
     }
-    for note in &notes {
+    for note in notes {
         output.status(note);
     }
     let names_text = if leaf.sans.is_empty() {
@@ -189,7 +199,6 @@ pub fn run(args: &SignArgs, output: &Output) -> Result<ExitCode> {
     if let Some(backup) = &report.backup_dir {
         output.status(&format!("kept the previous file in {}", backup.display()));
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn names(sans: &[San]) -> String {
