@@ -32,6 +32,21 @@ rm -rf "$work" && mkdir -p "$work/runs"
 trap 'rm -rf "$work"' EXIT
 export OTEL_PKI_DIR="$work/unused"
 
+# A markdown table of a hyperfine JSON export: medians first (these machines are noisy),
+# the first command being the floor the others are compared with.
+table() { # FILE
+    python3 - "$1" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+floor = results[0]["median"]
+print("| command | median | mean ± σ | vs first (medians) | user CPU | system CPU |")
+print("| --- | ---: | ---: | ---: | ---: | ---: |")
+for r in results:
+    print(f"| {r['command']} | {r['median']*1000:.2f} ms | {r['mean']*1000:.2f} ms ± {r['stddev']*1000:.2f} ms | "
+          f"{r['median']/floor:.2f}x | {r['user']*1000:.2f} ms | {r['system']*1000:.2f} ms |")
+PY
+}
+
 candidates=("$bin")
 names=("otel-pki")
 if [ -n "$baseline" ]; then
@@ -59,8 +74,24 @@ for i in "${!candidates[@]}"; do
     version_args+=(-n "${names[$i]} --version" "${candidates[$i]} --version")
 done
 hyperfine -N --style basic --warmup 100 --runs $((runs * 20)) \
-    --export-markdown "$work/version.md" "${version_args[@]}" >/dev/null
-cat "$work/version.md"
+    --export-json "$work/version.json" "${version_args[@]}" >/dev/null
+table "$work/version.json"
+# CPU per start, which a loaded machine disturbs far less than wall time.
+if perf stat -e task-clock true >/dev/null 2>&1; then
+    echo
+    echo "| CPU per start (perf stat -r 500) | task-clock | page faults |"
+    echo "| --- | ---: | ---: |"
+    perf_line() { # NAME COMMAND...
+        local name=$1; shift
+        perf stat -r 500 -x, -e task-clock,page-faults "$@" 2>&1 >/dev/null |
+            awk -F, -v name="$name" '$3 == "task-clock" {t = $1} $3 == "page-faults" {p = $1}
+                END {printf "| %s | %.3f ms | %d |\n", name, t, p}'
+    }
+    perf_line "empty Rust program" "$work/empty"
+    for i in "${!candidates[@]}"; do
+        perf_line "${names[$i]} --version" "${candidates[$i]}" --version
+    done
+fi
 
 echo
 echo "## inspect of 10,000 certificates"
@@ -74,8 +105,8 @@ for i in "${!candidates[@]}"; do
     inspect_args+=(-n "${names[$i]} inspect (json)" "sh -c '${candidates[$i]} inspect --format json $work/bundle.pem > /dev/null'")
 done
 hyperfine -N --style basic --warmup 2 --runs "$runs" \
-    --export-markdown "$work/inspect.md" "${inspect_args[@]}" >/dev/null
-cat "$work/inspect.md"
+    --export-json "$work/inspect.json" "${inspect_args[@]}" >/dev/null
+table "$work/inspect.json"
 # Peak resident memory, median of 11 runs.
 rss() {
     for _ in $(seq 11); do
@@ -106,17 +137,8 @@ for i in "${!candidates[@]}"; do
 done
 hyperfine --style basic --warmup 2 --runs "$runs" --export-json "$work/fleet.json" \
     "${fleet_args[@]}" >/dev/null
-python3 - "$work/fleet.json" <<'PY'
-import json, sys
-results = json.load(open(sys.argv[1]))["results"]
-floor = results[0]["mean"]
-print("| command | mean ± σ | vs floor | user CPU | system CPU |")
-print("| --- | ---: | ---: | ---: | ---: |")
-for r in results:
-    print(f"| {r['command']} | {r['mean']*1000:.1f} ms ± {r['stddev']*1000:.1f} ms | "
-          f"{r['mean']/floor:.2f}x | {r['user']:.3f} s | {r['system']:.3f} s |")
-print("(user and system CPU include the shell that makes each run's directory, ~1 ms)")
-PY
+table "$work/fleet.json"
+echo "(user and system CPU include the shell that makes each run's directory, ~1 ms)"
 for fleet in "$work"/runs/*/fleet; do
     count=$(ls -A "$fleet" | wc -l)
     [ "$count" -eq 2000 ] || { echo "bench: $fleet has $count files" >&2; exit 1; }
