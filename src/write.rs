@@ -83,6 +83,16 @@ impl PlannedFile {
     }
 }
 
+/// A file of a set whose contents are still being made when the write starts (see
+/// [`write_set_streamed`]): its name and final mode.
+#[derive(Clone, Debug)]
+pub struct FileSlot {
+    /// File name inside the target directory, e.g. `agent-001.key`.
+    pub name: String,
+    /// Final mode, e.g. [`KEY_MODE`].
+    pub mode: u32,
+}
+
 /// A file that was written.
 #[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct WrittenFile {
@@ -268,6 +278,53 @@ fn write_set_in(
     overwrite: Overwrite,
 ) -> Result<WriteOutcome, WriteError> {
     let targets: Vec<PathBuf> = files.iter().map(|file| dir.join(&file.name)).collect();
+    let existing = existing_targets(dir, &targets, overwrite)?;
+    let staged = stage_all(dir, files, &targets)?;
+    let modes: Vec<u32> = files.iter().map(|file| file.mode).collect();
+    commit(dir, staged, &targets, &modes, &existing)
+}
+
+/// Writes files into `dir` all-or-nothing, like [`write_set`], while their contents are
+/// still being made (a fleet's keys and certificates, signed on every core): `files` names
+/// them and their modes up front, so `dir` is created and existing targets are refused
+/// before anything is staged; each `(index into files, contents)` received from `contents`
+/// is staged at once, as [`write_set`] stages (created 0600, written, given its mode,
+/// fsynced, closed), by [`STAGING_THREADS`] threads. When every sender is dropped and every
+/// file arrived exactly once, the backups, renames and directory fsync follow exactly as in
+/// [`write_set`]; otherwise, or when staging fails, the staged files are removed and nothing
+/// is renamed. Senders see the receiver gone (and should stop) when the write failed early.
+///
+/// The caller must not hold a sender itself while this runs: the end of the contents is the
+/// channel closing.
+pub fn write_set_streamed(
+    dir: &Path,
+    files: &[FileSlot],
+    overwrite: Overwrite,
+    contents: std::sync::mpsc::Receiver<(usize, Vec<u8>)>,
+) -> Result<WriteOutcome, WriteError> {
+    let holds_keys = files.iter().any(|file| file.mode & 0o077 == 0);
+    let created_dirs = ensure_dir(dir, if holds_keys { DIR_MODE } else { 0o755 })?;
+    let result = (|| {
+        let targets: Vec<PathBuf> = files.iter().map(|file| dir.join(&file.name)).collect();
+        let existing = existing_targets(dir, &targets, overwrite)?;
+        let staged = stage_streamed(dir, files, &targets, contents)?;
+        let modes: Vec<u32> = files.iter().map(|file| file.mode).collect();
+        commit(dir, staged, &targets, &modes, &existing)
+    })();
+    if result.is_err() {
+        for created in created_dirs.iter().rev() {
+            let _ = fs::remove_dir(created);
+        }
+    }
+    result
+}
+
+/// The targets that exist already; with [`Overwrite::Refuse`], any is an error.
+fn existing_targets(
+    dir: &Path,
+    targets: &[PathBuf],
+    overwrite: Overwrite,
+) -> Result<Vec<PathBuf>, WriteError> {
     let existing: Vec<PathBuf> = targets
         .iter()
         .filter(|path| path.symlink_metadata().is_ok())
@@ -279,17 +336,26 @@ fn write_set_in(
             paths: existing,
         });
     }
+    Ok(existing)
+}
 
-    let staged = stage_all(dir, files, &targets)?;
-
+/// Steps 4 and 5 of [`write_set`] once every file is staged: backups of `existing`, the
+/// renames (rolled back on failure), the directory fsync.
+fn commit(
+    dir: &Path,
+    staged: Vec<TempPath>,
+    targets: &[PathBuf],
+    modes: &[u32],
+    existing: &[PathBuf],
+) -> Result<WriteOutcome, WriteError> {
     let backup_dir = if existing.is_empty() {
         None
     } else {
-        Some(backup(dir, &existing)?)
+        Some(backup(dir, existing)?)
     };
 
-    let mut committed: Vec<(PathBuf, bool)> = Vec::with_capacity(files.len());
-    for (temp, target) in staged.into_iter().zip(&targets) {
+    let mut committed: Vec<(PathBuf, bool)> = Vec::with_capacity(targets.len());
+    for (temp, target) in staged.into_iter().zip(targets) {
         let replaced = existing.contains(target);
         let result = if replaced {
             temp.persist(target)
@@ -311,10 +377,10 @@ fn write_set_in(
     Ok(WriteOutcome {
         files: committed
             .into_iter()
-            .zip(files)
-            .map(|((path, replaced), file)| WrittenFile {
+            .zip(modes)
+            .map(|((path, replaced), mode)| WrittenFile {
                 path,
-                mode: format!("{:04o}", file.mode),
+                mode: format!("{mode:04o}"),
                 replaced,
             })
             .collect(),
@@ -369,7 +435,7 @@ fn stage_all(
         return files
             .iter()
             .zip(targets)
-            .map(|(file, target)| stage(dir, file, target))
+            .map(|(file, target)| stage(dir, &file.contents, file.mode, target))
             .collect();
     }
     let chunk = files.len().div_ceil(STAGING_THREADS);
@@ -382,7 +448,7 @@ fn stage_all(
                     files
                         .iter()
                         .zip(targets)
-                        .map(|(file, target)| stage(dir, file, target))
+                        .map(|(file, target)| stage(dir, &file.contents, file.mode, target))
                         .collect::<Result<Vec<_>, _>>()
                 })
             })
@@ -411,21 +477,120 @@ fn stage_all(
     })
 }
 
+/// Stages files as their contents arrive (see [`write_set_streamed`]): [`STAGING_THREADS`]
+/// threads take `(index, contents)` from the channel in turn until it closes or one of them
+/// fails. Returns the staged files in the order of `files`, or an error (the files already
+/// staged are removed when dropped) when staging failed or a file did not arrive exactly
+/// once.
+fn stage_streamed(
+    dir: &Path,
+    files: &[FileSlot],
+    targets: &[PathBuf],
+    contents: std::sync::mpsc::Receiver<(usize, Vec<u8>)>,
+) -> Result<Vec<TempPath>, WriteError> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let contents = std::sync::Mutex::new(contents);
+    let failed = AtomicBool::new(false);
+    let misfiled = |index: usize, problem: &str| WriteError::Io {
+        action: "write a file in",
+        path: dir.to_owned(),
+        source: io::Error::other(format!("file #{index} of the set {problem}")),
+    };
+    let threads = STAGING_THREADS.clamp(1, files.len().max(1));
+    let results = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let (contents, failed) = (&contents, &failed);
+                scope.spawn(move || {
+                    let mut staged = Vec::new();
+                    while !failed.load(Ordering::Relaxed) {
+                        // The lock is held only while waiting for the next file.
+                        let next = contents
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .recv();
+                        let Ok((index, bytes)) = next else {
+                            break; // every sender is gone: the contents are complete
+                        };
+                        let result = match (files.get(index), targets.get(index)) {
+                            (Some(file), Some(target)) => {
+                                stage(dir, &bytes, file.mode, target).map(|temp| (index, temp))
+                            }
+                            _ => Err(misfiled(index, "does not exist")),
+                        };
+                        match result {
+                            Ok(temp) => staged.push(temp),
+                            Err(error) => {
+                                failed.store(true, Ordering::Relaxed);
+                                return Err(error);
+                            }
+                        }
+                    }
+                    Ok(staged)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| {
+                worker.join().unwrap_or_else(|_| {
+                    Err(WriteError::Io {
+                        action: "write a file in",
+                        path: dir.to_owned(),
+                        source: io::Error::other("a staging thread panicked"),
+                    })
+                })
+            })
+            .collect::<Vec<_>>()
+    });
+    let mut slots: Vec<Option<TempPath>> =
+        std::iter::repeat_with(|| None).take(files.len()).collect();
+    let mut first_error = None;
+    for result in results {
+        match result {
+            Ok(staged) => {
+                for (index, temp) in staged {
+                    if slots[index].replace(temp).is_some() {
+                        first_error.get_or_insert(misfiled(index, "arrived twice"));
+                    }
+                }
+            }
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    if let Some(error) = first_error {
+        return Err(error);
+    }
+    slots
+        .into_iter()
+        .zip(targets)
+        .map(|(slot, target)| {
+            slot.ok_or_else(|| WriteError::Io {
+                action: "write",
+                path: target.clone(),
+                source: io::Error::other("its contents were never made"),
+            })
+        })
+        .collect()
+}
+
 /// Writes one file under a temporary name in `dir`: created 0600, written, given its final
 /// mode, fsynced and closed (a large set must not hold a descriptor per file).
-fn stage(dir: &Path, file: &PlannedFile, target: &Path) -> Result<TempPath, WriteError> {
+fn stage(dir: &Path, contents: &[u8], mode: u32, target: &Path) -> Result<TempPath, WriteError> {
     let mut temp = tempfile::Builder::new()
         .prefix(".otel-pki-")
         .suffix(".tmp")
         .permissions(Permissions::from_mode(KEY_MODE))
         .tempfile_in(dir)
         .map_err(io_error("create a file in", dir))?;
-    temp.write_all(&file.contents)
+    temp.write_all(contents)
         .map_err(io_error("write", target))?;
     // fchmod on the open handle is not subject to the umask, so certificates get exactly
     // 0644 and keys stay 0600.
     temp.as_file()
-        .set_permissions(Permissions::from_mode(file.mode))
+        .set_permissions(Permissions::from_mode(mode))
         .map_err(io_error("set permissions on", target))?;
     temp.as_file()
         .sync_all()
@@ -731,6 +896,92 @@ mod tests {
         let error = write_set(&dir, &files, Overwrite::Refuse).unwrap_err();
         assert!(matches!(error, WriteError::Exists { ref paths, .. } if paths.len() == 199));
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 199);
+    }
+
+    fn slots(count: usize) -> Vec<FileSlot> {
+        (0..count)
+            .flat_map(|i| {
+                [
+                    FileSlot {
+                        name: format!("c-{i}.key"),
+                        mode: KEY_MODE,
+                    },
+                    FileSlot {
+                        name: format!("c-{i}.crt"),
+                        mode: PUBLIC_MODE,
+                    },
+                ]
+            })
+            .collect()
+    }
+
+    /// Sends the contents of `indexes` from another thread, while the write runs.
+    fn stream(
+        dir: &Path,
+        slots: &[FileSlot],
+        overwrite: Overwrite,
+        indexes: Vec<usize>,
+    ) -> Result<WriteOutcome, WriteError> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                for index in indexes {
+                    if sender
+                        .send((index, format!("file {index}").into_bytes()))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+            write_set_streamed(dir, slots, overwrite, receiver)
+        })
+    }
+
+    #[test]
+    fn a_streamed_set_is_staged_as_it_arrives_and_committed_whole() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("fleet");
+        let slots = slots(60);
+        // Out of order, as signing threads send them.
+        let outcome = stream(&dir, &slots, Overwrite::Refuse, (0..120).rev().collect()).unwrap();
+        assert_eq!(outcome.files.len(), 120);
+        assert_eq!(outcome.files[7].path, dir.join("c-3.crt"));
+        assert_eq!(outcome.files[6].mode, "0600");
+        assert_eq!(fs::read_to_string(dir.join("c-3.crt")).unwrap(), "file 7");
+        assert_eq!(mode(&dir.join("c-42.key")), 0o600);
+        assert_eq!(mode(&dir.join("c-42.crt")), 0o644);
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 120);
+
+        // An existing file refuses the whole set before anything is staged.
+        let error = stream(&dir, &slots, Overwrite::Refuse, (0..120).collect()).unwrap_err();
+        assert!(matches!(error, WriteError::Exists { ref paths, .. } if paths.len() == 120));
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 120);
+    }
+
+    #[test]
+    fn a_streamed_set_missing_a_file_or_with_one_twice_writes_nothing() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("fleet");
+        let slots = slots(20);
+        let missing: Vec<usize> = (0..40).filter(|&index| index != 17).collect();
+        let error = stream(&dir, &slots, Overwrite::Refuse, missing).unwrap_err();
+        assert!(
+            error.to_string().contains("c-8.crt") && error.to_string().contains("never made"),
+            "{error}"
+        );
+        // The directory it created is gone again, and with it every staged file.
+        assert!(!dir.exists());
+
+        fs::create_dir(&dir).unwrap();
+        let mut twice: Vec<usize> = (0..40).collect();
+        twice.push(3);
+        let error = stream(&dir, &slots, Overwrite::Refuse, twice).unwrap_err();
+        assert!(error.to_string().contains("arrived twice"), "{error}");
+        let error = stream(&dir, &slots, Overwrite::Refuse, vec![0, 40]).unwrap_err();
+        assert!(error.to_string().contains("does not exist"), "{error}");
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
     }
 
     #[test]

@@ -438,8 +438,8 @@ fn fleet_numbered(prefix: &str, count: u32) -> Vec<String> {
         .collect()
 }
 
-/// Issues one client certificate per name, in parallel on every core, then writes all of
-/// them with one all-or-nothing `write_set`.
+/// Issues one client certificate per name, in parallel on every core, and writes all of
+/// them with one all-or-nothing write that stages each file as soon as it is made.
 fn issue_fleet(
     common: &IssueCommonArgs,
     names: &[String],
@@ -499,55 +499,70 @@ fn issue_fleet(
         bar.enable_steady_tick(Duration::from_millis(100));
         bar
     });
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let chunk = names.len().div_ceil(threads);
-    let issued: Vec<pki::Issued> = std::thread::scope(|scope| {
-        let workers: Vec<_> = names
-            .chunks(chunk)
-            .map(|chunk| {
-                let (ca, progress, request) = (&ca, &progress, &request);
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|name| {
-                            let key = pki::PrivateKey::generate(key_type)?;
-                            let issued = ca.issue(&request(name), key)?;
-                            if let Some(bar) = progress {
-                                bar.inc(1);
-                            }
-                            Ok(issued)
-                        })
-                        .collect::<Result<Vec<_>, pki::PkiError>>()
-                })
-            })
-            .collect();
-        let mut issued = Vec::with_capacity(names.len());
-        for worker in workers {
-            match worker.join() {
-                Ok(result) => issued.extend(result?),
-                Err(_) => bail!("a signing thread panicked"),
-            }
-        }
-        Ok(issued)
-    })?;
-    if let Some(bar) = &progress {
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-        );
-        bar.set_message(format!("writing {} files", 2 * names.len()));
-    }
-    let files: Vec<PlannedFile> = issued
+    // Signing and writing overlap: each key and certificate is sent to the writer as soon as
+    // it is made and staged (written and fsynced under a temporary name) while later ones
+    // are still being signed; nothing is renamed into place before all 2N files are staged
+    // (crate::set::write_streamed keeps every guarantee of crate::set::write).
+    let slots: Vec<write::FileSlot> = file_names
         .iter()
-        .zip(&file_names)
-        .flat_map(|(issued, (key_name, cert_name))| {
+        .flat_map(|(key_name, cert_name)| {
             [
-                PlannedFile::key(key_name.clone(), issued.key.to_pkcs8_pem()),
-                PlannedFile::public(cert_name.clone(), issued.certificate_pem()),
+                write::FileSlot {
+                    name: key_name.clone(),
+                    mode: write::KEY_MODE,
+                },
+                write::FileSlot {
+                    name: cert_name.clone(),
+                    mode: write::PUBLIC_MODE,
+                },
             ]
         })
         .collect();
-    let outcome = crate::set::write(dir, &files, overwrite);
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let per_thread = names.len().div_ceil(threads);
+    let (sender, receiver) = std::sync::mpsc::channel::<(usize, Vec<u8>)>();
+    let (outcome, certificates) = std::thread::scope(|scope| {
+        let workers: Vec<_> = names
+            .chunks(per_thread)
+            .enumerate()
+            .map(|(number, chunk)| {
+                let (ca, progress, request) = (&ca, &progress, &request);
+                let sender = sender.clone();
+                scope.spawn(move || {
+                    let mut certificates = Vec::with_capacity(chunk.len());
+                    for (offset, name) in chunk.iter().enumerate() {
+                        let index = number * per_thread + offset;
+                        let key = pki::PrivateKey::generate(key_type)?;
+                        let issued = ca.issue(&request(name), key)?;
+                        let key_pem = issued.key.to_pkcs8_pem().into_bytes();
+                        let cert_pem = issued.certificate_pem().into_bytes();
+                        // A send fails only when the writer gave up: it reports why.
+                        if sender.send((2 * index, key_pem)).is_err()
+                            || sender.send((2 * index + 1, cert_pem)).is_err()
+                        {
+                            break;
+                        }
+                        if let Some(bar) = progress {
+                            bar.inc(1);
+                        }
+                        certificates.push(issued.certificate_der);
+                    }
+                    Ok::<_, pki::PkiError>(certificates)
+                })
+            })
+            .collect();
+        // The writer sees the end of the files when the last worker drops its sender.
+        drop(sender);
+        let outcome = crate::set::write_streamed(dir, &slots, overwrite, receiver);
+        let mut certificates = Vec::with_capacity(names.len());
+        for worker in workers {
+            match worker.join() {
+                Ok(result) => certificates.extend(result?),
+                Err(_) => bail!("a signing thread panicked"),
+            }
+        }
+        Ok((outcome, certificates))
+    })?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
@@ -560,14 +575,14 @@ fn issue_fleet(
 
     let summarize = |index: usize| {
         CertSummary::new(
-            &issued[index].certificate_der,
+            &certificates[index],
             &support::display(&dir.join(&file_names[index].1)),
             0,
             now,
         )
     };
     let certificates = if output.is_json() {
-        (0..issued.len())
+        (0..certificates.len())
             .map(summarize)
             .collect::<Result<Vec<_>, _>>()?
     } else {

@@ -2,12 +2,15 @@
 //! a CA, loading an existing CA safely, and signing leaves that are checked before anyone
 //! writes them.
 
+use std::sync::OnceLock;
+
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyUsagePurpose, SerialNumber,
 };
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls_pki_types::{CertificateDer, ServerName, TrustAnchor, UnixTime};
 use time::{Duration, OffsetDateTime};
+use x509_parser::extensions::ParsedExtension;
 
 use super::certificate::{self, hex};
 use super::lifetime::{BACKDATE, Validity, humanize};
@@ -87,13 +90,40 @@ impl Issued {
 }
 
 /// A CA that can sign: its certificate and key, checked to belong together and to be a CA.
+///
+/// What signing and the self-check need from the CA certificate is read from it once, when
+/// the CA is made, not for every leaf (a fleet signs a thousand): rcgen's issuer (subject,
+/// key identifier, key usages, with the key), the subject's bytes, the subject key
+/// identifier and, on first use, the certificate as rustls-webpki's trust anchor.
 #[derive(Debug)]
 pub struct Ca {
     certificate_der: Vec<u8>,
     certificate_path: String,
-    key: PrivateKey,
+    issuer: Issuer<'static, CaKey>,
+    subject_der: Vec<u8>,
+    subject_key_id: Option<Vec<u8>>,
+    anchor: OnceLock<Result<TrustAnchor<'static>, String>>,
     not_after: OffsetDateTime,
     not_before: OffsetDateTime,
+}
+
+/// The CA's key as rcgen's signing key, owned by the CA's [`Issuer`].
+struct CaKey(PrivateKey);
+
+impl rcgen::PublicKeyData for CaKey {
+    fn der_bytes(&self) -> &[u8] {
+        self.0.pair().der_bytes()
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        rcgen::PublicKeyData::algorithm(self.0.pair())
+    }
+}
+
+impl rcgen::SigningKey for CaKey {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        self.0.pair().sign(msg)
+    }
 }
 
 /// Validates a common name: 1 to 64 characters (RFC 5280 ub-common-name), no control
@@ -217,14 +247,52 @@ impl Ca {
         check_critical_extensions_are_known(&parsed, certificate_path)?;
         let not_before = parsed.validity().not_before.to_datetime();
         let not_after = parsed.validity().not_after.to_datetime();
+        let subject_der = parsed.subject().as_raw().to_vec();
+        let subject_key_id =
+            parsed
+                .extensions()
+                .iter()
+                .find_map(|extension| match extension.parsed_extension() {
+                    ParsedExtension::SubjectKeyIdentifier(id) => Some(id.0.to_vec()),
+                    _ => None,
+                });
         drop(parsed);
+        // rcgen reads the issuer name, key identifier and key usages from the certificate;
+        // the subject was checked above to be one it reproduces byte for byte.
+        let issuer = Issuer::from_ca_cert_der(
+            &CertificateDer::from(certificate_der.as_slice()),
+            CaKey(key),
+        )
+        .map_err(|error| PkiError::IssuerName {
+            path: certificate_path.to_owned(),
+            reason: error.to_string(),
+        })?;
         Ok(Ca {
             certificate_der,
             certificate_path: certificate_path.to_owned(),
-            key,
+            issuer,
+            subject_der,
+            subject_key_id,
+            anchor: OnceLock::new(),
             not_after,
             not_before,
         })
+    }
+
+    /// This CA as rustls-webpki's trust anchor, made on first use.
+    fn anchor(&self) -> Result<&TrustAnchor<'static>, PkiError> {
+        self.anchor
+            .get_or_init(|| {
+                webpki::anchor_from_trusted_cert(&CertificateDer::from(
+                    self.certificate_der.as_slice(),
+                ))
+                .map(|anchor| anchor.to_owned())
+                .map_err(|error| format!("CA not usable as trust anchor: {error:?}"))
+            })
+            .as_ref()
+            .map_err(|reason| PkiError::SelfCheck {
+                reason: reason.clone(),
+            })
     }
 
     /// The CA certificate, DER.
@@ -239,7 +307,7 @@ impl Ca {
 
     /// The CA's private key.
     pub fn key(&self) -> &PrivateKey {
-        &self.key
+        &self.issuer.key().0
     }
 
     /// End of the CA's validity: no leaf may outlive it.
@@ -282,7 +350,7 @@ impl Ca {
 
     /// The CA key's type, when otel-pki can generate it.
     pub fn key_type(&self) -> Option<super::KeyType> {
-        self.key.key_type()
+        self.key().key_type()
     }
 
     /// The path the CA was loaded from (for messages).
@@ -483,69 +551,66 @@ impl Ca {
         public_key: &impl rcgen::PublicKeyData,
         what: &'static str,
     ) -> Result<Vec<u8>, PkiError> {
-        let issuer = Issuer::from_ca_cert_der(
-            &CertificateDer::from(self.certificate_der.as_slice()),
-            self.key.pair(),
-        )
-        .map_err(|error| PkiError::IssuerName {
-            path: self.certificate_path.clone(),
-            reason: error.to_string(),
-        })?;
-        let certificate =
-            params
-                .signed_by(public_key, &issuer)
-                .map_err(|error| PkiError::Generate {
-                    what,
-                    reason: error.to_string(),
-                })?;
+        let certificate = params
+            .signed_by(public_key, &self.issuer)
+            .map_err(|error| PkiError::Generate {
+                what,
+                reason: error.to_string(),
+            })?;
         Ok(certificate.der().to_vec())
     }
 
     /// Checks a freshly signed leaf the way its peers will: exact issuer bytes (Go looks
-    /// parents up by them), AKI = CA SKI, the signature, and — when the leaf and the CA are
-    /// valid at a common instant — a rustls-webpki path validation for its purpose and every
-    /// host name.
+    /// parents up by them), AKI = CA SKI, and the signature. When the leaf and the CA are
+    /// valid at a common instant, a rustls-webpki path validation for its purpose and every
+    /// host name checks the signature (as part of the path, once per purpose); otherwise
+    /// (a leaf deliberately outside the CA's window) x509-parser checks it alone. Each
+    /// signature is verified once: an ECDSA verification costs more than signing.
     fn self_check(&self, certificate_der: &[u8], request: &LeafRequest) -> Result<(), PkiError> {
         let failed = |reason: String| PkiError::SelfCheck { reason };
-        let ca = certificate::parse(&self.certificate_der).map_err(failed)?;
         let leaf = certificate::parse(certificate_der).map_err(failed)?;
-        if leaf.issuer().as_raw() != ca.subject().as_raw() {
+        if leaf.issuer().as_raw() != self.subject_der.as_slice() {
             return Err(PkiError::IssuerName {
                 path: self.certificate_path.clone(),
                 reason: "its subject could not be copied byte for byte into the leaf's issuer"
                     .into(),
             });
         }
-        leaf.verify_signature(Some(ca.public_key()))
-            .map_err(|error| {
-                failed(format!(
-                    "signature does not verify with the CA key: {error}"
-                ))
-            })?;
-        let summary_ca =
-            certificate::CertSummary::new(&self.certificate_der, "", 0, self.not_before)
-                .map_err(|error| failed(error.to_string()))?;
-        let summary_leaf = certificate::CertSummary::new(certificate_der, "", 0, self.not_before)
-            .map_err(|error| failed(error.to_string()))?;
-        if let (Some(ski), Some(aki)) = (&summary_ca.subject_key_id, &summary_leaf.authority_key_id)
-            && ski != aki
+        let authority_key_id =
+            leaf.extensions()
+                .iter()
+                .find_map(|extension| match extension.parsed_extension() {
+                    ParsedExtension::AuthorityKeyIdentifier(aki) => aki.key_identifier.as_ref(),
+                    _ => None,
+                });
+        if let (Some(ski), Some(aki)) = (&self.subject_key_id, authority_key_id)
+            && ski.as_slice() != aki.0
         {
             return Err(failed(format!(
-                "authority key id {aki} is not the CA's key id {ski}"
+                "authority key id {} is not the CA's key id {}",
+                hex(aki.0, ":"),
+                hex(ski, ":")
             )));
         }
         let start = request.validity.not_before.max(self.not_before);
         let end = request.validity.not_after.min(self.not_after);
         if start >= end {
-            return Ok(()); // deliberately outside the CA's window (tests of expired leaves)
+            // Deliberately outside the CA's window (tests of expired leaves): no instant at
+            // which a path validates, so the signature is checked on its own.
+            let ca = certificate::parse(&self.certificate_der).map_err(failed)?;
+            return leaf
+                .verify_signature(Some(ca.public_key()))
+                .map_err(|error| {
+                    failed(format!(
+                        "signature does not verify with the CA key: {error}"
+                    ))
+                });
         }
         let at = start + Duration::seconds(1);
         let time = UnixTime::since_unix_epoch(std::time::Duration::from_secs(
             u64::try_from(at.unix_timestamp()).unwrap_or_default(),
         ));
-        let anchor_der = CertificateDer::from(self.certificate_der.as_slice());
-        let anchor = webpki::anchor_from_trusted_cert(&anchor_der)
-            .map_err(|error| failed(format!("CA not usable as trust anchor: {error:?}")))?;
+        let anchor = self.anchor()?;
         let leaf_der = CertificateDer::from(certificate_der);
         let end_entity = webpki::EndEntityCert::try_from(&leaf_der)
             .map_err(|error| failed(format!("leaf not parsable by webpki: {error:?}")))?;
@@ -561,14 +626,21 @@ impl Ca {
             end_entity
                 .verify_for_usage(
                     webpki::ALL_VERIFICATION_ALGS,
-                    std::slice::from_ref(&anchor),
+                    std::slice::from_ref(anchor),
                     &[],
                     time,
                     usage,
                     None,
                     None,
                 )
-                .map_err(|error| failed(format!("rustls-webpki rejected it: {error:?}")))?;
+                .map_err(|error| {
+                    failed(match error {
+                        webpki::Error::InvalidSignatureForPublicKey => format!(
+                            "signature does not verify with the CA key (rustls-webpki: {error:?})"
+                        ),
+                        _ => format!("rustls-webpki rejected it: {error:?}"),
+                    })
+                })?;
         }
         for san in &request.sans {
             let host = match san {
@@ -1023,6 +1095,131 @@ mod tests {
             message.contains("1.3.6.1.4.1.55555.1")
                 && message.contains("unhandled critical extension"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn the_self_check_rejects_a_bad_signature_issuer_usage_or_name() {
+        let ca = ca();
+        let request = server_request(7);
+        let leaf = ca
+            .issue(&request, PrivateKey::generate(KeyType::EcdsaP256).unwrap())
+            .unwrap();
+        ca.self_check(&leaf.certificate_der, &request).unwrap();
+
+        // A signature that does not verify: the last byte is the end of the signature.
+        let mut tampered = leaf.certificate_der.clone();
+        *tampered.last_mut().unwrap() ^= 0x01;
+        let error = ca.self_check(&tampered, &request).unwrap_err();
+        assert!(
+            error.to_string().contains("signature does not verify"),
+            "{error}"
+        );
+
+        // Another CA's leaf: its issuer is not this CA's subject.
+        let other = ca_issued(&request);
+        let error = ca.self_check(&other, &request).unwrap_err();
+        assert!(matches!(error, PkiError::IssuerName { .. }), "{error}");
+
+        // A client certificate is no server certificate.
+        let mut client_request = server_request(7);
+        client_request.profile = LeafProfile::Client;
+        let client = ca
+            .issue(
+                &client_request,
+                PrivateKey::generate(KeyType::EcdsaP256).unwrap(),
+            )
+            .unwrap();
+        let error = ca
+            .self_check(&client.certificate_der, &request)
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("rustls-webpki rejected it"),
+            "{error}"
+        );
+
+        // A name the certificate does not hold.
+        let mut other_name = server_request(7);
+        other_name.sans.push(San::Dns("other.example".into()));
+        let error = ca
+            .self_check(&leaf.certificate_der, &other_name)
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("not valid for `other.example`"),
+            "{error}"
+        );
+    }
+
+    /// A leaf for `request` from a new CA.
+    fn ca_issued(request: &LeafRequest) -> Vec<u8> {
+        ca().issue(request, PrivateKey::generate(KeyType::EcdsaP256).unwrap())
+            .unwrap()
+            .certificate_der
+    }
+
+    #[test]
+    fn the_self_check_rejects_a_wrong_authority_key_id() {
+        let params = ca_params(
+            &CaRequest {
+                common_name: "Test CA".into(),
+                validity: Validity::starting_now(now(), Lifetime::days(30)),
+            },
+            0,
+        )
+        .unwrap();
+        let key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        let der = params.self_signed(key.pair()).unwrap().der().to_vec();
+        let ca = Ca::new(der, "ca.crt", key).unwrap();
+        // The same subject and key, another key identifier: issuer bytes and signature
+        // are right, the authority key identifier is not.
+        let mut other = params.clone();
+        other.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(vec![0xab; 20]);
+        let issuer = Issuer::new(other, ca.key().pair());
+        let request = server_request(7);
+        let leaf_key = PrivateKey::generate(KeyType::EcdsaP256).unwrap();
+        let leaf = leaf_params(&request, false)
+            .unwrap()
+            .signed_by(leaf_key.pair(), &issuer)
+            .unwrap()
+            .der()
+            .to_vec();
+        let error = ca.self_check(&leaf, &request).unwrap_err();
+        assert!(
+            error.to_string().contains("authority key id ab:ab"),
+            "{error}"
+        );
+        // Signed with the CA's own issuer, the same leaf passes.
+        let leaf = ca
+            .sign(
+                &leaf_params(&request, false).unwrap(),
+                leaf_key.pair(),
+                "certificate",
+            )
+            .unwrap();
+        ca.self_check(&leaf, &request).unwrap();
+    }
+
+    #[test]
+    fn outside_the_ca_window_the_signature_is_still_checked() {
+        let ca = ca();
+        // Valid only before the CA was: no instant for a path validation.
+        let request = LeafRequest {
+            profile: LeafProfile::Client,
+            common_name: "expired".into(),
+            sans: Vec::new(),
+            validity: Validity::between(now() - Duration::days(20), now() - Duration::days(10)),
+        };
+        let leaf = ca
+            .issue(&request, PrivateKey::generate(KeyType::EcdsaP256).unwrap())
+            .unwrap();
+        let mut tampered = leaf.certificate_der.clone();
+        *tampered.last_mut().unwrap() ^= 0x01;
+        let error = ca.self_check(&tampered, &request).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("signature does not verify with the CA key"),
+            "{error}"
         );
     }
 

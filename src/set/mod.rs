@@ -39,29 +39,89 @@ pub fn write(
     files: &[crate::write::PlannedFile],
     overwrite: crate::write::Overwrite,
 ) -> Result<crate::write::WriteOutcome, WriteError> {
-    let set_files = files
-        .iter()
-        .any(|file| generation::is_managed_name(&file.name));
-    let _lock = if set_files {
+    let names = || files.iter().map(|file| file.name.as_str());
+    let _lock = lock_for(dir, names())?;
+    if takes_generation_route(dir, names, overwrite) {
+        return generation::write_set(dir, files, overwrite);
+    }
+    refuse_shared_dir(dir, files.iter().map(|file| file.mode))?;
+    crate::write::write_set(dir, files, overwrite)
+}
+
+/// Writes files into the set directory `dir` exactly as [`write`] does, while their
+/// contents are still being made: each `(index into files, contents)` sent on `contents`.
+/// Where [`write`] would write through [`crate::write::write_set`], the files are staged as
+/// they arrive ([`crate::write::write_set_streamed`]), so a fleet's files become durable
+/// while later certificates are still being signed; where it would make a new generation,
+/// every file is received first and handed to [`write`]. Either way nothing is renamed into
+/// place before every file has arrived, and a file that never arrives fails the whole write.
+/// The caller must hold no sender while this runs.
+pub fn write_streamed(
+    dir: &Path,
+    files: &[crate::write::FileSlot],
+    overwrite: crate::write::Overwrite,
+    contents: std::sync::mpsc::Receiver<(usize, Vec<u8>)>,
+) -> Result<crate::write::WriteOutcome, WriteError> {
+    let names = || files.iter().map(|file| file.name.as_str());
+    let _lock = lock_for(dir, names())?;
+    if takes_generation_route(dir, names, overwrite) {
+        let mut planned: Vec<Option<crate::write::PlannedFile>> = vec![None; files.len()];
+        for (index, bytes) in contents {
+            if let (Some(slot), Some(file)) = (planned.get_mut(index), files.get(index)) {
+                *slot = Some(crate::write::PlannedFile {
+                    name: file.name.clone(),
+                    contents: bytes,
+                    mode: file.mode,
+                });
+            }
+        }
+        let planned = planned
+            .into_iter()
+            .zip(files)
+            .map(|(file, slot)| {
+                file.ok_or_else(|| WriteError::Io {
+                    action: "write",
+                    path: dir.join(&slot.name),
+                    source: io::Error::other("its contents were never made"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        return write(dir, &planned, overwrite);
+    }
+    refuse_shared_dir(dir, files.iter().map(|file| file.mode))?;
+    crate::write::write_set_streamed(dir, files, overwrite, contents)
+}
+
+/// The set's lock, whenever certificates or keys are among the files named.
+fn lock_for<'a>(
+    dir: &Path,
+    mut names: impl Iterator<Item = &'a str>,
+) -> Result<Option<Lock>, WriteError> {
+    Ok(if names.any(generation::is_managed_name) {
         Some(Lock::acquire_creating(dir)?)
     } else {
         None
-    };
-    if generation::manages(dir, files) {
-        return generation::write_set(dir, files, overwrite);
-    }
-    if overwrite == crate::write::Overwrite::Replace
-        && !files.is_empty()
-        && files
-            .iter()
-            .all(|file| generation::is_managed_name(&file.name))
-        && files
-            .iter()
-            .any(|file| dir.join(&file.name).symlink_metadata().is_ok())
-    {
-        return generation::write_set(dir, files, overwrite);
-    }
-    let holds_keys = files.iter().any(|file| file.mode & 0o077 == 0);
+    })
+}
+
+/// True when [`write`] makes the files one new generation: the set uses the generation
+/// layout and every file is a certificate or key, or `--force` replaces certificates or
+/// keys of a plain set (so a crash never leaves a new key beside an old certificate).
+fn takes_generation_route<'a, I: Iterator<Item = &'a str>>(
+    dir: &Path,
+    names: impl Fn() -> I,
+    overwrite: crate::write::Overwrite,
+) -> bool {
+    let all_managed = names().next().is_some() && names().all(generation::is_managed_name);
+    all_managed
+        && (generation::is_generation_layout(dir)
+            || (overwrite == crate::write::Overwrite::Replace
+                && names().any(|name| dir.join(name).symlink_metadata().is_ok())))
+}
+
+/// Keys are never written into a directory its group or others can write.
+fn refuse_shared_dir(dir: &Path, mut modes: impl Iterator<Item = u32>) -> Result<(), WriteError> {
+    let holds_keys = modes.any(|mode| mode & 0o077 == 0);
     if holds_keys
         && let Ok(metadata) = fs::metadata(dir)
         && let Some(problem) = lock::shared_dir_problem(&metadata)
@@ -71,7 +131,7 @@ pub fn write(
             problem,
         });
     }
-    crate::write::write_set(dir, files, overwrite)
+    Ok(())
 }
 
 /// Prefix of the temporary files `write` stages (`.otel-pki-XXXXXX.tmp`).

@@ -15,6 +15,8 @@ mod check;
 mod config;
 /// `issue client --count N` / `--names-from FILE`: fleets of client certificates.
 mod fleet;
+/// A new fleet killed with SIGKILL while it is signed and staged: all or nothing.
+mod fleet_crash;
 /// --help, completions, man pages.
 mod help;
 /// Hostile input (issue 10): silent, dripping, cut-off and oversized servers, terminal
