@@ -4,6 +4,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, mpsc};
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -321,16 +323,20 @@ struct Chunk {
     rendered: String,
 }
 
-/// Certificates summarized per thread before a stretch is printed: enough to make the
-/// threads worth starting, few enough that a stretch's output stays small (about 0.4 MB of
-/// JSON per thread).
+/// Certificates rendered into one buffer before it is printed: enough to make a thread's
+/// work worth handing over, few enough that a buffer stays small (about 0.4 MB of JSON).
 const STRETCH: usize = 256;
 
-/// Decodes, summarizes and renders every certificate of one file, stretch by stretch, and
-/// hands each stretch's chunks to `print` in order. Large bundles use every core: for
-/// 10,000 certificates this is most of `inspect`'s time. Each thread renders into one
-/// buffer that is reused for every stretch (a string per certificate made glibc grow the
-/// threads' heaps in thousands of small steps).
+/// Buffers per thread: one being filled, one waiting to be printed. They are all the
+/// memory a bundle's output takes, however large the bundle.
+const BUFFERS_PER_THREAD: usize = 2;
+
+/// Decodes, summarizes and renders every certificate of one file and hands each stretch of
+/// them to `print`, in order. Large bundles use every core, which for 10,000 certificates
+/// is most of `inspect`'s time: worker threads take the next stretch as soon as they have a
+/// free buffer, while this thread prints finished stretches in order and returns their
+/// buffers, so rendering and printing overlap. Buffers are reused (a string per
+/// certificate made glibc grow the threads' heaps in thousands of small steps).
 fn summarize(
     blocks: &[certificate::Block<'_>],
     name: &str,
@@ -368,53 +374,81 @@ fn summarize(
         }
     };
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let threads = if blocks.len() < STRETCH { 1 } else { threads };
     let per_certificate = if output.is_json() { 1_500 } else { 500 };
-    let mut chunks: Vec<Chunk> = (0..threads)
-        .map(|_| Chunk {
-            results: Vec::with_capacity(STRETCH),
-            rendered: String::with_capacity(STRETCH.min(blocks.len()) * per_certificate),
-        })
-        .collect();
-    for (number, stretch) in blocks.chunks(STRETCH * threads).enumerate() {
-        let first = number * STRETCH * threads;
-        if threads == 1 {
-            fill(&mut chunks[0], first, stretch);
-        } else {
-            let failed: Vec<usize> = std::thread::scope(|scope| {
-                let fill = &fill;
-                let mut parts = stretch.chunks(STRETCH).zip(chunks.iter_mut()).enumerate();
-                // The first part on this thread, the others on their own.
-                let mine = parts.next();
-                let workers: Vec<_> = parts
-                    .map(|(part_number, (part, chunk))| {
-                        scope.spawn(move || {
-                            fill(chunk, first + part_number * STRETCH, part);
-                        })
-                    })
-                    .collect();
-                if let Some((_, (part, chunk))) = mine {
-                    fill(chunk, first, part);
+    let new_chunk = || Chunk {
+        results: Vec::with_capacity(STRETCH.min(blocks.len())),
+        rendered: String::with_capacity(STRETCH.min(blocks.len()) * per_certificate),
+    };
+    let stretches: Vec<&[certificate::Block<'_>]> = blocks.chunks(STRETCH).collect();
+    if stretches.len() < 2 || threads == 1 {
+        let mut chunk = new_chunk();
+        for (number, stretch) in stretches.iter().enumerate() {
+            fill(&mut chunk, number * STRETCH, stretch);
+            print(&chunk)?;
+        }
+        return Ok(());
+    }
+
+    // Free buffers go to the workers through `free`; finished stretches come back through
+    // `done`. A worker claims the next stretch (in order) only once it holds a buffer, so
+    // the stretch to print next is always claimed before any later one and never waits for
+    // a buffer that a later stretch holds.
+    let (free_sender, free) = mpsc::channel::<Chunk>();
+    for _ in 0..threads * BUFFERS_PER_THREAD {
+        let _ = free_sender.send(new_chunk());
+    }
+    let free = Mutex::new(free);
+    let next = AtomicUsize::new(0);
+    let (done_sender, done) = mpsc::channel::<(usize, Chunk)>();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let (fill, free, next, stretches, done_sender) =
+                (&fill, &free, &next, &stretches, done_sender.clone());
+            scope.spawn(move || {
+                loop {
+                    // The printer drops its sender when it stops early: then this ends.
+                    let Ok(mut chunk) = free
+                        .lock()
+                        .map_err(drop)
+                        .and_then(|free| free.recv().map_err(drop))
+                    else {
+                        return;
+                    };
+                    let number = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(stretch) = stretches.get(number) else {
+                        return;
+                    };
+                    let filled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        fill(&mut chunk, number * STRETCH, stretch);
+                    }));
+                    if filled.is_err() {
+                        // A bug in a summary: the stretch is reported, never printed in part.
+                        chunk.rendered.clear();
+                        chunk.results = vec![Err("internal error while reading the file".into())];
+                    }
+                    if done_sender.send((number, chunk)).is_err() {
+                        return;
+                    }
                 }
-                workers
-                    .into_iter()
-                    .enumerate()
-                    .filter_map(|(number, worker)| worker.join().is_err().then_some(number + 1))
-                    .collect()
             });
-            // A panicking summary is a bug: its stretch is reported, not printed in part.
-            for number in failed {
-                let chunk = &mut chunks[number];
-                chunk.rendered.clear();
-                chunk.results = vec![Err("internal error while reading the file".into())];
+        }
+        drop(done_sender);
+        // Owned here so that an early return (stdout closed) drops it before the scope
+        // waits for the workers: their next wait for a buffer then ends.
+        let (free_sender, done) = (free_sender, done);
+        // Print in order; a stretch that finishes early waits in `waiting`.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut expected = 0;
+        for (number, chunk) in &done {
+            waiting.insert(number, chunk);
+            while let Some(chunk) = waiting.remove(&expected) {
+                print(&chunk)?;
+                expected += 1;
+                let _ = free_sender.send(chunk);
             }
         }
-        let used = stretch.len().div_ceil(STRETCH);
-        for chunk in &chunks[..used] {
-            print(chunk)?;
-        }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 fn numbered(index: usize, reason: &str) -> String {
