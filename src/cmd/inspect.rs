@@ -64,7 +64,8 @@ const CERTIFICATE_EXTENSIONS: [&str; 4] = ["crt", "pem", "cer", "der"];
 /// report needs is kept: errors and, for `--expiring-within`, each certificate's notAfter.
 pub fn run(args: &InspectArgs, output: &Output) -> Result<ExitCode> {
     let now = OffsetDateTime::now_utc();
-    let mut found = Found::new(output);
+    let deadline = args.expiring_within.map(|within| now + within.duration());
+    let mut found = Found::new(output, deadline);
     for path in &args.paths {
         let listed = path.is_dir();
         for file in expand(path, &mut found) {
@@ -75,22 +76,17 @@ pub fn run(args: &InspectArgs, output: &Output) -> Result<ExitCode> {
         stream,
         printed,
         errors,
-        expiries,
+        expiring,
         ..
     } = found;
     let report = InspectReport {
         certificates: Vec::new(),
         errors,
         expiring: args.expiring_within.map(|within| {
-            let deadline = now + within.duration();
             ExpiringSummary {
                 within: within.to_string(),
-                deadline,
-                certificates: expiries
-                    .into_iter()
-                    .filter(|(_, not_after)| *not_after < deadline)
-                    .map(|(label, _)| label)
-                    .collect(),
+                deadline: now + within.duration(),
+                certificates: expiring,
             }
         }),
     };
@@ -207,24 +203,28 @@ fn expand(path: &Path, found: &mut Found<'_>) -> Vec<PathBuf> {
 
 /// What `inspect` keeps while it prints: stdout, how many certificates were printed (JSON
 /// needs `,` between them and `[]` when there are none), the errors (printed at once as
-/// text, at the end in JSON) and every certificate's notAfter for `--expiring-within`.
+/// text, at the end in JSON) and, with `--expiring-within`, the certificates that expire
+/// before its deadline. Nothing is kept per certificate otherwise.
 struct Found<'a> {
     output: &'a Output,
     stream: crate::output::Stream<'a>,
     printed: usize,
     errors: Vec<FileError>,
-    /// `path` (or `path#index`) and notAfter of every certificate.
-    expiries: Vec<(String, OffsetDateTime)>,
+    /// `--expiring-within`'s instant: now + the threshold.
+    deadline: Option<OffsetDateTime>,
+    /// The path (or `path#index`) of each certificate whose notAfter is before `deadline`.
+    expiring: Vec<String>,
 }
 
 impl<'a> Found<'a> {
-    fn new(output: &'a Output) -> Self {
+    fn new(output: &'a Output, deadline: Option<OffsetDateTime>) -> Self {
         Found {
             output,
             stream: output.stream(),
             printed: 0,
             errors: Vec::new(),
-            expiries: Vec::new(),
+            deadline,
+            expiring: Vec::new(),
         }
     }
 
@@ -300,11 +300,12 @@ fn inspect_file(
         for result in &chunk.results {
             match result {
                 Ok((index, not_after)) => {
-                    let label = match index {
-                        0 => name.clone(),
-                        index => format!("{name}#{index}"),
-                    };
-                    found.expiries.push((label, *not_after));
+                    if found.deadline.is_some_and(|deadline| *not_after < deadline) {
+                        found.expiring.push(match index {
+                            0 => name.clone(),
+                            index => format!("{name}#{index}"),
+                        });
+                    }
                     count += 1;
                 }
                 Err(message) => found.error(name.clone(), message.clone()),
