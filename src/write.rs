@@ -259,11 +259,32 @@ pub fn write_set(
     files: &[PlannedFile],
     overwrite: Overwrite,
 ) -> Result<WriteOutcome, WriteError> {
+    write_set_with(dir, files, overwrite, Journal::None)
+}
+
+/// [`write_set`] for a certificate set, whose writers hold its lock: several new files
+/// are renamed into place under a commit journal ([`Journal`]), so that a kill between two
+/// renames is undone by the next writer ([`undo_interrupted_commit`]) instead of leaving
+/// part of the files.
+pub(crate) fn write_set_journaled(
+    dir: &Path,
+    files: &[PlannedFile],
+    overwrite: Overwrite,
+) -> Result<WriteOutcome, WriteError> {
+    write_set_with(dir, files, overwrite, Journal::Write)
+}
+
+fn write_set_with(
+    dir: &Path,
+    files: &[PlannedFile],
+    overwrite: Overwrite,
+    journal: Journal,
+) -> Result<WriteOutcome, WriteError> {
     // A directory created for keys is private; one for configuration or manual pages is not
     // (a Collector's service account must read its configuration).
     let holds_keys = files.iter().any(|file| file.mode & 0o077 == 0);
     let created_dirs = ensure_dir(dir, if holds_keys { DIR_MODE } else { 0o755 })?;
-    let result = write_set_in(dir, files, overwrite);
+    let result = write_set_in(dir, files, overwrite, journal);
     if result.is_err() {
         for created in created_dirs.iter().rev() {
             let _ = fs::remove_dir(created);
@@ -276,12 +297,13 @@ fn write_set_in(
     dir: &Path,
     files: &[PlannedFile],
     overwrite: Overwrite,
+    journal: Journal,
 ) -> Result<WriteOutcome, WriteError> {
     let targets: Vec<PathBuf> = files.iter().map(|file| dir.join(&file.name)).collect();
     let existing = existing_targets(dir, &targets, overwrite)?;
     let staged = stage_all(dir, files, &targets)?;
     let modes: Vec<u32> = files.iter().map(|file| file.mode).collect();
-    commit(dir, staged, &targets, &modes, &existing)
+    commit(dir, staged, &targets, &modes, &existing, journal)
 }
 
 /// Writes files into `dir` all-or-nothing, like [`write_set`], while their contents are
@@ -293,6 +315,9 @@ fn write_set_in(
 /// file arrived exactly once, the backups, renames and directory fsync follow exactly as in
 /// [`write_set`]; otherwise, or when staging fails, the staged files are removed and nothing
 /// is renamed. Senders see the receiver gone (and should stop) when the write failed early.
+///
+/// The new files are renamed into place under a commit journal, as
+/// [`write_set_journaled`] does: this is for a set, whose writers hold its lock.
 ///
 /// The caller must not hold a sender itself while this runs: the end of the contents is the
 /// channel closing.
@@ -309,7 +334,7 @@ pub fn write_set_streamed(
         let existing = existing_targets(dir, &targets, overwrite)?;
         let staged = stage_streamed(dir, files, &targets, contents)?;
         let modes: Vec<u32> = files.iter().map(|file| file.mode).collect();
-        commit(dir, staged, &targets, &modes, &existing)
+        commit(dir, staged, &targets, &modes, &existing, Journal::Write)
     })();
     if result.is_err() {
         for created in created_dirs.iter().rev() {
@@ -339,19 +364,121 @@ fn existing_targets(
     Ok(existing)
 }
 
+/// Whether a commit of several new files keeps a journal (see [`write_set_journaled`]).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+enum Journal {
+    None,
+    Write,
+}
+
+/// Journals of commits: `.otel-pki-commit-XXXXXX.journal`, one line `INODE NAME` per new
+/// file, written and made durable before the first rename and removed (durably) after the
+/// last one. A journal that is still there names the files of a commit that was cut short.
+const JOURNAL_PREFIX: &str = ".otel-pki-commit-";
+const JOURNAL_SUFFIX: &str = ".journal";
+
+/// True for the name of a commit journal.
+pub(crate) fn is_commit_journal(name: &str) -> bool {
+    name.starts_with(JOURNAL_PREFIX) && name.ends_with(JOURNAL_SUFFIX)
+}
+
+/// Writes the journal of a commit of `new` (staged file, target) pairs; `None` when there
+/// are fewer than two (one rename is atomic by itself).
+fn begin_journal(
+    dir: &Path,
+    new: &[(&TempPath, &PathBuf)],
+) -> Result<Option<TempPath>, WriteError> {
+    use std::os::unix::fs::MetadataExt as _;
+    if new.len() < 2 {
+        return Ok(None);
+    }
+    let mut text = String::new();
+    for (temp, target) in new {
+        let inode = fs::symlink_metadata(temp)
+            .map_err(io_error("read", target))?
+            .ino();
+        let name = target.file_name().unwrap_or_default().to_string_lossy();
+        text.push_str(&format!("{inode} {name}\n"));
+    }
+    let mut journal = tempfile::Builder::new()
+        .prefix(JOURNAL_PREFIX)
+        .suffix(JOURNAL_SUFFIX)
+        .permissions(Permissions::from_mode(KEY_MODE))
+        .tempfile_in(dir)
+        .map_err(io_error("create a file in", dir))?;
+    journal
+        .write_all(text.as_bytes())
+        .map_err(io_error("write", journal.path()))?;
+    journal
+        .as_file()
+        .sync_all()
+        .map_err(io_error("sync", journal.path()))?;
+    let journal = journal.into_temp_path();
+    sync_dir(dir)?;
+    Ok(Some(journal))
+}
+
+/// Undoes the commit whose journal is `journal` (under the set's lock, before anything else
+/// is written): removes each file it names that is still the very file the commit renamed
+/// there (same inode; anything else is left alone), then the journal. A journal that is not
+/// a regular file owned by this user is removed and nothing else.
+pub(crate) fn undo_interrupted_commit(dir: &Path, journal: &Path) -> Result<(), WriteError> {
+    use std::os::unix::fs::MetadataExt as _;
+    let metadata = journal
+        .symlink_metadata()
+        .map_err(io_error("read", journal))?;
+    let ours = metadata.is_file() && metadata.uid() == rustix::process::geteuid().as_raw();
+    if ours {
+        let text = crate::input::read_to_string(journal, crate::input::KEY_LIMIT, "commit journal")
+            .unwrap_or_default();
+        for line in text.lines() {
+            let Some((inode, name)) = line.split_once(' ') else {
+                continue;
+            };
+            let plain = !name.is_empty() && !name.contains('/') && name != "." && name != "..";
+            let Ok(inode) = inode.parse::<u64>() else {
+                continue;
+            };
+            let path = dir.join(name);
+            if plain
+                && path
+                    .symlink_metadata()
+                    .is_ok_and(|found| found.is_file() && found.ino() == inode)
+            {
+                fs::remove_file(&path).map_err(io_error("remove", &path))?;
+            }
+        }
+    }
+    fs::remove_file(journal).map_err(io_error("remove", journal))?;
+    sync_dir(dir)
+}
+
 /// Steps 4 and 5 of [`write_set`] once every file is staged: backups of `existing`, the
-/// renames (rolled back on failure), the directory fsync.
+/// renames (rolled back on failure), the directory fsync; with [`Journal::Write`], the
+/// renames of new files are journaled.
 fn commit(
     dir: &Path,
     staged: Vec<TempPath>,
     targets: &[PathBuf],
     modes: &[u32],
     existing: &[PathBuf],
+    journal: Journal,
 ) -> Result<WriteOutcome, WriteError> {
     let backup_dir = if existing.is_empty() {
         None
     } else {
         Some(backup(dir, existing)?)
+    };
+    let journal = match journal {
+        Journal::None => None,
+        Journal::Write => {
+            let new: Vec<(&TempPath, &PathBuf)> = staged
+                .iter()
+                .zip(targets)
+                .filter(|(_, target)| !existing.contains(target))
+                .collect();
+            begin_journal(dir, &new)?
+        }
     };
 
     let mut committed: Vec<(PathBuf, bool)> = Vec::with_capacity(targets.len());
@@ -364,6 +491,7 @@ fn commit(
         };
         if let Err(error) = result {
             rollback(&committed, backup_dir.as_deref());
+            // The journal (a TempPath) removes itself when dropped.
             return Err(WriteError::Io {
                 action: "write",
                 path: target.clone(),
@@ -373,6 +501,13 @@ fn commit(
         committed.push((target.clone(), replaced));
     }
     sync_dir(dir)?;
+    if let Some(journal) = journal {
+        // Every file is in place and durable: the journal goes, durably, before success
+        // is reported (a journal that outlived a finished commit would undo it).
+        let path = journal.to_path_buf();
+        journal.close().map_err(io_error("remove", &path))?;
+        sync_dir(dir)?;
+    }
 
     Ok(WriteOutcome {
         files: committed
@@ -982,6 +1117,50 @@ mod tests {
         let error = stream(&dir, &slots, Overwrite::Refuse, vec![0, 40]).unwrap_err();
         assert!(error.to_string().contains("does not exist"), "{error}");
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+    }
+
+    /// A commit cut short between two renames: its journal names the new files by inode.
+    /// Undoing it removes exactly those (a file of that name that is another inode is not
+    /// the commit's and stays), and a journal that is a link is removed without being read.
+    #[test]
+    fn an_interrupted_commit_is_undone_file_by_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path();
+        let staged: Vec<TempPath> = ["a.key", "a.crt", "b.key"]
+            .iter()
+            .map(|name| stage(path, b"x", KEY_MODE, &path.join(name)).unwrap())
+            .collect();
+        let targets: Vec<PathBuf> = ["a.key", "a.crt", "b.key"]
+            .iter()
+            .map(|name| path.join(name))
+            .collect();
+        let new: Vec<(&TempPath, &PathBuf)> = staged.iter().zip(&targets).collect();
+        let journal = begin_journal(path, &new).unwrap().unwrap().keep().unwrap();
+        // Killed after two renames; b.key never arrived, and someone else made c.crt.
+        let mut staged = staged.into_iter();
+        staged.next().unwrap().persist_noclobber(&targets[0]).unwrap();
+        staged.next().unwrap().persist_noclobber(&targets[1]).unwrap();
+        drop(staged);
+        fs::write(path.join("c.crt"), "not the commit's").unwrap();
+        let mut text = fs::read_to_string(&journal).unwrap();
+        text.push_str("1 c.crt\n9 ../outside\n");
+        fs::write(&journal, text).unwrap();
+        assert!(is_commit_journal(&journal.file_name().unwrap().to_string_lossy()));
+
+        undo_interrupted_commit(path, &journal).unwrap();
+        let mut left: Vec<String> = fs::read_dir(path)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["c.crt"]);
+
+        // A planted link in the journal's place is removed, and what it names is kept.
+        fs::write(path.join("kept.key"), "x").unwrap();
+        let planted = path.join(".otel-pki-commit-planted.journal");
+        std::os::unix::fs::symlink(path.join("kept.key"), &planted).unwrap();
+        undo_interrupted_commit(path, &planted).unwrap();
+        assert!(!planted.exists() && path.join("kept.key").exists());
     }
 
     #[test]

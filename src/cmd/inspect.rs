@@ -82,12 +82,10 @@ pub fn run(args: &InspectArgs, output: &Output) -> Result<ExitCode> {
     let report = InspectReport {
         certificates: Vec::new(),
         errors,
-        expiring: args.expiring_within.map(|within| {
-            ExpiringSummary {
-                within: within.to_string(),
-                deadline: now + within.duration(),
-                certificates: expiring,
-            }
+        expiring: args.expiring_within.map(|within| ExpiringSummary {
+            within: within.to_string(),
+            deadline: now + within.duration(),
+            certificates: expiring,
         }),
     };
 

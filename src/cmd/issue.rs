@@ -595,10 +595,20 @@ fn issue_fleet(
         backup_dir: outcome.backup_dir.clone(),
         warnings,
     };
-    if output.is_json() {
-        output.print_json(&report)?;
-        return Ok(ExitCode::SUCCESS);
-    }
+    Ok(output.outcome(&report, || {
+        print_fleet_status(&report, dir, names, &file_names, &ca, output);
+    })?)
+}
+
+/// What a fleet issue did, on stderr: the range of names, the CA, the files.
+fn print_fleet_status(
+    report: &FleetReport,
+    dir: &Path,
+    names: &[String],
+    file_names: &[(String, String)],
+    ca: &pki::Ca,
+    output: &Output,
+) {
     let first = &report.certificates[0];
     let range = match names {
         [only] => only.clone(),
@@ -626,17 +636,16 @@ fn issue_fleet(
     output.status(&format!(
         "wrote {}: {} files, {} {} … {last} (keys 0600, certificates 0644)",
         dir.display(),
-        outcome.files.len(),
+        report.files.len(),
         file_names[0].0,
         file_names[0].1,
     ));
-    if let Some(backup_dir) = &outcome.backup_dir {
+    if let Some(backup_dir) = &report.backup_dir {
         output.status(&format!(
             "kept the previous files in {}",
             backup_dir.display()
         ));
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

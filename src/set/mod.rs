@@ -45,7 +45,7 @@ pub fn write(
         return generation::write_set(dir, files, overwrite);
     }
     refuse_shared_dir(dir, files.iter().map(|file| file.mode))?;
-    crate::write::write_set(dir, files, overwrite)
+    crate::write::write_set_journaled(dir, files, overwrite)
 }
 
 /// Writes files into the set directory `dir` exactly as [`write`] does, while their
@@ -156,7 +156,10 @@ pub fn leftovers(dir: &Path) -> Vec<PathBuf> {
         .filter_map(Result::ok);
     for entry in top {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if is_staging_leftover(&name) || generation::is_leftover(&name) {
+        if is_staging_leftover(&name)
+            || generation::is_leftover(&name)
+            || crate::write::is_commit_journal(&name)
+        {
             found.push(entry.path());
         }
     }
@@ -175,11 +178,22 @@ fn is_staging_leftover(name: &str) -> bool {
 }
 
 /// Completes or undoes what interrupted runs left in `dir` (called with the lock held, so
-/// no other writer is at work): the generation layout's repair, then staged files that
-/// were never renamed into place are removed (a killed `issue --count 1000` leaves
+/// no other writer is at work): the generation layout's repair, then commits of new files
+/// cut short are undone, then staged files that were never renamed into place are removed (a killed `issue --count 1000` leaves
 /// hundreds, many of them private keys).
 pub(crate) fn repair(dir: &Path) -> Result<(), WriteError> {
     generation::repair(dir)?;
+    // A commit of new files cut short between two renames: the files it already renamed
+    // into place are removed, so the set is as it was before that command and its rerun
+    // completes.
+    for entry in fs::read_dir(dir)
+        .map_err(io_error("list", dir))?
+        .filter_map(Result::ok)
+    {
+        if crate::write::is_commit_journal(&entry.file_name().to_string_lossy()) {
+            crate::write::undo_interrupted_commit(dir, &entry.path())?;
+        }
+    }
     let mut removed = false;
     for entry in fs::read_dir(dir)
         .map_err(io_error("list", dir))?
