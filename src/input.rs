@@ -100,6 +100,16 @@ fn reason(error: &io::Error) -> String {
 /// and checked to be a regular file on the open handle, so it cannot be swapped between the
 /// check and the read.
 pub fn read(path: &Path, limit: u64, what: &'static str) -> Result<Vec<u8>, InputError> {
+    let (file, size) = open(path, limit, what)?;
+    // The size is known: one allocation of the right size instead of doubling (a 7 MB
+    // bundle would otherwise peak at both its 4 MiB and 8 MiB buffers).
+    read_capped(file, path, limit, what, usize::try_from(size).unwrap_or(0))
+}
+
+/// Opens the regular file at `path` for reading in parts, as [`read`] opens it, and
+/// returns it with its size (at most `limit` bytes when opened; [`read_more`] keeps to the
+/// limit if it grows).
+pub fn open(path: &Path, limit: u64, what: &'static str) -> Result<(File, u64), InputError> {
     let io = |source| InputError::Io {
         path: path.to_owned(),
         source,
@@ -119,10 +129,35 @@ pub fn read(path: &Path, limit: u64, what: &'static str) -> Result<Vec<u8>, Inpu
             what,
         });
     }
-    // The size is known: one allocation of the right size instead of doubling (a 7 MB
-    // bundle would otherwise peak at both its 4 MiB and 8 MiB buffers).
-    let expected = usize::try_from(metadata.len()).unwrap_or(0);
-    read_capped(file, path, limit, what, expected)
+    Ok((file, metadata.len()))
+}
+
+/// Appends up to `count` more bytes of `file` (opened by [`open`]) to `buffer`, never
+/// beyond `limit` bytes read in all (`read_so_far` before this call); returns how many.
+/// Fewer than `count` means the end of the file.
+pub fn read_more(
+    file: &mut File,
+    buffer: &mut Vec<u8>,
+    count: usize,
+    read_so_far: u64,
+    (path, limit, what): (&Path, u64, &'static str),
+) -> Result<usize, InputError> {
+    let before = buffer.len();
+    io::Read::take(&mut *file, count as u64)
+        .read_to_end(buffer)
+        .map_err(|source| InputError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+    let added = buffer.len() - before;
+    if read_so_far + added as u64 > limit {
+        return Err(InputError::TooLarge {
+            path: path.to_owned(),
+            limit,
+            what,
+        });
+    }
+    Ok(added)
 }
 
 /// Like [`read`], for text: invalid UTF-8 is an error naming the file.

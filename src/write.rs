@@ -1138,14 +1138,24 @@ mod tests {
         let journal = begin_journal(path, &new).unwrap().unwrap().keep().unwrap();
         // Killed after two renames; b.key never arrived, and someone else made c.crt.
         let mut staged = staged.into_iter();
-        staged.next().unwrap().persist_noclobber(&targets[0]).unwrap();
-        staged.next().unwrap().persist_noclobber(&targets[1]).unwrap();
+        staged
+            .next()
+            .unwrap()
+            .persist_noclobber(&targets[0])
+            .unwrap();
+        staged
+            .next()
+            .unwrap()
+            .persist_noclobber(&targets[1])
+            .unwrap();
         drop(staged);
         fs::write(path.join("c.crt"), "not the commit's").unwrap();
         let mut text = fs::read_to_string(&journal).unwrap();
         text.push_str("1 c.crt\n9 ../outside\n");
         fs::write(&journal, text).unwrap();
-        assert!(is_commit_journal(&journal.file_name().unwrap().to_string_lossy()));
+        assert!(is_commit_journal(
+            &journal.file_name().unwrap().to_string_lossy()
+        ));
 
         undo_interrupted_commit(path, &journal).unwrap();
         let mut left: Vec<String> = fs::read_dir(path)

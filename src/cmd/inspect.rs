@@ -249,9 +249,14 @@ impl<'a> Found<'a> {
     }
 }
 
+/// Bytes of a large PEM bundle read at a time: the bundle is inspected a part at a time,
+/// so memory does not grow with its size.
+const WINDOW: usize = 1 << 20;
+
 /// Inspects one file; `listed` when it was found in a directory rather than named (then a
 /// file holding only a key, such as cfssl's `server-key.pem`, is skipped, not an error).
-/// Fails only when stdout does.
+/// A PEM file larger than [`WINDOW`] is read and inspected a part at a time, each part
+/// ending with a whole certificate block. Fails only when stdout does.
 fn inspect_file(
     path: &Path,
     listed: bool,
@@ -259,24 +264,89 @@ fn inspect_file(
     output: &Output,
     found: &mut Found<'_>,
 ) -> std::io::Result<()> {
-    let name = if path == Path::new("-") {
-        "<stdin>".to_owned()
-    } else {
-        support::display(path)
-    };
-    let bytes = if path == Path::new("-") {
-        input::read_stdin(input::CERTIFICATE_LIMIT, "certificate bundle")
-    } else {
-        input::read(path, input::CERTIFICATE_LIMIT, "certificate bundle")
-    };
-    let bytes = match bytes {
-        Ok(bytes) => bytes,
+    const WHAT: &str = "certificate bundle";
+    if path == Path::new("-") {
+        let name = "<stdin>".to_owned();
+        return match input::read_stdin(input::CERTIFICATE_LIMIT, WHAT) {
+            Ok(bytes) => inspect_part(&bytes, path, &name, listed, now, output, found),
+            Err(error) => {
+                found.error(name, error.reason());
+                Ok(())
+            }
+        };
+    }
+    let name = support::display(path);
+    let source = (path, input::CERTIFICATE_LIMIT, WHAT);
+    let opened = input::open(path, input::CERTIFICATE_LIMIT, WHAT).and_then(|(mut file, size)| {
+        let mut buffer = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(WINDOW) + 1);
+        let read = input::read_more(&mut file, &mut buffer, WINDOW, 0, source)?;
+        Ok((file, size, buffer, read))
+    });
+    let (mut file, size, mut buffer, mut read) = match opened {
+        Ok(opened) => opened,
         Err(error) => {
             found.error(name, error.reason());
             return Ok(());
         }
     };
-    let blocks = match certificate::certificate_blocks(&bytes, &name) {
+    if size <= WINDOW as u64 || !certificate::has_pem_begin(&buffer) {
+        // Small, DER, or not PEM at the start: read whole, as before.
+        let rest = input::CERTIFICATE_LIMIT + 1 - read as u64;
+        let rest = usize::try_from(rest).unwrap_or(usize::MAX);
+        if let Err(error) = input::read_more(&mut file, &mut buffer, rest, read as u64, source) {
+            found.error(name, error.reason());
+            return Ok(());
+        }
+        return inspect_part(&buffer, path, &name, listed, now, output, found);
+    }
+    let mut total = read as u64;
+    let mut next = 0;
+    loop {
+        let at_end = read < WINDOW;
+        // The whole blocks read so far; at the end, also what follows the last one (a
+        // block cut off there is an error after the others are printed).
+        let cut = certificate::pem_cut(&buffer);
+        for part in [&buffer[..cut], if at_end { &buffer[cut..] } else { &[] }] {
+            if part.is_empty() {
+                continue;
+            }
+            match certificate::pem_blocks(part, &name) {
+                Ok(blocks) => {
+                    print_blocks(&blocks, next, path, &name, now, output, found)?;
+                    next += blocks.len();
+                }
+                // Text between blocks or after the last one: nothing to report.
+                Err(crate::pki::PkiError::InvalidCertificate { reason, .. })
+                    if reason == certificate::NO_BLOCK || reason == certificate::HOLDS_A_KEY => {}
+                Err(error) => found.error(name.clone(), error_reason(&error)),
+            }
+        }
+        if at_end {
+            return Ok(());
+        }
+        buffer.drain(..cut);
+        read = match input::read_more(&mut file, &mut buffer, WINDOW, total, source) {
+            Ok(read) => read,
+            Err(error) => {
+                found.error(name, error.reason());
+                return Ok(());
+            }
+        };
+        total += read as u64;
+    }
+}
+
+/// Inspects the certificates of a whole file (`bytes`).
+fn inspect_part(
+    bytes: &[u8],
+    path: &Path,
+    name: &str,
+    listed: bool,
+    now: OffsetDateTime,
+    output: &Output,
+    found: &mut Found<'_>,
+) -> std::io::Result<()> {
+    let blocks = match certificate::certificate_blocks(bytes, name) {
         Ok(blocks) => blocks,
         Err(crate::pki::PkiError::InvalidCertificate { reason, .. })
             if listed && reason == certificate::HOLDS_A_KEY =>
@@ -284,29 +354,44 @@ fn inspect_file(
             return Ok(());
         }
         Err(error) => {
-            found.error(name, error_reason(&error));
+            found.error(name.to_owned(), error_reason(&error));
             return Ok(());
         }
     };
+    print_blocks(&blocks, 0, path, name, now, output, found)
+}
+
+/// Summarizes, renders and prints `blocks`, the first being certificate number `first` of
+/// the file; records errors and what `--expiring-within` needs.
+fn print_blocks(
+    blocks: &[certificate::Block<'_>],
+    first: usize,
+    path: &Path,
+    name: &str,
+    now: OffsetDateTime,
+    output: &Output,
+    found: &mut Found<'_>,
+) -> std::io::Result<()> {
     // NAME.key beside NAME.crt belongs to the first certificate.
-    let key_file = blocks
-        .first()
+    let key_file = (first == 0)
+        .then(|| blocks.first())
+        .flatten()
         .and_then(|block| block.decode().ok())
         .and_then(|der| key_beside(path, &der));
-    summarize(&blocks, &name, now, key_file, output, |chunk| {
+    summarize(blocks, first, name, now, key_file, output, |chunk| {
         let mut count = 0;
         for result in &chunk.results {
             match result {
                 Ok((index, not_after)) => {
                     if found.deadline.is_some_and(|deadline| *not_after < deadline) {
                         found.expiring.push(match index {
-                            0 => name.clone(),
+                            0 => name.to_owned(),
                             index => format!("{name}#{index}"),
                         });
                     }
                     count += 1;
                 }
-                Err(message) => found.error(name.clone(), message.clone()),
+                Err(message) => found.error(name.to_owned(), message.clone()),
             }
         }
         found.print(&chunk.rendered, count)
@@ -338,6 +423,7 @@ const BUFFERS_PER_THREAD: usize = 2;
 /// certificate made glibc grow the threads' heaps in thousands of small steps).
 fn summarize(
     blocks: &[certificate::Block<'_>],
+    first_index: usize,
     name: &str,
     now: OffsetDateTime,
     key_file: Option<KeyFileStatus>,
@@ -348,7 +434,7 @@ fn summarize(
         chunk.results.clear();
         chunk.rendered.clear();
         for (offset, block) in part.iter().enumerate() {
-            let index = first + offset;
+            let index = first_index + first + offset;
             let summary = block
                 .decode()
                 .map_err(|reason| numbered(index, reason))

@@ -67,8 +67,6 @@ impl Block<'_> {
 /// splitting on the armour lines and decoding with the `base64` crate's table decoder is
 /// several times cheaper (see BENCHMARKS.md).
 pub fn certificate_blocks<'a>(bytes: &'a [u8], path: &str) -> Result<Vec<Block<'a>>, PkiError> {
-    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
-    const END: &[u8] = b"-----END CERTIFICATE-----";
     let invalid = |reason: &str| PkiError::InvalidCertificate {
         path: path.to_owned(),
         reason: reason.to_owned(),
@@ -83,6 +81,16 @@ pub fn certificate_blocks<'a>(bytes: &'a [u8], path: &str) -> Result<Vec<Block<'
     {
         return Ok(vec![Block::Der(bytes)]);
     }
+    pem_blocks(bytes, path)
+}
+
+/// The `CERTIFICATE` blocks of PEM text (a whole file, or a part of one that
+/// [`pem_cut`] cut), with [`certificate_blocks`]' errors.
+pub fn pem_blocks<'a>(bytes: &'a [u8], path: &str) -> Result<Vec<Block<'a>>, PkiError> {
+    let invalid = |reason: &str| PkiError::InvalidCertificate {
+        path: path.to_owned(),
+        reason: reason.to_owned(),
+    };
     let mut blocks = Vec::new();
     let mut rest = bytes;
     while let Some(start) = find(rest, BEGIN) {
@@ -96,10 +104,34 @@ pub fn certificate_blocks<'a>(bytes: &'a [u8], path: &str) -> Result<Vec<Block<'
         return Err(invalid(if find(bytes, b"PRIVATE KEY-----").is_some() {
             HOLDS_A_KEY
         } else {
-            "no PEM CERTIFICATE block found"
+            NO_BLOCK
         }));
     }
     Ok(blocks)
+}
+
+/// The armour lines of a PEM certificate block.
+const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+const END: &[u8] = b"-----END CERTIFICATE-----";
+
+/// Why [`certificate_blocks`] refused text that holds no certificate block at all.
+pub const NO_BLOCK: &str = "no PEM CERTIFICATE block found";
+
+/// True when `bytes` holds the first line of a PEM certificate block: a file that starts
+/// so is PEM, and can be read part by part ([`pem_cut`]).
+pub fn has_pem_begin(bytes: &[u8]) -> bool {
+    find(bytes, BEGIN).is_some()
+}
+
+/// The length of the longest start of `bytes` that ends with the END line of a PEM
+/// certificate block (0 when there is none): a large bundle is split there and read a part
+/// at a time, each part holding whole blocks only.
+pub fn pem_cut(bytes: &[u8]) -> usize {
+    let mut cut = 0;
+    while let Some(at) = find(&bytes[cut..], END) {
+        cut += at + END.len();
+    }
+    cut
 }
 
 /// True when `bytes` is exactly one DER SEQUENCE (tag 0x30, definite length covering the

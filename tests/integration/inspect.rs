@@ -308,9 +308,10 @@ fn expiry_stands_out_in_colour_on_request() {
 }
 
 /// A bundle larger than several of inspect's stretches (it prints each stretch of 256
-/// certificates per core as soon as it is rendered): every certificate appears once, in
-/// order, in text and in JSON, and a broken block in the middle is an error that does not
-/// stop the rest.
+/// certificates as soon as it is rendered) and than the part of a file it reads at a time
+/// (1 MiB): every certificate appears once, in order, in text and in JSON, a broken block
+/// in the middle is an error that does not stop the rest, text between blocks is skipped,
+/// and a block cut off at the end is an error after the others.
 #[test]
 fn a_large_bundle_is_printed_whole_and_in_order() {
     let work = workdir();
@@ -321,17 +322,20 @@ fn a_large_bundle_is_printed_whole_and_in_order() {
         fs::read_to_string(dir.join("server.crt")).unwrap(),
         fs::read_to_string(dir.join("client.crt")).unwrap(),
     ];
-    let broken = 700;
-    let count = 1_301;
+    let broken = 1_700;
+    let count = 2_501;
     let bundle: String = (0..count)
         .map(|index| {
             if index == broken {
-                "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n"
+                "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n".to_owned()
+            } else if index % 100 == 50 {
+                format!("# {index}\n{}", certificates[index % 3])
             } else {
-                certificates[index % 3].as_str()
+                certificates[index % 3].clone()
             }
         })
         .collect();
+    assert!(bundle.len() > 1 << 20);
     fs::write(work.path().join("bundle.pem"), &bundle).unwrap();
 
     let (code, report) = inspect_json(work.path(), &["bundle.pem", "otel-certs/ca.crt"]);
@@ -353,7 +357,7 @@ fn a_large_bundle_is_printed_whole_and_in_order() {
     assert_eq!(report.errors.len(), 1);
     assert_eq!(report.errors[0].path, "bundle.pem");
     assert!(
-        report.errors[0].message.starts_with("certificate #701: "),
+        report.errors[0].message.starts_with("certificate #1701: "),
         "{:?}",
         report.errors[0]
     );
@@ -370,8 +374,22 @@ fn a_large_bundle_is_printed_whole_and_in_order() {
         .count();
     assert_eq!(fingerprints, count - 1);
     assert!(
-        stdout.contains("bundle.pem#1300  "),
+        stdout.contains("bundle.pem#2500  "),
         "{}",
         &stdout[stdout.len() - 2000..]
+    );
+
+    fs::write(
+        work.path().join("cut.pem"),
+        bundle + "-----BEGIN CERTIFICATE-----\nMIIB\n",
+    )
+    .unwrap();
+    let (code, report) = inspect_json(work.path(), &["cut.pem"]);
+    assert_eq!(code, 2);
+    assert_eq!(report.certificates.len(), count - 1);
+    let messages: Vec<&str> = report.errors.iter().map(|e| e.message.as_str()).collect();
+    assert!(
+        messages.len() == 2 && messages[1].starts_with("truncated PEM"),
+        "{messages:?}"
     );
 }
