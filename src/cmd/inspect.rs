@@ -58,10 +58,11 @@ const CERTIFICATE_EXTENSIONS: [&str; 4] = ["crt", "pem", "cer", "der"];
 
 /// Runs `inspect`.
 ///
-/// The report is printed as it is made: each stretch of certificates is summarized and
-/// rendered (in parallel for large bundles), printed, and dropped before the next, so
-/// memory stays flat however many certificates a bundle holds. Only what the end of the
-/// report needs is kept: errors and, for `--expiring-within`, each certificate's notAfter.
+/// The report is printed as it is made: a large file is read a part at a time, and each
+/// stretch of its certificates is summarized and rendered (in parallel), printed and
+/// dropped, so memory stays flat however many certificates a bundle holds. Only what the
+/// end of the report needs is kept: the errors and, with `--expiring-within`, the names of
+/// the certificates that expire within it.
 pub fn run(args: &InspectArgs, output: &Output) -> Result<ExitCode> {
     let now = OffsetDateTime::now_utc();
     let deadline = args.expiring_within.map(|within| now + within.duration());
@@ -73,7 +74,7 @@ pub fn run(args: &InspectArgs, output: &Output) -> Result<ExitCode> {
         }
     }
     let Found {
-        stream,
+        mut stream,
         printed,
         errors,
         expiring,
@@ -89,7 +90,6 @@ pub fn run(args: &InspectArgs, output: &Output) -> Result<ExitCode> {
         }),
     };
 
-    let mut stream = stream;
     if output.is_json() {
         stream.write(&json_tail(&report, printed == 0)?)?;
     } else if let Some(expiring) = &report.expiring {
