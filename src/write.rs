@@ -280,11 +280,23 @@ fn write_set_with(
     overwrite: Overwrite,
     journal: Journal,
 ) -> Result<WriteOutcome, WriteError> {
-    // A directory created for keys is private; one for configuration or manual pages is not
-    // (a Collector's service account must read its configuration).
-    let holds_keys = files.iter().any(|file| file.mode & 0o077 == 0);
+    in_dir(dir, files.iter().map(|file| file.mode), || {
+        write_set_in(dir, files, overwrite, journal)
+    })
+}
+
+/// Runs `write` in `dir`, creating `dir` and its missing parents first and removing the
+/// ones it created when `write` fails. A directory created for keys (a mode in `modes`
+/// with no group or other bits) is private; one for configuration or manual pages is not (a
+/// Collector's service account must read its configuration).
+fn in_dir<T>(
+    dir: &Path,
+    mut modes: impl Iterator<Item = u32>,
+    write: impl FnOnce() -> Result<T, WriteError>,
+) -> Result<T, WriteError> {
+    let holds_keys = modes.any(|mode| mode & 0o077 == 0);
     let created_dirs = ensure_dir(dir, if holds_keys { DIR_MODE } else { 0o755 })?;
-    let result = write_set_in(dir, files, overwrite, journal);
+    let result = write();
     if result.is_err() {
         for created in created_dirs.iter().rev() {
             let _ = fs::remove_dir(created);
@@ -327,21 +339,13 @@ pub fn write_set_streamed(
     overwrite: Overwrite,
     contents: std::sync::mpsc::Receiver<(usize, Vec<u8>)>,
 ) -> Result<WriteOutcome, WriteError> {
-    let holds_keys = files.iter().any(|file| file.mode & 0o077 == 0);
-    let created_dirs = ensure_dir(dir, if holds_keys { DIR_MODE } else { 0o755 })?;
-    let result = (|| {
+    in_dir(dir, files.iter().map(|file| file.mode), || {
         let targets: Vec<PathBuf> = files.iter().map(|file| dir.join(&file.name)).collect();
         let existing = existing_targets(dir, &targets, overwrite)?;
         let staged = stage_streamed(dir, files, &targets, contents)?;
         let modes: Vec<u32> = files.iter().map(|file| file.mode).collect();
         commit(dir, staged, &targets, &modes, &existing, Journal::Write)
-    })();
-    if result.is_err() {
-        for created in created_dirs.iter().rev() {
-            let _ = fs::remove_dir(created);
-        }
-    }
-    result
+    })
 }
 
 /// The targets that exist already; with [`Overwrite::Refuse`], any is an error.
