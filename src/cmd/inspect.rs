@@ -301,11 +301,13 @@ fn inspect_file(
     }
     let mut total = read as u64;
     let mut next = 0;
+    // How much of `buffer` is known to hold no END line.
+    let mut searched = 0;
     loop {
         let at_end = read < WINDOW;
         // The whole blocks read so far; at the end, also what follows the last one (a
         // block cut off there is an error after the others are printed).
-        let cut = certificate::pem_cut(&buffer);
+        let cut = certificate::pem_cut(&buffer, searched);
         for part in [&buffer[..cut], if at_end { &buffer[cut..] } else { &[] }] {
             if part.is_empty() {
                 continue;
@@ -325,6 +327,7 @@ fn inspect_file(
             return Ok(());
         }
         buffer.drain(..cut);
+        searched = buffer.len();
         read = match input::read_more(&mut file, &mut buffer, WINDOW, total, source) {
             Ok(read) => read,
             Err(error) => {

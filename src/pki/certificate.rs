@@ -125,11 +125,15 @@ pub fn has_pem_begin(bytes: &[u8]) -> bool {
 
 /// The length of the longest start of `bytes` that ends with the END line of a PEM
 /// certificate block (0 when there is none): a large bundle is split there and read a part
-/// at a time, each part holding whole blocks only.
-pub fn pem_cut(bytes: &[u8]) -> usize {
+/// at a time, each part holding whole blocks only. The first `searched` bytes are known to
+/// hold no END line (they were searched before), so only the rest is searched: a file that
+/// never ends a block costs one pass, not one per part.
+pub fn pem_cut(bytes: &[u8], searched: usize) -> usize {
+    let mut from = searched.saturating_sub(END.len() - 1).min(bytes.len());
     let mut cut = 0;
-    while let Some(at) = find(&bytes[cut..], END) {
-        cut += at + END.len();
+    while let Some(at) = find(&bytes[from..], END) {
+        cut = from + at + END.len();
+        from = cut;
     }
     cut
 }
@@ -688,6 +692,22 @@ fn signature_algorithm_name(certificate: &X509Certificate<'_>) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    /// A bundle is cut after its last whole block, and a search that resumes after bytes
+    /// already searched finds an END line that straddles them.
+    #[test]
+    fn pem_cut_finds_the_last_end_line_and_resumes_where_it_stopped() {
+        let block = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+        let text = format!("{block}{block}-----BEGIN CERTIFICATE-----\nAA");
+        let two = 2 * block.len() - 1;
+        assert_eq!(pem_cut(text.as_bytes(), 0), two);
+        assert_eq!(pem_cut(b"no end here", 0), 0);
+        // The END line of the second block starts 10 bytes before the searched mark.
+        let mark = two - 10;
+        assert_eq!(pem_cut(text.as_bytes(), mark), two);
+        // A mark past the end is no error: nothing is left to search.
+        assert_eq!(pem_cut(&text.as_bytes()[..two], two + 100), 0);
+    }
 
     #[test]
     fn der_is_one_whole_structure_and_pem_is_armour_anywhere() {
